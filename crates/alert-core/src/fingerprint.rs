@@ -1,0 +1,134 @@
+//! [`Fingerprint`]: the stable identity of an alert.
+//!
+//! # Definition (stable across processes, platforms and releases)
+//!
+//! The fingerprint of an alert is the 64-bit FNV-1a hash of its *identity label set*:
+//! the alert's [`labels`](crate::Alert::labels) plus `alertname` set to the alert's
+//! [`name`](crate::Alert::name) (a label called `alertname` in `labels` is ignored;
+//! the name wins). The labels are taken in ascending byte order of their names, and
+//! for each one the hash is fed the name's UTF-8 bytes, the byte `0xFF`, the value's
+//! UTF-8 bytes and the byte `0xFF`. An empty label set hashes to the FNV offset basis.
+//! The fingerprint is written as 16 lower-case hexadecimal digits.
+//!
+//! This is exactly Prometheus' `model.LabelSet.Fingerprint()`, so an alert that
+//! arrives from Prometheus or Alertmanager keeps the fingerprint those systems show.
+//! Summary, message, annotations, evidence, source, severity and times are *not* part
+//! of the identity: a metric value changing from 0.81 to 0.79 is the same alert.
+//!
+//! Changing this definition is a breaking change of `alert-core`: stored
+//! notification logs, silences and dedup state are keyed by it. Tests pin known values.
+
+use std::fmt;
+use std::str::FromStr;
+
+const OFFSET64: u64 = 14_695_981_039_346_656_037;
+const PRIME64: u64 = 1_099_511_628_211;
+const SEPARATOR: u8 = 0xFF;
+
+/// The stable 64-bit identity of an alert; see the [module docs](self) for the definition.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    /// Wraps a raw fingerprint value.
+    pub const fn from_u64(v: u64) -> Fingerprint {
+        Fingerprint(v)
+    }
+
+    /// The raw value.
+    pub const fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// Computes the fingerprint of a label set given as `(name, value)` pairs in
+    /// ascending order of name. Callers with an unsorted set must sort it first.
+    pub fn of_sorted_labels<'a>(
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Fingerprint {
+        let mut h = OFFSET64;
+        let mut add = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(PRIME64);
+            }
+        };
+        for (k, v) in labels {
+            add(k.as_bytes());
+            add(&[SEPARATOR]);
+            add(v.as_bytes());
+            add(&[SEPARATOR]);
+        }
+        Fingerprint(h)
+    }
+
+    /// Computes the fingerprint of an alert name and its labels (the identity label set).
+    pub fn of<'a, I>(name: &'a str, labels: I) -> Fingerprint
+    where
+        I: IntoIterator<Item = (&'a String, &'a String)>,
+        I::IntoIter: Clone,
+    {
+        // `labels` iterates in order (a BTreeMap); merge `alertname` into its place.
+        let iter = labels
+            .into_iter()
+            .filter(|(k, _)| k.as_str() != "alertname")
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let mut merged: Vec<(&str, &str)> = Vec::with_capacity(8);
+        let mut placed = false;
+        for (k, v) in iter {
+            if !placed && k > "alertname" {
+                merged.push(("alertname", name));
+                placed = true;
+            }
+            merged.push((k, v));
+        }
+        if !placed {
+            merged.push(("alertname", name));
+        }
+        Fingerprint::of_sorted_labels(merged)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({:016x})", self.0)
+    }
+}
+
+/// The error returned for text that is not 16 hexadecimal digits.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid fingerprint {0:?}: expected 16 hexadecimal digits")]
+pub struct ParseFingerprintError(String);
+
+impl FromStr for Fingerprint {
+    type Err = ParseFingerprintError;
+    fn from_str(s: &str) -> Result<Fingerprint, ParseFingerprintError> {
+        if s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            u64::from_str_radix(s, 16)
+                .map(Fingerprint)
+                .map_err(|_| ParseFingerprintError(s.to_owned()))
+        } else {
+            Err(ParseFingerprintError(s.chars().take(40).collect()))
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
