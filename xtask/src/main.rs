@@ -1,0 +1,221 @@
+//! Workspace automation, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+//!
+//! Tasks:
+//!
+//! * `ci` — everything CI checks: fmt, clippy `-D warnings` on all targets, tidy,
+//!   tests, docs with warnings denied, each crate checked alone with default features
+//!   and with none, and a scaffolded channel built and tested, then removed.
+//! * `test` — the workspace tests only (cargo-nextest when installed, else cargo test).
+//! * `tidy` — the workspace conventions of `docs/adr/0002-workspace-conventions.md`
+//!   (also a `#[test]` in this crate).
+//! * `new-channel NAME` — scaffolds `crates/alert-NAME`, a working channel crate with
+//!   tests and the conformance suite.
+//!
+//! Plain `std`, no dependencies, so the tasks build in seconds.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod scaffold;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&args[1..]),
+        Some("test") => test(),
+        Some("tidy") => tidy::run(&root()).map_err(|problems| {
+            for p in &problems {
+                eprintln!("tidy: {p}");
+            }
+            format!("{} tidy problem(s)", problems.len())
+        }),
+        Some("new-channel") => match args.get(1) {
+            Some(name) => scaffold::new_channel(&root(), name).map(|dir| {
+                println!("created {}", dir.display());
+                println!("next: cargo test -p alert-{name}");
+            }),
+            None => Err("usage: cargo xtask new-channel NAME".to_owned()),
+        },
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci [--skip STEP]...  fmt, clippy, tidy, tests, docs, per-crate feature checks, scaffold check
+                       (steps: fmt clippy tidy test doc crates scaffold)
+  test                 the workspace tests (cargo-nextest when installed)
+  tidy                 check workspace conventions
+  new-channel NAME     scaffold crates/alert-NAME";
+
+/// The workspace root.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    c.current_dir(root());
+    c
+}
+
+fn run(step: &str, mut cmd: Command) -> Result<(), String> {
+    let t = Instant::now();
+    eprintln!("==> {step}: {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: could not start: {e}"))?;
+    eprintln!(
+        "<== {step}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        t.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn test() -> Result<(), String> {
+    if has_nextest() {
+        let mut c = cargo();
+        c.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ]);
+        run("test", c)?;
+        // nextest does not run doctests.
+        let mut d = cargo();
+        d.args(["test", "--workspace", "--all-features", "--doc"]);
+        run("doctest", d)
+    } else {
+        let mut c = cargo();
+        c.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
+        run("test", c)
+    }
+}
+
+/// The library crates under `crates/`, by package name.
+pub(crate) fn crate_names(root: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root.join("crates"))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.path().join("Cargo.toml").exists())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn ci(args: &[String]) -> Result<(), String> {
+    let mut skip: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--skip" => skip.push(it.next().ok_or("--skip needs a step name")?),
+            other => return Err(format!("unknown ci argument {other:?}\n{USAGE}")),
+        }
+    }
+    let on = |s: &str| !skip.contains(&s);
+    let t = Instant::now();
+    if on("fmt") {
+        let mut c = cargo();
+        c.args(["fmt", "--all", "--check"]);
+        run("fmt", c)?;
+    }
+    if on("tidy") {
+        tidy::run(&root()).map_err(|p| format!("tidy:\n  {}", p.join("\n  ")))?;
+        eprintln!("<== tidy: ok");
+    }
+    if on("clippy") {
+        let mut c = cargo();
+        c.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]);
+        run("clippy", c)?;
+    }
+    if on("test") {
+        test()?;
+    }
+    if on("doc") {
+        let mut c = cargo();
+        c.args(["doc", "--workspace", "--all-features", "--no-deps"]);
+        c.env("RUSTDOCFLAGS", "-D warnings");
+        run("doc", c)?;
+    }
+    if on("crates") {
+        for name in crate_names(&root()) {
+            let mut c = cargo();
+            c.args(["check", "--quiet", "-p", &name, "--lib"]);
+            run(&format!("{name} (default features)"), c)?;
+            let mut c = cargo();
+            c.args([
+                "check",
+                "--quiet",
+                "-p",
+                &name,
+                "--lib",
+                "--no-default-features",
+            ]);
+            run(&format!("{name} (no default features)"), c)?;
+        }
+    }
+    if on("scaffold") {
+        scaffold::check(&root())?;
+    }
+    eprintln!(
+        "xtask ci: all steps passed in {:.0}s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tidy() {
+        if let Err(problems) = super::tidy::run(&super::root()) {
+            panic!(
+                "tidy found {} problem(s):\n  {}",
+                problems.len(),
+                problems.join("\n  ")
+            );
+        }
+    }
+}
