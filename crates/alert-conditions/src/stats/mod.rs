@@ -1,0 +1,50 @@
+//! The statistics behind the drift conditions, usable on their own.
+//!
+//! Every function checks its input and returns a [`ConditionError`](crate::ConditionError)
+//! naming what is wrong (an empty sample, a NaN at some index) instead of a NaN.
+//! Results match the reference implementations named on each function (scipy,
+//! numpy) to 1e-9 relative for statistics and distances and 1e-6 for p-values; the
+//! crate's tests check this against committed reference vectors.
+
+mod categorical;
+mod distance;
+mod kolmogorov;
+mod ks;
+pub(crate) mod util;
+
+pub use categorical::{
+    ChiSquareResult, chi2_goodness_of_fit, chi2_homogeneity, chi2_sf, count_categories,
+    jensen_shannon_categorical, psi_categorical,
+};
+pub use distance::{
+    BinnedResult, DEFAULT_BINS, PSI_EPSILON, jensen_shannon, jensen_shannon_from_counts, psi,
+    psi_from_counts, psi_with_epsilon, wasserstein_distance,
+};
+pub(crate) use distance::{bin_counts, check_epsilon, quantile_edges, wasserstein_sorted};
+pub use ks::{KS_MAX_EXACT_N, KsMethod, KsResult, ks_2samp};
+pub(crate) use ks::ks_2samp_sorted;
+
+/// The `q`-quantile of a sample with numpy's default (`linear`) method, for `q` in
+/// `[0, 1]`: `np.quantile(xs, q)`.
+pub fn quantile(xs: &[f64], q: f64) -> crate::Result<f64> {
+    crate::error::check_sample("sample", xs)?;
+    if !(0.0..=1.0).contains(&q) {
+        return Err(crate::ConditionError::param(
+            "q",
+            format!("must be in [0, 1], got {q}"),
+        ));
+    }
+    Ok(util::quantile_sorted(&util::sorted(xs), q))
+}
+
+/// The survival function of the two-sided one-sample Kolmogorov-Smirnov statistic
+/// `D_n`, `Pr(D_n > d)`: `scipy.stats.kstwo.sf(d, n)`. NaN for `n == 0` or a NaN `d`.
+pub fn kstwo_sf(n: u64, d: f64) -> f64 {
+    kolmogorov::kolmogn(n, d, false)
+}
+
+/// The survival function of the one-sided one-sample statistic `D_n+`,
+/// `Pr(D_n+ >= d)`: `scipy.special.smirnov(n, d)`. NaN outside `d` in `[0, 1]`.
+pub fn smirnov_sf(n: u64, d: f64) -> f64 {
+    kolmogorov::smirnov(n, d)
+}

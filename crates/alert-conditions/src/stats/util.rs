@@ -1,0 +1,230 @@
+//! Numerical building blocks: sorting, quantiles, compensated sums.
+
+/// Below this length a comparison sort beats the radix sort's fixed costs.
+const RADIX_MIN: usize = 512;
+/// Above this length (each) two samples are sorted on two threads.
+const PARALLEL_MIN: usize = 65_536;
+
+/// A key whose unsigned order is the numeric order of finite floats
+/// (`-0.0` is folded into `+0.0`).
+#[inline]
+fn key(x: f64) -> u64 {
+    let b = (x + 0.0).to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+#[inline]
+fn unkey(k: u64) -> f64 {
+    if k >> 63 == 1 {
+        f64::from_bits(k & !(1 << 63))
+    } else {
+        f64::from_bits(!k)
+    }
+}
+
+/// Sorts finite floats ascending (LSD radix sort on order-preserving keys, 11-bit
+/// digits, passes whose digit is constant skipped). NaN-free input is the caller's
+/// contract; NaNs would sort to the ends but never reach here.
+pub(crate) fn sort_floats(xs: &mut [f64]) {
+    let n = xs.len();
+    if n < RADIX_MIN {
+        xs.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    const BITS: u32 = 11;
+    const PASSES: usize = 6;
+    const BUCKETS: usize = 1 << BITS;
+    let mut keys: Vec<u64> = xs.iter().map(|&x| key(x)).collect();
+    let mut counts = vec![[0usize; BUCKETS]; PASSES];
+    for &k in &keys {
+        for (p, c) in counts.iter_mut().enumerate() {
+            c[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
+        }
+    }
+    let mut buf = vec![0u64; n];
+    for (p, c) in counts.iter_mut().enumerate() {
+        if c.iter().any(|&v| v == n) {
+            continue; // every key has the same digit here
+        }
+        let mut sum = 0;
+        for v in c.iter_mut() {
+            let t = *v;
+            *v = sum;
+            sum += t;
+        }
+        let shift = p as u32 * BITS;
+        for &k in &keys {
+            let d = ((k >> shift) as usize) & (BUCKETS - 1);
+            buf[c[d]] = k;
+            c[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut buf);
+    }
+    for (x, k) in xs.iter_mut().zip(keys) {
+        *x = unkey(k);
+    }
+}
+
+/// A sorted copy of `xs`.
+pub(crate) fn sorted(xs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    sort_floats(&mut v);
+    v
+}
+
+/// Sorted copies of two samples, on two threads when both are large.
+pub(crate) fn sorted_pair(a: &[f64], b: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    if a.len().min(b.len()) >= PARALLEL_MIN && parallelism() > 1 {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| sorted(b));
+            let sa = sorted(a);
+            // A panic in the helper thread can only come from an allocation failure;
+            // fall back to sorting here rather than propagating it.
+            let sb = h.join().unwrap_or_else(|_| sorted(b));
+            (sa, sb)
+        })
+    } else {
+        (sorted(a), sorted(b))
+    }
+}
+
+/// The number of threads worth using.
+pub(crate) fn parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// numpy's `_lerp`: `a + (b-a)t`, computed from `b` when `t >= 0.5`.
+#[inline]
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    let d = b - a;
+    if t >= 0.5 { b - d * (1.0 - t) } else { a + d * t }
+}
+
+/// The `q`-quantile of sorted, non-empty data with numpy's default `linear` method
+/// (`np.quantile(x, q)`, Hyndman-Fan type 7), bit for bit.
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    let virt = (n as f64 - 1.0) * q;
+    if virt >= (n - 1) as f64 {
+        return sorted[n - 1];
+    }
+    if virt < 0.0 {
+        return sorted[0];
+    }
+    let prev = virt.floor();
+    let i = prev as usize;
+    lerp(sorted[i], sorted[i + 1], virt - prev)
+}
+
+/// `np.linspace(0, 1, bins + 1)`'s interior points, as numpy computes them.
+pub(crate) fn interior_linspace(bins: usize) -> Vec<f64> {
+    let step = 1.0 / bins as f64;
+    (1..bins).map(|i| i as f64 * step).collect()
+}
+
+/// A compensated (Neumaier) sum: accurate to a few ulps whatever the order.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Sum {
+    s: f64,
+    c: f64,
+}
+
+impl Sum {
+    #[inline]
+    pub(crate) fn add(&mut self, x: f64) {
+        let t = self.s + x;
+        if self.s.abs() >= x.abs() {
+            self.c += (self.s - t) + x;
+        } else {
+            self.c += (x - t) + self.s;
+        }
+        self.s = t;
+    }
+    #[inline]
+    pub(crate) fn value(self) -> f64 {
+        self.s + self.c
+    }
+}
+
+/// Mean and population variance (ddof 0) of non-empty data, two-pass.
+pub(crate) fn mean_var(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mut s = Sum::default();
+    for &x in xs {
+        s.add(x);
+    }
+    let mean = s.value() / n;
+    let mut v = Sum::default();
+    for &x in xs {
+        let d = x - mean;
+        v.add(d * d);
+    }
+    (mean, v.value() / n)
+}
+
+/// `ldexp(x, e)` without overflow in the scale factor.
+pub(crate) fn ldexp(mut x: f64, mut e: i64) -> f64 {
+    while e > 1000 {
+        x *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 {
+        x *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    x * 2f64.powi(e as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_matches_comparison_sort() {
+        let mut state = 0x1234_5678_9abc_def0_u64;
+        let mut xs: Vec<f64> = (0..5000)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                match i % 7 {
+                    0 => -0.0,
+                    1 => 0.0,
+                    2 => (u - 0.5) * 1e-300,
+                    3 => (u - 0.5) * 1e300,
+                    _ => (u - 0.5) * 10.0,
+                }
+            })
+            .collect();
+        let mut expected = xs.clone();
+        expected.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        sort_floats(&mut xs);
+        for (a, b) in xs.iter().zip(&expected) {
+            assert!(a == b, "{a} != {b}");
+        }
+    }
+
+    #[test]
+    fn quantile_matches_numpy_examples() {
+        // np.quantile([1, 2, 3, 4], [0, .25, .5, .9, 1]) == [1, 1.75, 2.5, 3.7, 4]
+        let xs = [1.0, 2.0, 3.0, 4.0];
+        let got: Vec<f64> = [0.0, 0.25, 0.5, 0.9, 1.0]
+            .iter()
+            .map(|&q| quantile_sorted(&xs, q))
+            .collect();
+        assert_eq!(got, [1.0, 1.75, 2.5, 3.7, 4.0]);
+        assert_eq!(quantile_sorted(&[7.0], 0.3), 7.0);
+    }
+
+    #[test]
+    fn compensated_sum_is_accurate() {
+        let mut s = Sum::default();
+        for x in [1e16, 1.0, -1e16, 1.0] {
+            s.add(x);
+        }
+        assert_eq!(s.value(), 2.0);
+        assert_eq!(ldexp(1.0, -1074), f64::from_bits(1));
+        assert_eq!(ldexp(0.75, 3), 6.0);
+    }
+}
