@@ -1,0 +1,261 @@
+use std::time::Duration;
+
+use alert_core::{
+    Alert, BuildError, Notifier, NotifyError, Receipt, Result, Timestamp, async_trait, http,
+};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+
+use crate::payload::{AmMessage, NativeMessage, idempotency_key};
+use crate::{WebhookConfig, WebhookFormat};
+
+const CHANNEL: &str = "webhook";
+
+/// POSTs alerts as JSON to any URL.
+///
+/// Built with [`WebhookNotifier::new`], which validates the URL and headers and builds
+/// the HTTP client. Never retries by itself: errors are classified with
+/// [`alert_core::http::classify_status`] (429 and 5xx are retryable, 401/403/404/410
+/// disable the destination, other 4xx are permanent).
+pub struct WebhookNotifier {
+    config: WebhookConfig,
+    endpoint: reqwest::Url,
+    headers: HeaderMap,
+    client: reqwest::Client,
+}
+
+impl std::fmt::Debug for WebhookNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The endpoint and header values are secrets: only the config (which
+        // redacts them) is shown.
+        f.debug_struct("WebhookNotifier")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookNotifier {
+    /// Validates `config` and builds the HTTP client.
+    pub fn new(config: WebhookConfig) -> std::result::Result<WebhookNotifier, BuildError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout())
+            .connect_timeout(Duration::from_secs(5).min(config.timeout()))
+            .user_agent(concat!("ml-alerts/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BuildError::Other {
+                channel: CHANNEL,
+                source: Box::new(e.without_url()),
+            })?;
+        WebhookNotifier::with_http_client(config, client)
+    }
+
+    /// Like [`new`](WebhookNotifier::new) with a client of your own (proxies, custom
+    /// roots, connection pool sizes). Timeouts are then the client's.
+    pub fn with_http_client(
+        config: WebhookConfig,
+        client: reqwest::Client,
+    ) -> std::result::Result<WebhookNotifier, BuildError> {
+        if config.url.is_empty() {
+            return Err(BuildError::invalid("url", "must not be empty"));
+        }
+        // Never quote the URL in the error: it is a secret.
+        let endpoint = reqwest::Url::parse(config.url.expose().trim())
+            .map_err(|e| BuildError::invalid("url", format!("not a valid URL ({e})")))?;
+        if !matches!(endpoint.scheme(), "http" | "https") {
+            return Err(BuildError::invalid(
+                "url",
+                "must start with https:// or http://",
+            ));
+        }
+        if endpoint.host_str().is_none_or(str::is_empty) {
+            return Err(BuildError::invalid("url", "has no host"));
+        }
+        if config.timeout_secs == 0 {
+            return Err(BuildError::invalid("timeout_secs", "must be at least 1"));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let field = format!("headers.{name}");
+            let n = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| BuildError::invalid(&field, "not a valid header name"))?;
+            let mut v = HeaderValue::from_str(value.expose().trim()).map_err(|_| {
+                BuildError::invalid(&field, "value has characters not allowed in a header")
+            })?;
+            v.set_sensitive(true);
+            headers.insert(n, v);
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(WebhookNotifier {
+            config,
+            endpoint,
+            headers,
+            client,
+        })
+    }
+
+    /// The configuration the notifier was built from.
+    pub fn config(&self) -> &WebhookConfig {
+        &self.config
+    }
+
+    /// The JSON body that would be sent for `alerts` (one alert: `kind` `alert`;
+    /// several: `group`; `replaces`: `update` with the earlier receipt's id).
+    /// Useful to document and test consumers.
+    pub fn body(&self, alerts: &[Alert], replaces: Option<&str>) -> Vec<u8> {
+        let result = match self.config.format {
+            WebhookFormat::Native => {
+                let kind = match (replaces, alerts.len()) {
+                    (Some(_), _) => "update",
+                    (None, 1) => "alert",
+                    (None, _) => "group",
+                };
+                serde_json::to_vec(&NativeMessage::new(&self.config, kind, alerts, replaces))
+            }
+            WebhookFormat::Alertmanager => {
+                serde_json::to_vec(&AmMessage::new(&self.config, alerts))
+            }
+        };
+        // Serialising plain maps and strings cannot fail; fall back to an empty
+        // object rather than panic.
+        result.unwrap_or_else(|_| b"{}".to_vec())
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let mut t = self.config.url.scrub(text);
+        for v in self.config.headers.values() {
+            t = v.scrub(&t);
+        }
+        t
+    }
+
+    async fn post(&self, body: Vec<u8>) -> Result<Receipt> {
+        let key = idempotency_key(&body);
+        let resp = self
+            .client
+            .post(self.endpoint.clone())
+            .headers(self.headers.clone())
+            .header("idempotency-key", &key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    NotifyError::Timeout {
+                        channel: CHANNEL,
+                        after: self.config.timeout(),
+                    }
+                } else {
+                    NotifyError::transport_msg(CHANNEL, self.scrub(&error_chain(&e.without_url())))
+                }
+            })?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| http::parse_retry_after(v, Timestamp::now()));
+        // A body that cannot be read after a 2xx still means delivered; after an
+        // error status it only loses the message.
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) if (200..300).contains(&status) => {
+                let _ = e;
+                String::new()
+            }
+            Err(e) => format!("(unreadable body: {})", error_chain(&e.without_url())),
+        };
+        if let Some(err) = http::classify_status(CHANNEL, status, retry_after, &self.scrub(&text)) {
+            return Err(err);
+        }
+        let mut receipt = Receipt::new(CHANNEL).with_meta("idempotency_key", key);
+        if let Some(id) = response_id(&text) {
+            receipt = receipt.with_id(id);
+        }
+        Ok(receipt)
+    }
+}
+
+/// An error and its sources on one line (reqwest's `Display` hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// The receiver's id for the notification, when its answer is a JSON object with an
+/// `id` (string or number). Anything else (empty, `ok`, garbage) gives none.
+fn response_id(text: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+    match v.get("id")? {
+        serde_json::Value::String(s) if !s.is_empty() && s.len() <= 200 => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Notifier for WebhookNotifier {
+    fn name(&self) -> &str {
+        CHANNEL
+    }
+
+    async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+        self.post(self.body(std::slice::from_ref(alert), None))
+            .await
+    }
+
+    async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
+        if alerts.is_empty() {
+            return Ok(Receipt::new(CHANNEL).with_meta("skipped", "empty group"));
+        }
+        self.post(self.body(alerts, None)).await
+    }
+
+    async fn update(&self, alert: &Alert, previous: &Receipt) -> Result<Receipt> {
+        let replaces = previous.id.as_deref();
+        let body = match self.config.format {
+            WebhookFormat::Native => self.body(std::slice::from_ref(alert), replaces.or(Some(""))),
+            WebhookFormat::Alertmanager => self.body(std::slice::from_ref(alert), None),
+        };
+        self.post(body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_only_from_json_objects() {
+        assert_eq!(response_id(r#"{"id":"abc"}"#).as_deref(), Some("abc"));
+        assert_eq!(response_id(r#"{"id":42}"#).as_deref(), Some("42"));
+        assert_eq!(response_id("ok"), None);
+        assert_eq!(response_id("\u{0}\u{1}garbage{"), None);
+        assert_eq!(response_id(r#"[1,2]"#), None);
+        assert_eq!(response_id(r#"{"id":null}"#), None);
+    }
+
+    #[test]
+    fn bad_urls_and_headers_are_refused_without_quoting_secrets() {
+        let e = WebhookNotifier::new(WebhookConfig::new("ftp://h/tok-123456")).unwrap_err();
+        assert!(e.to_string().contains("url"), "{e}");
+        assert!(!e.to_string().contains("tok-123456"), "{e}");
+        let e = WebhookNotifier::new(WebhookConfig::new("not a url tok-123456")).unwrap_err();
+        assert!(!e.to_string().contains("tok-123456"), "{e}");
+        let e = WebhookNotifier::new(WebhookConfig::new("")).unwrap_err();
+        assert!(e.to_string().contains("must not be empty"), "{e}");
+        let e =
+            WebhookNotifier::new(WebhookConfig::new("https://h/x").with_header("Bad Name", "v"))
+                .unwrap_err();
+        assert!(e.to_string().contains("headers.Bad Name"), "{e}");
+        let e = WebhookNotifier::new(
+            WebhookConfig::new("https://h/x").with_header("X-Key", "line\nbreak-s3cret"),
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+    }
+}

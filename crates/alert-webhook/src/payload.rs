@@ -1,0 +1,232 @@
+//! Private wire types: the native body (version 1) and Alertmanager's webhook
+//! payload (version 4).
+
+use std::collections::BTreeMap;
+
+use alert_core::{Alert, Status, Timestamp, annotation};
+use serde::Serialize;
+
+use crate::WebhookConfig;
+
+/// The native schema version written in `version`.
+pub(crate) const NATIVE_VERSION: &str = "1";
+/// Alertmanager's webhook payload version.
+pub(crate) const ALERTMANAGER_VERSION: &str = "4";
+/// Alertmanager's "zero" time, sent as `endsAt` while an alert has no end.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn group_status(alerts: &[Alert]) -> &'static str {
+    if alerts.iter().any(|a| a.status == Status::Firing) {
+        "firing"
+    } else {
+        "resolved"
+    }
+}
+
+/// One alert of the native body: the alert's own JSON plus its fingerprint.
+#[derive(Debug, Serialize)]
+pub(crate) struct NativeAlert<'a> {
+    pub(crate) fingerprint: String,
+    #[serde(flatten)]
+    pub(crate) alert: &'a Alert,
+}
+
+/// The native body.
+#[derive(Debug, Serialize)]
+pub(crate) struct NativeMessage<'a> {
+    pub(crate) version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) receiver: &'a str,
+    pub(crate) status: &'static str,
+    pub(crate) alerts: Vec<NativeAlert<'a>>,
+    pub(crate) truncated_alerts: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replaces: Option<&'a str>,
+}
+
+impl<'a> NativeMessage<'a> {
+    pub(crate) fn new(
+        config: &'a WebhookConfig,
+        kind: &'static str,
+        alerts: &'a [Alert],
+        replaces: Option<&'a str>,
+    ) -> NativeMessage<'a> {
+        let (kept, truncated) = truncate(alerts, config.max_alerts);
+        NativeMessage {
+            version: NATIVE_VERSION,
+            kind,
+            receiver: &config.receiver,
+            status: group_status(alerts),
+            alerts: kept
+                .iter()
+                .map(|a| NativeAlert {
+                    fingerprint: a.fingerprint().to_string(),
+                    alert: a,
+                })
+                .collect(),
+            truncated_alerts: truncated,
+            replaces,
+        }
+    }
+}
+
+fn truncate(alerts: &[Alert], max: usize) -> (&[Alert], usize) {
+    if max != 0 && alerts.len() > max {
+        (&alerts[..max], alerts.len() - max)
+    } else {
+        (alerts, 0)
+    }
+}
+
+/// One alert of Alertmanager's payload (`template.Alert`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AmAlert {
+    pub(crate) status: &'static str,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) starts_at: String,
+    pub(crate) ends_at: String,
+    #[serde(rename = "generatorURL")]
+    pub(crate) generator_url: String,
+    pub(crate) fingerprint: String,
+}
+
+/// Alertmanager's webhook payload (`webhook.Message` embedding `template.Data`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AmMessage<'a> {
+    pub(crate) version: &'static str,
+    pub(crate) group_key: String,
+    pub(crate) truncated_alerts: u64,
+    pub(crate) status: &'static str,
+    pub(crate) receiver: &'a str,
+    pub(crate) group_labels: BTreeMap<String, String>,
+    pub(crate) common_labels: BTreeMap<String, String>,
+    pub(crate) common_annotations: BTreeMap<String, String>,
+    #[serde(rename = "externalURL")]
+    pub(crate) external_url: &'a str,
+    pub(crate) alerts: Vec<AmAlert>,
+}
+
+fn time_or_zero(t: Option<Timestamp>) -> String {
+    t.map_or_else(|| ZERO_TIME.to_owned(), |t| t.to_string())
+}
+
+fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
+    let mut labels = a.labels.clone();
+    labels.insert("alertname".to_owned(), a.name.clone());
+    labels
+        .entry("severity".to_owned())
+        .or_insert_with(|| config.severity.label(a.severity).to_owned());
+    let mut annotations = a.annotations.clone();
+    annotations.remove(annotation::GENERATOR_URL);
+    if !a.summary.trim().is_empty() {
+        annotations
+            .entry("summary".to_owned())
+            .or_insert_with(|| a.summary.clone());
+    }
+    if !a.message.trim().is_empty() {
+        annotations
+            .entry(annotation::DESCRIPTION.to_owned())
+            .or_insert_with(|| a.message.clone());
+    }
+    AmAlert {
+        status: a.status.as_str(),
+        labels,
+        annotations,
+        starts_at: time_or_zero(a.starts_at),
+        ends_at: time_or_zero(a.ends_at),
+        generator_url: a
+            .annotations
+            .get(annotation::GENERATOR_URL)
+            .cloned()
+            .unwrap_or_default(),
+        fingerprint: a.fingerprint().to_string(),
+    }
+}
+
+fn common(maps: impl Iterator<Item = BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    let mut out: Option<BTreeMap<String, String>> = None;
+    for m in maps {
+        out = Some(match out {
+            None => m,
+            Some(mut c) => {
+                c.retain(|k, v| m.get(k) == Some(v));
+                c
+            }
+        });
+    }
+    out.unwrap_or_default()
+}
+
+/// `{k="v", ...}` as Alertmanager writes label sets in group keys (Go `%q` quoting
+/// for the values).
+fn label_set(labels: &BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.clone())))
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+impl<'a> AmMessage<'a> {
+    pub(crate) fn new(config: &'a WebhookConfig, alerts: &[Alert]) -> AmMessage<'a> {
+        let all: Vec<AmAlert> = alerts.iter().map(|a| am_alert(config, a)).collect();
+        let common_labels = common(all.iter().map(|a| a.labels.clone()));
+        let common_annotations = common(all.iter().map(|a| a.annotations.clone()));
+        let group_labels: BTreeMap<String, String> = common_labels
+            .iter()
+            .filter(|(k, _)| config.group_by.iter().any(|g| g == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (kept, truncated) = truncate(alerts, config.max_alerts);
+        let kept_n = kept.len();
+        let mut all = all;
+        all.truncate(kept_n);
+        AmMessage {
+            version: ALERTMANAGER_VERSION,
+            group_key: format!("{{}}:{}", label_set(&group_labels)),
+            truncated_alerts: truncated as u64,
+            status: group_status(alerts),
+            receiver: &config.receiver,
+            group_labels,
+            common_labels,
+            common_annotations,
+            external_url: &config.external_url,
+            alerts: all,
+        }
+    }
+}
+
+/// FNV-1a 64 of the body, as the `Idempotency-Key` header: the same notification
+/// sent again (a retry, a resend after a crash) carries the same key.
+pub(crate) fn idempotency_key(body: &[u8]) -> String {
+    let mut h: u64 = 14_695_981_039_346_656_037;
+    for b in body {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(1_099_511_628_211);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_sets_quote_like_go() {
+        let mut m = BTreeMap::new();
+        m.insert("alertname".to_owned(), "Disk \"full\"".to_owned());
+        m.insert("job".to_owned(), "x".to_owned());
+        assert_eq!(label_set(&m), r#"{alertname="Disk \"full\"", job="x"}"#);
+        assert_eq!(label_set(&BTreeMap::new()), "{}");
+    }
+
+    #[test]
+    fn idempotency_key_is_stable() {
+        assert_eq!(idempotency_key(b""), "cbf29ce484222325");
+        assert_eq!(idempotency_key(b"a"), idempotency_key(b"a"));
+        assert_ne!(idempotency_key(b"a"), idempotency_key(b"b"));
+    }
+}
