@@ -1,0 +1,876 @@
+//! [`Outbox`]: durable, prioritised, at-least-once delivery of notifications.
+
+use std::cmp::{Ordering as CmpOrdering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alert_core::render::digest_alert;
+use alert_core::{Layer, Notifier, NotifyError, Receipt, Severity, Timestamp};
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{
+    BreakerConfig, BreakerHandle, BreakerState, CircuitBreakerLayer, ConcurrencyLimitLayer,
+    NotifierBuilder, RateLimit, RateLimitLayer, RetryDecision, RetryPolicy, TimeoutLayer,
+};
+use crate::store::{
+    AttemptOutcome, Change, DeliveryAttempt, Notification, NotificationKind, ReceiptRecord, Store,
+    StoreError,
+};
+
+/// Why the outbox refused a notification. Nothing was queued when this is returned.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// The store could not write the notification (database locked, disk full,
+    /// read-only): the caller still owns it and must report or retry.
+    #[error("the outbox could not store the notification: {0}")]
+    Store(#[from] StoreError),
+    /// No channel is registered under this receiver and channel name.
+    #[error("no channel `{channel}` in receiver `{receiver}` is registered with the outbox")]
+    UnknownChannel {
+        /// The receiver.
+        receiver: String,
+        /// The channel.
+        channel: String,
+    },
+    /// The outbox is shutting down.
+    #[error("the outbox is shut down")]
+    Closed,
+}
+
+/// A new unique notification id (also its idempotency key): 32 hex digits from the
+/// wall clock, the process id and a counter, so ids from several processes and
+/// restarts do not collide.
+pub fn new_notification_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let now = Timestamp::now().as_unix_nanos() as u64;
+    let salt = (u64::from(std::process::id()) << 40) ^ n;
+    format!("{now:016x}{salt:016x}")
+}
+
+type LaneKey = (String, String);
+
+/// A notification waiting in a lane, ordered by severity (highest first), then age.
+struct Ready {
+    severity: Severity,
+    seq: u64,
+    n: Notification,
+}
+
+impl PartialEq for Ready {
+    fn eq(&self, o: &Self) -> bool {
+        self.seq == o.seq
+    }
+}
+impl Eq for Ready {}
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ready {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        self.severity
+            .cmp(&o.severity)
+            .then_with(|| o.seq.cmp(&self.seq))
+    }
+}
+
+/// A notification waiting for its retry time.
+struct Delayed {
+    at: Instant,
+    seq: u64,
+    n: Notification,
+}
+impl PartialEq for Delayed {
+    fn eq(&self, o: &Self) -> bool {
+        self.seq == o.seq
+    }
+}
+impl Eq for Delayed {}
+impl PartialOrd for Delayed {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Delayed {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        self.at.cmp(&o.at).then_with(|| self.seq.cmp(&o.seq))
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    ready: BinaryHeap<Ready>,
+    delayed: BinaryHeap<Reverse<Delayed>>,
+}
+
+struct Lane {
+    receiver: String,
+    channel: String,
+    notifier: Arc<dyn Notifier>,
+    breaker: Option<BreakerHandle>,
+    queue: Mutex<Queue>,
+    wake: Notify,
+    in_flight: AtomicUsize,
+}
+
+impl Lane {
+    fn push_ready(&self, seq: u64, n: Notification) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ready
+            .push(Ready {
+                severity: n.severity,
+                seq,
+                n,
+            });
+        self.wake.notify_one();
+    }
+
+    fn push_delayed(&self, seq: u64, at: Instant, n: Notification) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .delayed
+            .push(Reverse(Delayed { at, seq, n }));
+        self.wake.notify_one();
+    }
+
+    /// The next due notification, or when the next one becomes due.
+    fn pop(&self, now: Instant) -> Result<Notification, Option<Instant>> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        while q.delayed.peek().is_some_and(|d| d.0.at <= now) {
+            if let Some(Reverse(d)) = q.delayed.pop() {
+                q.ready.push(Ready {
+                    severity: d.n.severity,
+                    seq: d.seq,
+                    n: d.n,
+                });
+            }
+        }
+        match q.ready.pop() {
+            Some(r) => {
+                self.in_flight.fetch_add(1, Ordering::SeqCst);
+                Ok(r.n)
+            }
+            None => Err(q.delayed.peek().map(|d| d.0.at)),
+        }
+    }
+
+    fn queued(&self) -> usize {
+        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.ready.len() + q.delayed.len()
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    submitted: AtomicU64,
+    delivered: AtomicU64,
+    failed_attempts: AtomicU64,
+    gave_up: AtomicU64,
+    resumed: AtomicU64,
+    orphaned: AtomicU64,
+    store_errors: AtomicU64,
+}
+
+/// Counters and gauges of an [`Outbox`].
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxStats {
+    /// Notifications accepted by [`Outbox::submit`] since start.
+    pub submitted: u64,
+    /// Notifications delivered since start.
+    pub delivered: u64,
+    /// Attempts that failed (each retry counts).
+    pub failed_attempts: u64,
+    /// Notifications given up (permanent error, or the retry policy's limits).
+    pub gave_up: u64,
+    /// Pending notifications picked up from the store at start-up.
+    pub resumed: u64,
+    /// Pending notifications found at start-up for a channel that is not registered
+    /// (left in the store untouched, delivered once the channel is back).
+    pub orphaned: u64,
+    /// Failed writes of outcomes to the store (retried until they succeed).
+    pub store_errors: u64,
+    /// Notifications queued now (waiting or scheduled for a retry).
+    pub queued: usize,
+    /// Attempts running now.
+    pub in_flight: usize,
+}
+
+/// The state of one channel of one receiver, for the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ChannelStatus {
+    /// The receiver.
+    pub receiver: String,
+    /// The channel.
+    pub channel: String,
+    /// Notifications queued for it.
+    pub queued: usize,
+    /// Attempts running.
+    pub in_flight: usize,
+    /// Its circuit breaker, when it has one registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerState>,
+}
+
+/// Builds an [`Outbox`]: the store, the channels, the retry policy.
+pub struct OutboxBuilder {
+    store: Arc<dyn Store>,
+    lanes: HashMap<LaneKey, (Arc<dyn Notifier>, Option<BreakerHandle>)>,
+    retry: RetryPolicy,
+    lane_concurrency: usize,
+    commit_batch: usize,
+}
+
+impl fmt::Debug for OutboxBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxBuilder")
+            .field("store", &self.store.name())
+            .field("channels", &self.lanes.keys().collect::<Vec<_>>())
+            .field("retry", &self.retry)
+            .field("lane_concurrency", &self.lane_concurrency)
+            .finish()
+    }
+}
+
+impl OutboxBuilder {
+    /// Registers the channel `channel` of receiver `receiver`. The notifier should
+    /// carry its own layers (timeout, rate limit, breaker) but no retry layer: the
+    /// outbox retries durably (see [`OutboxBuilder::retry`]).
+    pub fn channel(
+        mut self,
+        receiver: impl Into<String>,
+        channel: impl Into<String>,
+        notifier: Arc<dyn Notifier>,
+    ) -> OutboxBuilder {
+        self.lanes
+            .insert((receiver.into(), channel.into()), (notifier, None));
+        self
+    }
+
+    /// Registers a channel wrapped in the recommended stack for its kind, minus the
+    /// retry layer (the outbox retries): concurrency limit (the lane concurrency) →
+    /// circuit breaker → rate limit ([`RateLimit::for_channel`] of `kind`) → 10 s
+    /// timeout per attempt. The breaker's state shows in
+    /// [`Outbox::channels`].
+    pub fn channel_recommended(
+        mut self,
+        receiver: impl Into<String>,
+        channel: impl Into<String>,
+        kind: &str,
+        notifier: Arc<dyn Notifier>,
+    ) -> OutboxBuilder {
+        let guarded = NotifierBuilder::new()
+            .layer(CircuitBreakerLayer::new(BreakerConfig::default()))
+            .option_layer(RateLimit::for_channel(kind).map(RateLimitLayer::new))
+            .layer(TimeoutLayer::new(Duration::from_secs(10)))
+            .service(notifier);
+        let handle = guarded.handle();
+        let stack = ConcurrencyLimitLayer::new(self.lane_concurrency).layer(guarded);
+        self.lanes.insert(
+            (receiver.into(), channel.into()),
+            (Arc::new(stack), Some(handle)),
+        );
+        self
+    }
+
+    /// Registers a channel together with the handle of a breaker inside it, so its
+    /// state shows in [`Outbox::channels`].
+    pub fn channel_with_breaker(
+        mut self,
+        receiver: impl Into<String>,
+        channel: impl Into<String>,
+        notifier: Arc<dyn Notifier>,
+        breaker: BreakerHandle,
+    ) -> OutboxBuilder {
+        self.lanes
+            .insert((receiver.into(), channel.into()), (notifier, Some(breaker)));
+        self
+    }
+
+    /// The durable retry policy (default: [`Outbox::default_retry`]). Its deadline
+    /// counts from the notification's creation, across restarts.
+    pub fn retry(mut self, policy: RetryPolicy) -> OutboxBuilder {
+        self.retry = policy;
+        self
+    }
+
+    /// Attempts run at once per channel (default 8). This is the in-flight window
+    /// that bounds duplicates after a crash.
+    pub fn lane_concurrency(mut self, n: usize) -> OutboxBuilder {
+        self.lane_concurrency = n.max(1);
+        self
+    }
+
+    /// The most outcomes written in one store transaction (default 256).
+    pub fn commit_batch(mut self, n: usize) -> OutboxBuilder {
+        self.commit_batch = n.max(1);
+        self
+    }
+
+    /// Starts the workers and resumes what the store holds pending: entries whose
+    /// `next_attempt_at` is in the future wait until then, the others go first in
+    /// severity order. Needs a Tokio runtime.
+    pub async fn start(self) -> Result<Outbox, OutboxError> {
+        let pending = self.store.pending_outbox(0).await?;
+        let (commit_tx, commit_rx) = mpsc::channel::<Commit>(self.lane_concurrency.max(64) * 4);
+        let lanes: HashMap<LaneKey, Arc<Lane>> = self
+            .lanes
+            .into_iter()
+            .map(|((r, c), (notifier, breaker))| {
+                let lane = Lane {
+                    receiver: r.clone(),
+                    channel: c.clone(),
+                    notifier,
+                    breaker,
+                    queue: Mutex::new(Queue::default()),
+                    wake: Notify::new(),
+                    in_flight: AtomicUsize::new(0),
+                };
+                ((r, c), Arc::new(lane))
+            })
+            .collect();
+        let inner = Arc::new(Inner {
+            store: self.store.clone(),
+            lanes,
+            retry: self.retry,
+            seq: AtomicU64::new(0),
+            counters: Counters::default(),
+            closed: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            commit_tx: Mutex::new(Some(commit_tx)),
+            idle: Notify::new(),
+        });
+        let now_wall = Timestamp::now();
+        let now = Instant::now();
+        for n in pending {
+            let key = (n.receiver.clone(), n.channel.clone());
+            let Some(lane) = inner.lanes.get(&key) else {
+                inner.counters.orphaned.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    id = %n.id,
+                    receiver = %n.receiver,
+                    channel = %n.channel,
+                    "pending notification for a channel that is not configured: kept in the store"
+                );
+                continue;
+            };
+            inner.counters.resumed.fetch_add(1, Ordering::Relaxed);
+            let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
+            match n.next_attempt_at {
+                Some(at) if at > now_wall => {
+                    lane.push_delayed(seq, now + at.duration_since(now_wall), n)
+                }
+                _ => lane.push_ready(seq, n),
+            }
+        }
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(writer(
+            self.store.clone(),
+            commit_rx,
+            self.commit_batch,
+            inner.clone(),
+        )));
+        for lane in inner.lanes.values() {
+            for _ in 0..self.lane_concurrency {
+                tasks.push(tokio::spawn(worker(inner.clone(), lane.clone())));
+            }
+        }
+        Ok(Outbox {
+            inner,
+            tasks: Mutex::new(tasks),
+            lane_concurrency: self.lane_concurrency,
+        })
+    }
+}
+
+struct Commit {
+    changes: Vec<Change>,
+    done: oneshot::Sender<()>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    lanes: HashMap<LaneKey, Arc<Lane>>,
+    retry: RetryPolicy,
+    seq: AtomicU64,
+    counters: Counters,
+    closed: AtomicBool,
+    shutdown: Notify,
+    commit_tx: Mutex<Option<mpsc::Sender<Commit>>>,
+    idle: Notify,
+}
+
+impl Inner {
+    fn is_idle(&self) -> bool {
+        self.lanes
+            .values()
+            .all(|l| l.queued() == 0 && l.in_flight.load(Ordering::SeqCst) == 0)
+    }
+}
+
+/// Writes outcomes to the store in batches (group commit); each worker waits for its
+/// own outcome to be durable before it takes the next notification.
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Commit>,
+    batch: usize,
+    inner: Arc<Inner>,
+) {
+    let mut pending: Vec<Commit> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        pending.push(first);
+        while pending.len() < batch {
+            match rx.try_recv() {
+                Ok(c) => pending.push(c),
+                Err(_) => break,
+            }
+        }
+        let changes: Vec<Change> = pending
+            .iter()
+            .flat_map(|c| c.changes.iter().cloned())
+            .collect();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match store.apply(&changes).await {
+                Ok(()) => break,
+                Err(e) => {
+                    inner.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        store = store.name(),
+                        error = %e,
+                        outcomes = pending.len(),
+                        "could not record delivery outcomes; retrying (the notifications stay pending and may be re-sent after a crash)"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        for c in pending.drain(..) {
+            let _ = c.done.send(());
+        }
+    }
+}
+
+async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
+    loop {
+        let notified = lane.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let shutdown = inner.shutdown.notified();
+        tokio::pin!(shutdown);
+        shutdown.as_mut().enable();
+        if inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        match lane.pop(Instant::now()) {
+            Ok(n) => {
+                deliver(&inner, &lane, n).await;
+                lane.in_flight.fetch_sub(1, Ordering::SeqCst);
+                if inner.is_idle() {
+                    inner.idle.notify_waiters();
+                }
+            }
+            Err(next) => {
+                let sleep = async {
+                    match next {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = sleep => {}
+                    _ = &mut shutdown => return,
+                }
+            }
+        }
+    }
+}
+
+async fn attempt(inner: &Inner, lane: &Lane, n: &Notification) -> Result<Receipt, NotifyError> {
+    let notifier = &lane.notifier;
+    match (n.kind, n.alerts.as_slice()) {
+        (_, []) => Ok(Receipt::new(notifier.name()).with_meta("skipped", "no alerts")),
+        (NotificationKind::Notice, [one]) => notifier.notify(one).await,
+        (NotificationKind::Resolve, alerts) if !n.group_key.is_empty() => {
+            let previous = match inner
+                .store
+                .receipt(&n.receiver, &n.channel, &n.group_key)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the group's receipt; sending a new message");
+                    None
+                }
+            };
+            match (previous, alerts) {
+                (Some(prev), [one]) => notifier.update(one, &prev.receipt).await,
+                (Some(prev), many) => notifier.update(&digest_alert(many), &prev.receipt).await,
+                (None, alerts) => notifier.notify_group(alerts).await,
+            }
+        }
+        (_, alerts) => notifier.notify_group(alerts).await,
+    }
+}
+
+async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
+    let number = n.attempts + 1;
+    let at = Timestamp::now();
+    let t0 = Instant::now();
+    let result = attempt(inner, lane, &n).await;
+    let latency = t0.elapsed();
+    let mut changes = Vec::with_capacity(3);
+    match result {
+        Ok(receipt) => {
+            let mut a = DeliveryAttempt::of(&n, number, at, latency, AttemptOutcome::Delivered);
+            if !n.group_key.is_empty() && receipt.meta("skipped").is_none() {
+                changes.push(Change::PutReceipt(ReceiptRecord {
+                    receiver: n.receiver.clone(),
+                    channel: n.channel.clone(),
+                    group_key: n.group_key.clone(),
+                    receipt: receipt.clone(),
+                    at: Timestamp::now(),
+                }));
+            }
+            a.receipt = Some(receipt);
+            changes.push(Change::Attempt(a));
+            changes.push(Change::Dequeue(n.id.clone()));
+            inner.counters.delivered.fetch_add(1, Ordering::Relaxed);
+            commit(inner, changes).await;
+        }
+        Err(e) => {
+            inner
+                .counters
+                .failed_attempts
+                .fetch_add(1, Ordering::Relaxed);
+            let elapsed = Timestamp::now().duration_since(n.created_at);
+            let decision = inner.retry.decide(number, &e, elapsed);
+            let outcome = match decision {
+                RetryDecision::RetryAfter(_) => AttemptOutcome::Failed,
+                RetryDecision::GiveUp(_) => AttemptOutcome::GaveUp,
+            };
+            let mut a = DeliveryAttempt::of(&n, number, at, latency, outcome);
+            a.error_kind = Some(e.kind().to_owned());
+            a.error = Some(e.to_string());
+            changes.push(Change::Attempt(a));
+            match decision {
+                RetryDecision::RetryAfter(wait) => {
+                    tracing::debug!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
+                        attempt = number, error = %e, wait = ?wait, "delivery failed; retry scheduled");
+                    let next = Timestamp::now().saturating_add(wait);
+                    changes.push(Change::Reschedule {
+                        id: n.id.clone(),
+                        attempts: number,
+                        next_attempt_at: Some(next),
+                    });
+                    commit(inner, changes).await;
+                    n.attempts = number;
+                    n.next_attempt_at = Some(next);
+                    let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
+                    lane.push_delayed(seq, Instant::now() + wait, n);
+                }
+                RetryDecision::GiveUp(reason) => {
+                    tracing::error!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
+                        attempts = number, ?reason, error = %e, "delivery given up");
+                    changes.push(Change::Dequeue(n.id.clone()));
+                    inner.counters.gave_up.fetch_add(1, Ordering::Relaxed);
+                    commit(inner, changes).await;
+                }
+            }
+        }
+    }
+}
+
+async fn commit(inner: &Inner, changes: Vec<Change>) {
+    let tx = inner
+        .commit_tx
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let Some(tx) = tx else {
+        return;
+    };
+    let (done, wait) = oneshot::channel();
+    if tx.send(Commit { changes, done }).await.is_ok() {
+        let _ = wait.await;
+    }
+}
+
+/// Durable, prioritised, at-least-once delivery of [`Notification`]s.
+///
+/// * **Written before the first attempt.** [`submit`](Outbox::submit) returns only
+///   after the store holds the notification ([`Change::Enqueue`]); if the store
+///   cannot write (database locked, disk full) it returns [`OutboxError::Store`] and
+///   nothing is queued: the caller still owns the notification, nothing is silently
+///   lost.
+/// * **One lane per channel of each receiver**, with its own workers
+///   ([`lane_concurrency`](OutboxBuilder::lane_concurrency)), so a slow or failing
+///   receiver never holds up the others. In a lane, the highest severity goes first,
+///   then the oldest.
+/// * **Every attempt is recorded** ([`Change::Attempt`]: receiver, channel,
+///   fingerprints, attempt number, latency, outcome, error text, receipt).
+/// * **Durable retries.** A failed attempt is decided by the
+///   [`RetryPolicy`] from [`NotifyError::retryable`]; the next attempt's time is
+///   written ([`Change::Reschedule`]), so it survives a restart. A permanent error,
+///   or the policy's limits, give the notification up: recorded as `gave_up`,
+///   logged at `error`, counted in [`OutboxStats::gave_up`].
+/// * **Resume on start-up.** [`OutboxBuilder::start`] re-queues everything the store
+///   holds pending.
+///
+/// # At least once, and the bound on duplicates
+///
+/// A notification leaves the store ([`Change::Dequeue`], in the same transaction as
+/// its attempt record) only after the channel accepted it, so a crash at any point
+/// loses nothing: what was pending is re-sent after restart. A worker does not start
+/// another attempt before the outcome of its previous one is committed, so at any
+/// instant at most `lane_concurrency` attempts per channel are *delivered but not yet
+/// recorded*. After a crash, **at most `lane_concurrency` × (number of channels)
+/// notifications are delivered twice** (the in-flight window); none more. Channels
+/// that can use an idempotency key (the notification id, stable across resends, or a
+/// hash of the body as `alert-webhook` sends) let the receiving side drop even those.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use alert_core::{Alert, ConsoleNotifier, Severity, Timestamp};
+/// use alert_router::delivery::{Outbox, new_notification_id};
+/// use alert_router::store::{Notification, NotificationKind, SqliteStore};
+///
+/// let store = Arc::new(SqliteStore::open("state.db")?);
+/// let outbox = Outbox::builder(store)
+///     .channel_recommended("team", "console", "console", Arc::new(ConsoleNotifier::stderr("app")))
+///     .start()
+///     .await?;
+/// let alert = Alert::new(Severity::Error, "AccuracyDrop");
+/// outbox.submit(Notification::new(new_notification_id(), "team", "console", "",
+///     NotificationKind::Notice, vec![alert], Severity::Error, Timestamp::now())).await?;
+/// outbox.shutdown(std::time::Duration::from_secs(5)).await;
+/// # Ok(()) }
+/// ```
+pub struct Outbox {
+    inner: Arc<Inner>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    lane_concurrency: usize,
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox")
+            .field("store", &self.inner.store.name())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    /// A builder over `store`.
+    pub fn builder(store: Arc<dyn Store>) -> OutboxBuilder {
+        OutboxBuilder {
+            store,
+            lanes: HashMap::new(),
+            retry: Outbox::default_retry(),
+            lane_concurrency: 8,
+            commit_batch: 256,
+        }
+    }
+
+    /// The outbox's default durable retry policy: up to 100 attempts, 1 s doubling to
+    /// 5 minutes with 25% jitter, for at most 24 hours from the notification's
+    /// creation; server delays honoured up to 15 minutes.
+    pub fn default_retry() -> RetryPolicy {
+        RetryPolicy::none()
+            .with_max_attempts(100)
+            .with_backoff(Duration::from_secs(1), Duration::from_secs(300))
+            .with_jitter(0.25)
+            .with_deadline(Some(Duration::from_secs(24 * 3600)))
+            .with_max_retry_after(alert_core::MAX_RETRY_AFTER)
+    }
+
+    /// The in-flight window per channel (duplicates after a crash are bounded by it).
+    pub fn lane_concurrency(&self) -> usize {
+        self.lane_concurrency
+    }
+
+    fn lane_of(&self, n: &Notification) -> Result<Arc<Lane>, OutboxError> {
+        self.inner
+            .lanes
+            .get(&(n.receiver.clone(), n.channel.clone()))
+            .cloned()
+            .ok_or_else(|| OutboxError::UnknownChannel {
+                receiver: n.receiver.clone(),
+                channel: n.channel.clone(),
+            })
+    }
+
+    /// Stores `n` and queues it. Returns once it is durable.
+    pub async fn submit(&self, n: Notification) -> Result<(), OutboxError> {
+        self.submit_many(vec![n]).await
+    }
+
+    /// Stores every notification in one transaction and queues them. All or none:
+    /// on error nothing was stored or queued.
+    pub async fn submit_many(&self, ns: Vec<Notification>) -> Result<(), OutboxError> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(OutboxError::Closed);
+        }
+        let lanes = ns
+            .iter()
+            .map(|n| self.lane_of(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let changes: Vec<Change> = ns.iter().cloned().map(Change::Enqueue).collect();
+        self.inner.store.apply(&changes).await?;
+        self.inner
+            .counters
+            .submitted
+            .fetch_add(ns.len() as u64, Ordering::Relaxed);
+        let now_wall = Timestamp::now();
+        let now = Instant::now();
+        for (n, lane) in ns.into_iter().zip(lanes) {
+            let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+            match n.next_attempt_at {
+                Some(at) if at > now_wall => {
+                    lane.push_delayed(seq, now + at.duration_since(now_wall), n)
+                }
+                _ => lane.push_ready(seq, n),
+            }
+        }
+        Ok(())
+    }
+
+    /// Counters and gauges.
+    pub fn stats(&self) -> OutboxStats {
+        let c = &self.inner.counters;
+        OutboxStats {
+            submitted: c.submitted.load(Ordering::Relaxed),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            failed_attempts: c.failed_attempts.load(Ordering::Relaxed),
+            gave_up: c.gave_up.load(Ordering::Relaxed),
+            resumed: c.resumed.load(Ordering::Relaxed),
+            orphaned: c.orphaned.load(Ordering::Relaxed),
+            store_errors: c.store_errors.load(Ordering::Relaxed),
+            queued: self.inner.lanes.values().map(|l| l.queued()).sum(),
+            in_flight: self
+                .inner
+                .lanes
+                .values()
+                .map(|l| l.in_flight.load(Ordering::SeqCst))
+                .sum(),
+        }
+    }
+
+    /// Each registered channel: queue, in-flight attempts and breaker state, sorted by
+    /// receiver and channel.
+    pub fn channels(&self) -> Vec<ChannelStatus> {
+        let mut v: Vec<ChannelStatus> = self
+            .inner
+            .lanes
+            .values()
+            .map(|l| ChannelStatus {
+                receiver: l.receiver.clone(),
+                channel: l.channel.clone(),
+                queued: l.queued(),
+                in_flight: l.in_flight.load(Ordering::SeqCst),
+                breaker: l.breaker.as_ref().map(BreakerHandle::state),
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.receiver, &a.channel).cmp(&(&b.receiver, &b.channel)));
+        v
+    }
+
+    /// The breaker handle of a channel registered with one (to re-enable it).
+    pub fn breaker(&self, receiver: &str, channel: &str) -> Option<BreakerHandle> {
+        self.inner
+            .lanes
+            .get(&(receiver.to_owned(), channel.to_owned()))
+            .and_then(|l| l.breaker.clone())
+    }
+
+    /// Waits until nothing is queued or in flight (every notification delivered or
+    /// given up) and its outcome is recorded, or `timeout` passes. Returns whether it
+    /// became idle.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let idle = self.inner.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.inner.is_idle() {
+                return true;
+            }
+            let step =
+                (deadline.saturating_duration_since(Instant::now())).min(Duration::from_millis(50));
+            if step.is_zero() {
+                return self.inner.is_idle();
+            }
+            let _ = tokio::time::timeout(step, idle).await;
+        }
+    }
+
+    /// Stops taking notifications, lets running attempts finish and record their
+    /// outcome (up to `grace`), and stops. Whatever is still pending stays in the store
+    /// for the next start.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.shutdown.notify_waiters();
+        for l in self.inner.lanes.values() {
+            l.wake.notify_waiters();
+        }
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let (workers, writer): (Vec<_>, Vec<_>) = {
+            let mut it = tasks.into_iter();
+            let writer: Vec<_> = it.next().into_iter().collect();
+            (it.collect(), writer)
+        };
+        let all_workers = futures_join(workers);
+        if tokio::time::timeout(grace, all_workers).await.is_err() {
+            tracing::warn!(
+                "outbox shutdown: attempts still running after the grace period; they stay pending"
+            );
+        }
+        // Close the commit channel so the writer drains and ends.
+        self.inner
+            .commit_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        for w in writer {
+            let _ = tokio::time::timeout(grace, w).await;
+        }
+    }
+}
+
+async fn futures_join(handles: Vec<JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.shutdown.notify_waiters();
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,786 @@
+//! [`SqliteStore`]: the durable [`Store`] on an embedded SQLite database (WAL mode),
+//! the default of the `alerts` service.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use alert_core::{Fingerprint, Timestamp};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{
+    Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeliveryAttempt,
+    EventQuery, GroupRecord, LogEntry, LogKind, LogQuery, Notification, PruneReport, ReceiptRecord,
+    Retention, Snapshot, StateRecord, Store, StoreError, StoreResult,
+};
+use crate::silence::Silence;
+
+const STORE: &str = "sqlite";
+
+/// The schema version written in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS alerts (
+    fingerprint TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS groups (
+    key TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY,
+    ends_at INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acks (
+    fingerprint TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS states (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE TABLE IF NOT EXISTS log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    fingerprints TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_at ON log (at);
+CREATE INDEX IF NOT EXISTS log_dedup ON log (receiver, channel, group_key, kind, seq);
+CREATE TABLE IF NOT EXISTS receipts (
+    receiver TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (receiver, channel, group_key)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    receiver TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    fingerprints TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    alert_name TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS actions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS actions_at ON actions (at);
+";
+
+/// Options of a [`SqliteStore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// How long a write waits for a lock held by another connection or process
+    /// before failing with "database locked" (default 5 s).
+    pub busy_timeout: Duration,
+    /// `PRAGMA synchronous`: `NORMAL` (the default with WAL: a commit survives a
+    /// process crash; the last commits may be lost on power loss) or `FULL` (fsync on
+    /// every commit: survives power loss, slower).
+    pub synchronous: Synchronous,
+    /// Open read-only (inspection tools; every write fails with a clear error).
+    pub read_only: bool,
+    /// A cap on the database size in pages (`PRAGMA max_page_count`); writes beyond
+    /// it fail with "database or disk is full". `None`: SQLite's default (no
+    /// practical cap).
+    pub max_page_count: Option<u64>,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(5),
+            synchronous: Synchronous::Normal,
+            read_only: false,
+            max_page_count: None,
+        }
+    }
+}
+
+/// `PRAGMA synchronous` levels offered by [`SqliteOptions`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Durable across process crashes (WAL).
+    #[default]
+    Normal,
+    /// Durable across power loss.
+    Full,
+}
+
+/// A [`Store`] on an embedded SQLite database in WAL mode.
+///
+/// * One file (plus its `-wal` and `-shm` companions); tables are created on first
+///   open; the schema version is kept in `PRAGMA user_version`.
+/// * Each [`apply`](Store::apply) is one transaction (all changes or none).
+/// * Records are stored as JSON next to the columns queries filter on.
+/// * Failures never panic: a locked database (after `busy_timeout`), a full disk, a
+///   read-only file give [`StoreError::Unavailable`] with SQLite's reason, and the
+///   batch is not written. Callers (the router, the outbox) report the error instead
+///   of acknowledging the alert.
+/// * Calls run on Tokio's blocking pool, so a slow disk does not stall the runtime.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), alert_router::store::StoreError> {
+/// use alert_router::store::{SqliteStore, Store};
+/// let store = SqliteStore::open("/var/lib/alerts/state.db")?;
+/// let pending = store.pending_outbox(0).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(message: impl Into<String>) -> StoreError {
+    StoreError::Unavailable {
+        store: STORE,
+        message: message.into(),
+    }
+}
+
+/// Maps SQLite errors to store errors with a reason a person can act on.
+fn sql_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        let detail = msg.clone().unwrap_or_else(|| f.to_string());
+        let reason = match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                format!("database is locked by another connection or process ({detail})")
+            }
+            ErrorCode::DiskFull => format!("database or disk is full ({detail})"),
+            ErrorCode::ReadOnly => format!("database is read-only ({detail})"),
+            ErrorCode::CannotOpen => format!("cannot open the database file ({detail})"),
+            ErrorCode::PermissionDenied => format!("permission denied ({detail})"),
+            ErrorCode::SystemIoFailure => format!("disk I/O error ({detail})"),
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                return StoreError::Corrupt {
+                    store: STORE,
+                    what: "database file".into(),
+                    message: detail,
+                };
+            }
+            _ => {
+                return StoreError::Other {
+                    store: STORE,
+                    source: Box::new(e),
+                };
+            }
+        };
+        return unavailable(reason);
+    }
+    StoreError::Other {
+        store: STORE,
+        source: Box::new(e),
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Other {
+        store: STORE,
+        source: Box::new(e),
+    })
+}
+
+fn from_json<T: DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        store: STORE,
+        what: what.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Timestamps as nanoseconds since the epoch, clamped to what an `i64` holds
+/// (years 1678 to 2262; beyond that the order is kept at the ends).
+fn ts(t: Timestamp) -> i64 {
+    t.as_unix_nanos()
+        .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// Fingerprints as ` fp1 fp2 ` so `instr(col, ' fp ')` finds one.
+fn fp_list<'a>(fps: impl Iterator<Item = &'a Fingerprint>) -> String {
+    let mut s = String::from(" ");
+    for fp in fps {
+        s.push_str(&fp.to_string());
+        s.push(' ');
+    }
+    s
+}
+
+fn fp_needle(fp: Fingerprint) -> String {
+    format!(" {fp} ")
+}
+
+fn limit_sql(limit: usize) -> i64 {
+    if limit == 0 {
+        -1
+    } else {
+        limit.min(i64::MAX as usize) as i64
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database at `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens (or creates) the database at `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> StoreResult<SqliteStore> {
+        let path = path.as_ref().to_owned();
+        if !options.read_only
+            && let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                unavailable(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let flags = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| match sql_err(e) {
+            StoreError::Unavailable { message, .. } => {
+                unavailable(format!("{message}: {}", path.display()))
+            }
+            other => other,
+        })?;
+        conn.busy_timeout(options.busy_timeout).map_err(sql_err)?;
+        if !options.read_only {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+                .map_err(sql_err)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(unavailable(format!(
+                    "could not switch {} to WAL mode (got {mode})",
+                    path.display()
+                )));
+            }
+            let sync = match options.synchronous {
+                Synchronous::Normal => "NORMAL",
+                Synchronous::Full => "FULL",
+            };
+            conn.execute_batch(&format!(
+                "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+            ))
+            .map_err(sql_err)?;
+            if let Some(max) = options.max_page_count {
+                conn.query_row(&format!("PRAGMA max_page_count={max}"), [], |_| Ok(()))
+                    .map_err(sql_err)?;
+            }
+            let version: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(sql_err)?;
+            if version > SCHEMA_VERSION {
+                return Err(unavailable(format!(
+                    "{} has schema version {version}, newer than this build ({SCHEMA_VERSION}): upgrade the program",
+                    path.display()
+                )));
+            }
+            conn.execute_batch(SCHEMA).map_err(sql_err)?;
+            conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+                .map_err(sql_err)?;
+        }
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection on Tokio's blocking pool (or inline when there is
+    /// no runtime).
+    async fn with<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let run = move || {
+            let mut guard: MutexGuard<'_, Connection> =
+                conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => h
+                .spawn_blocking(run)
+                .await
+                .map_err(|e| unavailable(format!("store task failed: {e}")))?,
+            Err(_) => run(),
+        }
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(TRUNCATE)`: folds the WAL into the database file
+    /// and truncates it (after a large prune, or before a backup).
+    pub async fn checkpoint(&self) -> StoreResult<()> {
+        self.with(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(sql_err)
+        })
+        .await
+    }
+}
+
+fn exec(tx: &rusqlite::Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> StoreResult<()> {
+    tx.prepare_cached(sql)
+        .and_then(|mut s| s.execute(p))
+        .map(|_| ())
+        .map_err(sql_err)
+}
+
+fn apply_one(tx: &rusqlite::Transaction<'_>, c: &Change) -> StoreResult<()> {
+    match c {
+        Change::PutAlert(a) => {
+            let j = to_json(a)?;
+            exec(
+                tx,
+                "INSERT OR REPLACE INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+                params![a.fingerprint().to_string(), j],
+            )
+        }
+        Change::DeleteAlert(fp) => exec(
+            tx,
+            "DELETE FROM alerts WHERE fingerprint = ?1",
+            params![fp.to_string()],
+        ),
+        Change::PutGroup(g) => {
+            let j = to_json(g)?;
+            exec(
+                tx,
+                "INSERT OR REPLACE INTO groups (key, record) VALUES (?1, ?2)",
+                params![g.key, j],
+            )
+        }
+        Change::DeleteGroup(k) => exec(tx, "DELETE FROM groups WHERE key = ?1", params![k]),
+        Change::PutSilence(si) => {
+            let j = to_json(si)?;
+            exec(
+                tx,
+                "INSERT OR REPLACE INTO silences (id, ends_at, record) VALUES (?1, ?2, ?3)",
+                params![si.id, ts(si.ends_at), j],
+            )
+        }
+        Change::DeleteSilence(id) => exec(tx, "DELETE FROM silences WHERE id = ?1", params![id]),
+        Change::PutAck(a) => {
+            let j = to_json(a)?;
+            exec(
+                tx,
+                "INSERT OR REPLACE INTO acks (fingerprint, record) VALUES (?1, ?2)",
+                params![a.fingerprint.to_string(), j],
+            )
+        }
+        Change::DeleteAck(fp) => exec(
+            tx,
+            "DELETE FROM acks WHERE fingerprint = ?1",
+            params![fp.to_string()],
+        ),
+        Change::PutState(st) => {
+            let j = to_json(st)?;
+            exec(
+                tx,
+                "INSERT OR REPLACE INTO states (kind, key, record) VALUES (?1, ?2, ?3)",
+                params![st.kind, st.key, j],
+            )
+        }
+        Change::DeleteState { kind, key } => exec(
+            tx,
+            "DELETE FROM states WHERE kind = ?1 AND key = ?2",
+            params![kind, key],
+        ),
+        Change::Log(e) => {
+            let j = to_json(e)?;
+            exec(
+                tx,
+                "INSERT INTO log (at, kind, receiver, channel, group_key, fingerprints, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    ts(e.at),
+                    e.kind.as_str(),
+                    e.receiver,
+                    e.channel,
+                    e.group_key,
+                    fp_list(e.firing.iter().chain(e.resolved.iter())),
+                    j
+                ],
+            )
+        }
+        Change::PutReceipt(r) => {
+            let j = to_json(r)?;
+            exec(
+                tx,
+                "INSERT OR REPLACE INTO receipts (receiver, channel, group_key, at, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.receiver, r.channel, r.group_key, ts(r.at), j],
+            )
+        }
+        Change::Enqueue(n) => {
+            let j = to_json(n)?;
+            // An upsert that keeps the entry's place in the queue.
+            exec(
+                tx,
+                "INSERT INTO outbox (id, record) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+                params![n.id, j],
+            )
+        }
+        Change::Reschedule {
+            id,
+            attempts,
+            next_attempt_at,
+        } => {
+            let current: Option<String> = tx
+                .prepare_cached("SELECT record FROM outbox WHERE id = ?1")
+                .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+                .map_err(sql_err)?;
+            match current {
+                Some(rec) => {
+                    let mut n: Notification = from_json(&format!("outbox entry {id}"), &rec)?;
+                    n.attempts = *attempts;
+                    n.next_attempt_at = *next_attempt_at;
+                    let j = to_json(&n)?;
+                    exec(
+                        tx,
+                        "UPDATE outbox SET record = ?2 WHERE id = ?1",
+                        params![id, j],
+                    )
+                }
+                None => Ok(()),
+            }
+        }
+        Change::Dequeue(id) => exec(tx, "DELETE FROM outbox WHERE id = ?1", params![id]),
+        Change::Attempt(a) => {
+            let j = to_json(a)?;
+            exec(
+                tx,
+                "INSERT INTO attempts (at, receiver, outcome, fingerprints, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    ts(a.at),
+                    a.receiver,
+                    a.outcome.as_str(),
+                    fp_list(a.fingerprints.iter()),
+                    j
+                ],
+            )
+        }
+        Change::Event(e) => {
+            let j = to_json(e)?;
+            exec(
+                tx,
+                "INSERT INTO events (at, alert_name, fingerprint, record) VALUES (?1, ?2, ?3, ?4)",
+                params![ts(e.at), e.alert_name, e.fingerprint.to_string(), j],
+            )
+        }
+        Change::Action(a) => {
+            let j = to_json(a)?;
+            exec(
+                tx,
+                "INSERT INTO actions (at, action, fingerprint, record) VALUES (?1, ?2, ?3, ?4)",
+                params![ts(a.at), a.action, a.fingerprint.to_string(), j],
+            )
+        }
+    }
+}
+
+/// Reads `record` JSON rows of `sql` with `params`.
+fn rows<T: DeserializeOwned>(
+    c: &Connection,
+    what: &str,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql).map_err(sql_err)?;
+    let raw: Vec<String> = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .and_then(|it| it.collect())
+        .map_err(sql_err)?;
+    raw.iter().map(|s| from_json(what, s)).collect()
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    fn name(&self) -> &'static str {
+        STORE
+    }
+
+    async fn apply(&self, changes: &[Change]) -> StoreResult<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let changes = changes.to_vec();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            for ch in &changes {
+                apply_one(&tx, ch)?;
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn load(&self) -> StoreResult<Snapshot> {
+        self.with(|c| {
+            let mut alerts: Vec<AlertRecord> = rows(c, "alert", "SELECT record FROM alerts", &[])?;
+            alerts.sort_by_key(|a| (a.received_at, a.fingerprint()));
+            let groups: Vec<GroupRecord> =
+                rows(c, "group", "SELECT record FROM groups ORDER BY key", &[])?;
+            let silences: Vec<Silence> =
+                rows(c, "silence", "SELECT record FROM silences ORDER BY id", &[])?;
+            let mut acks: Vec<Ack> = rows(c, "ack", "SELECT record FROM acks", &[])?;
+            acks.sort_by_key(|a| a.fingerprint);
+            let states: Vec<StateRecord> = rows(
+                c,
+                "state",
+                "SELECT record FROM states ORDER BY kind, key",
+                &[],
+            )?;
+            Ok(Snapshot {
+                alerts,
+                groups,
+                silences,
+                acks,
+                states,
+            })
+        })
+        .await
+    }
+
+    async fn last_notification(
+        &self,
+        receiver: &str,
+        channel: &str,
+        group_key: &str,
+    ) -> StoreResult<Option<LogEntry>> {
+        let (r, ch, g) = (
+            receiver.to_owned(),
+            channel.to_owned(),
+            group_key.to_owned(),
+        );
+        self.with(move |c| {
+            let v: Vec<LogEntry> = rows(
+                c,
+                "log entry",
+                "SELECT record FROM log WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
+                 AND kind = ?4 ORDER BY seq DESC LIMIT 1",
+                &[&r, &ch, &g, &LogKind::Notified.as_str()],
+            )?;
+            Ok(v.into_iter().next())
+        })
+        .await
+    }
+
+    async fn receipt(
+        &self,
+        receiver: &str,
+        channel: &str,
+        group_key: &str,
+    ) -> StoreResult<Option<ReceiptRecord>> {
+        let (r, ch, g) = (
+            receiver.to_owned(),
+            channel.to_owned(),
+            group_key.to_owned(),
+        );
+        self.with(move |c| {
+            let v: Vec<ReceiptRecord> = rows(
+                c,
+                "receipt",
+                "SELECT record FROM receipts WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3",
+                &[&r, &ch, &g],
+            )?;
+            Ok(v.into_iter().next())
+        })
+        .await
+    }
+
+    async fn query_log(&self, q: &LogQuery) -> StoreResult<Vec<LogEntry>> {
+        let q = q.clone();
+        self.with(move |c| {
+            let kinds: Vec<&str> = q.kinds.iter().map(|k| k.as_str()).collect();
+            let kinds_csv = format!(",{},", kinds.join(","));
+            let sql = "SELECT record FROM log WHERE
+                 (?1 IS NULL OR instr(fingerprints, ?1) > 0)
+                 AND (?2 IS NULL OR receiver = ?2)
+                 AND (?3 IS NULL OR group_key = ?3)
+                 AND (?4 = ',,' OR instr(?4, ',' || kind || ',') > 0)
+                 AND (?5 IS NULL OR at >= ?5)
+                 AND (?6 IS NULL OR at < ?6)
+                 ORDER BY seq DESC LIMIT ?7";
+            rows(
+                c,
+                "log entry",
+                sql,
+                &[
+                    &q.fingerprint.map(fp_needle),
+                    &q.receiver,
+                    &q.group_key,
+                    &kinds_csv,
+                    &q.since.map(ts),
+                    &q.until.map(ts),
+                    &limit_sql(q.limit),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>> {
+        self.with(move |c| {
+            rows(
+                c,
+                "outbox entry",
+                "SELECT record FROM outbox ORDER BY seq LIMIT ?1",
+                &[&limit_sql(limit)],
+            )
+        })
+        .await
+    }
+
+    async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
+        let q = q.clone();
+        self.with(move |c| {
+            let sql = "SELECT record FROM attempts WHERE
+                 (?1 IS NULL OR instr(fingerprints, ?1) > 0)
+                 AND (?2 IS NULL OR receiver = ?2)
+                 AND (?3 IS NULL OR outcome = ?3)
+                 AND (?4 IS NULL OR at >= ?4)
+                 AND (?5 IS NULL OR at < ?5)
+                 ORDER BY seq DESC LIMIT ?6";
+            rows(
+                c,
+                "attempt",
+                sql,
+                &[
+                    &q.fingerprint.map(fp_needle),
+                    &q.receiver,
+                    &q.outcome.map(|o| o.as_str()),
+                    &q.since.map(ts),
+                    &q.until.map(ts),
+                    &limit_sql(q.limit),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn query_events(&self, q: &EventQuery) -> StoreResult<Vec<AlertEvent>> {
+        let q = q.clone();
+        self.with(move |c| {
+            let sql = "SELECT record FROM events WHERE
+                 (?1 IS NULL OR at >= ?1)
+                 AND (?2 IS NULL OR at < ?2)
+                 AND (?3 IS NULL OR alert_name = ?3)
+                 AND (?4 IS NULL OR fingerprint = ?4)
+                 ORDER BY seq ASC LIMIT ?5";
+            rows(
+                c,
+                "event",
+                sql,
+                &[
+                    &q.since.map(ts),
+                    &q.until.map(ts),
+                    &q.alert_name,
+                    &q.fingerprint.map(|f| f.to_string()),
+                    &limit_sql(q.limit),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn query_actions(&self, q: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {
+        let q = q.clone();
+        self.with(move |c| {
+            let sql = "SELECT record FROM actions WHERE
+                 (?1 IS NULL OR action = ?1)
+                 AND (?2 IS NULL OR fingerprint = ?2)
+                 AND (?3 IS NULL OR at >= ?3)
+                 ORDER BY seq DESC LIMIT ?4";
+            rows(
+                c,
+                "action record",
+                sql,
+                &[
+                    &q.action,
+                    &q.fingerprint.map(|f| f.to_string()),
+                    &q.since.map(ts),
+                    &limit_sql(q.limit),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn prune(&self, r: &Retention) -> StoreResult<PruneReport> {
+        let before = ts(r.before);
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql_err)?;
+            let del = |sql: &str| -> StoreResult<u64> {
+                tx.execute(sql, params![before])
+                    .map(|n| n as u64)
+                    .map_err(sql_err)
+            };
+            let report = PruneReport {
+                log: del("DELETE FROM log WHERE at < ?1")?,
+                attempts: del("DELETE FROM attempts WHERE at < ?1")?,
+                events: del("DELETE FROM events WHERE at < ?1")?,
+                actions: del("DELETE FROM actions WHERE at < ?1")?,
+                silences: del("DELETE FROM silences WHERE ends_at < ?1")?,
+                receipts: del("DELETE FROM receipts WHERE at < ?1")?,
+            };
+            tx.commit().map_err(sql_err)?;
+            Ok(report)
+        })
+        .await
+    }
+}
