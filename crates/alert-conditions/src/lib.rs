@@ -5,6 +5,8 @@
 mod alerting;
 pub mod drift;
 mod error;
+pub mod fairness;
+pub mod performance;
 pub mod rules;
 pub mod stats;
 
