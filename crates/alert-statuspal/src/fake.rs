@@ -25,7 +25,8 @@
 //! Error bodies use Phoenix's default JSON shapes (`{"errors": {"detail": …}}`,
 //! changeset errors `{"errors": {"title": [...]}}`); the real bodies are not
 //! documented. Every request is recorded ([`recorder`](FakeStatuspal::recorder)),
-//! and faults can be scripted ([`fail_next`](FakeStatuspal::fail_next)).
+//! and faults can be scripted ([`fail_next`](FakeStatuspal::fail_next),
+//! [`fail_next_on`](FakeStatuspal::fail_next_on)).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -159,7 +160,8 @@ struct Inner {
     rate: Option<(usize, Duration)>,
     hits: VecDeque<tokio::time::Instant>,
     retry_after_header: Option<u64>,
-    faults: VecDeque<Reply>,
+    /// Scripted answers, each for any request or for a method and path suffix.
+    faults: VecDeque<(Option<(Method, String)>, Reply)>,
 }
 
 /// Update types the fake accepts: this crate's defaults and the types Statuspal's
@@ -432,7 +434,17 @@ impl FakeStatuspal {
 
     /// Answers the next request with `reply` instead of serving it.
     pub fn fail_next(&self, reply: Reply) {
-        lock(&self.inner).faults.push_back(reply);
+        lock(&self.inner).faults.push_back((None, reply));
+    }
+
+    /// Answers the next request with this `method` whose path ends with
+    /// `path_suffix` (e.g. `"POST"`, `"/updates"`) with `reply`; other requests are
+    /// served normally meanwhile.
+    pub fn fail_next_on(&self, method: &str, path_suffix: &str, reply: Reply) {
+        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+        lock(&self.inner)
+            .faults
+            .push_back((Some((method, path_suffix.to_owned())), reply));
     }
 }
 
@@ -527,7 +539,14 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     // Scripted faults first, then the rate window, as a gateway would.
-    let fault = lock(&inner).faults.pop_front();
+    let fault = {
+        let mut g = lock(&inner);
+        let hit = g.faults.iter().position(|(m, _)| {
+            m.as_ref()
+                .is_none_or(|(m, suffix)| *m == method && uri.path().ends_with(suffix.as_str()))
+        });
+        hit.and_then(|i| g.faults.remove(i)).map(|(_, r)| r)
+    };
     if let Some(reply) = fault {
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;

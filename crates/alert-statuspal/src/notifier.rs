@@ -31,6 +31,8 @@ struct Tracked {
     impact: StatuspalImpact,
     /// The resolved update was posted; only closing (`PUT ends_at`) is left.
     resolving: bool,
+    /// The type changed but its escalate/de-escalate update is not posted yet.
+    pending: Option<Step>,
 }
 
 #[derive(Debug, Default)]
@@ -339,6 +341,7 @@ impl StatuspalNotifier {
                             id: id.clone(),
                             impact,
                             resolving: false,
+                            pending: None,
                         });
                     }
                 }
@@ -484,7 +487,8 @@ impl StatuspalNotifier {
                 } else if impact < t.impact {
                     Step::Deescalate
                 } else {
-                    Step::Update
+                    // A type change whose update failed is finished first.
+                    t.pending.unwrap_or(Step::Update)
                 };
                 self.advance(alert, fp, t, impact, step).await
             }
@@ -543,6 +547,7 @@ impl StatuspalNotifier {
                 id: id.clone(),
                 impact,
                 resolving: false,
+                pending: None,
             },
         );
         Ok(self.receipt(fp, &id, impact, "created"))
@@ -582,12 +587,13 @@ impl StatuspalNotifier {
                 "deescalated",
             ),
         };
-        if step != Step::Update {
+        if step != Step::Update && t.impact != impact {
             let new_type = impact.incident_type().unwrap_or("minor");
             self.put(&t.id, json!({ "type": new_type }))
                 .await
                 .map_err(|e| self.on_incident_error(fp, &t.id, e))?;
             t.impact = impact;
+            t.pending = Some(step);
             // Recorded at once: a retry after a failed update below only posts it.
             self.store(fp, t.clone());
         }
@@ -595,6 +601,9 @@ impl StatuspalNotifier {
         self.post_update(&t.id, update_type, &text)
             .await
             .map_err(|e| self.on_incident_error(fp, &t.id, e))?;
+        if t.pending.take().is_some() {
+            self.store(fp, t.clone());
+        }
         Ok(self.receipt(fp, &t.id, t.impact, action))
     }
 
@@ -713,6 +722,7 @@ impl Notifier for StatuspalNotifier {
                 id: id.to_owned(),
                 impact,
                 resolving: false,
+                pending: None,
             });
         }
         self.notify(alert).await

@@ -720,3 +720,30 @@ async fn starts_at_is_sent_in_the_documented_format() {
     assert_eq!(body["incident"]["starts_at"], "2026-11-24T06:00:00");
     assert_eq!(s.fake.incidents()[0].starts_at, "2026-11-24T06:00:00");
 }
+
+#[tokio::test]
+async fn an_escalation_whose_update_failed_is_finished_by_the_retry() {
+    let s = setup().await;
+    let n = s.notifier();
+    n.notify(&alert(Severity::Error)).await.unwrap();
+    // The type change goes through; the escalate update meets a 500.
+    s.fake
+        .fail_next_on("POST", "/updates", Reply::text(500, "boom"));
+    let e = n.notify(&alert(Severity::Critical)).await.expect_err("500");
+    assert_eq!(e.kind(), "server");
+    let inc = &s.fake.incidents()[0];
+    assert_eq!(inc.incident_type, "major");
+    assert_eq!(inc.update_types(), ["issue"]);
+    s.fake.recorder().take();
+    // The retry posts the escalate update (not a plain update), without a second PUT.
+    let r = n
+        .notify(&alert(Severity::Critical))
+        .await
+        .expect("escalated");
+    assert_eq!(r.meta("action"), Some("escalated"));
+    assert!(s.fake.recorder().take().iter().all(|r| r.method != "PUT"));
+    assert_eq!(s.fake.incidents()[0].update_types(), ["issue", "escalate"]);
+    // And the next repeat is a plain update again.
+    let r = n.notify(&alert(Severity::Critical)).await.unwrap();
+    assert_eq!(r.meta("action"), Some("updated"));
+}
