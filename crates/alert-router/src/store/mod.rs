@@ -63,7 +63,7 @@ pub mod testsuite;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alert_core::{Alert, BoxError, Fingerprint, Labels, Receipt, Severity, Timestamp};
+use alert_core::{Alert, BoxError, Fingerprint, Receipt, Severity, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::silence::Silence;
@@ -146,19 +146,19 @@ impl AlertRecord {
     }
 }
 
-/// An aggregation group: the alerts one route collects under the same `group_by`
-/// values, and its timer.
+/// An aggregation group's timer state: the alerts one route collects under the same
+/// `group_by` values.
+///
+/// Membership is not stored: at start-up the router routes the stored alerts again
+/// (so a changed routing config applies at once) and joins them to the groups with
+/// the same key, which keep their timers. Writing a group is O(1) whatever its size.
 #[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRecord {
-    /// Stable key: `route-id{label="value",...}`.
+    /// Stable key: `route-id:{label="value",...}`.
     pub key: String,
     /// The route's id (its path in the tree, e.g. `root/1/0`, or its `name`).
     pub route: String,
-    /// The `group_by` label values.
-    pub labels: Labels,
-    /// Member fingerprints.
-    pub fingerprints: Vec<Fingerprint>,
     /// When the group was created.
     pub created_at: Timestamp,
     /// When it flushes next.

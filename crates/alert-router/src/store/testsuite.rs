@@ -97,8 +97,6 @@ async fn alerts_groups_acks_states(store: &dyn Store) {
     let group = GroupRecord {
         key: "root{model=\"bikes\"}".into(),
         route: "root".into(),
-        labels: [("model".to_owned(), "bikes".to_owned())].into(),
-        fingerprints: vec![a1.fingerprint()],
         created_at: t(1),
         next_flush_at: t(31),
         flushed: false,
@@ -139,7 +137,7 @@ async fn alerts_groups_acks_states(store: &dyn Store) {
     r1.keep_firing_until = Some(t(20));
     let mut g2 = group.clone();
     g2.flushed = true;
-    g2.fingerprints.push(a2.fingerprint());
+    g2.next_flush_at = t(331);
     apply(
         store,
         vec![Change::PutAlert(r1.clone()), Change::PutGroup(g2.clone())],
