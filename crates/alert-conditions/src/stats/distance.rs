@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::util::{Sum, interior_linspace, quantile_sorted, sorted, sorted_pair};
+use super::util::{
+    Sum, interior_linspace, parallelism, quantile_sorted, quantiles_unsorted, sorted_pair,
+};
 use crate::error::{ConditionError, Result, check_sample};
 
 /// The proportion used in place of an empty bin in PSI (and in [`psi_from_counts`]).
@@ -91,14 +93,50 @@ pub(crate) fn quantile_edges(sorted_ref: &[f64], bins: usize) -> Vec<f64> {
     edges
 }
 
+/// The same edges from an unsorted reference, without sorting it.
+fn quantile_edges_unsorted(reference: &[f64], bins: usize) -> Vec<f64> {
+    let mut edges = quantiles_unsorted(reference, &interior_linspace(bins));
+    edges.dedup();
+    edges
+}
+
+/// Bins both samples on `edges`, on two threads when they are large.
+fn bin_both(edges: &[f64], a: &[f64], b: &[f64]) -> (Vec<u64>, Vec<u64>) {
+    if a.len().min(b.len()) >= 65_536 && parallelism() > 1 {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| bin_counts(edges, b));
+            let ca = bin_counts(edges, a);
+            let cb = h.join().unwrap_or_else(|_| bin_counts(edges, b));
+            (ca, cb)
+        })
+    } else {
+        (bin_counts(edges, a), bin_counts(edges, b))
+    }
+}
+
 /// Counts per bin: bin `k` holds the values with exactly `k` edges at or below them
 /// (`np.bincount(np.searchsorted(edges, x, side='right'))`).
 pub(crate) fn bin_counts(edges: &[f64], xs: &[f64]) -> Vec<u64> {
     let mut counts = vec![0u64; edges.len() + 1];
-    if edges.len() <= 16 {
-        for &x in xs {
-            let k = edges.iter().map(|&e| usize::from(e <= x)).sum::<usize>();
-            counts[k] += 1;
+    if edges.len() <= 15 {
+        // Fixed-width, branch-free comparison against padded edges (+inf never
+        // counts for finite values); four interleaved tallies avoid store stalls.
+        let mut padded = [f64::INFINITY; 16];
+        padded[..edges.len()].copy_from_slice(edges);
+        let bin = |x: f64| padded.iter().map(|&e| usize::from(e <= x)).sum::<usize>();
+        let mut tally = [[0u64; 16]; 4];
+        let mut chunks = xs.chunks_exact(4);
+        for c in &mut chunks {
+            tally[0][bin(c[0])] += 1;
+            tally[1][bin(c[1])] += 1;
+            tally[2][bin(c[2])] += 1;
+            tally[3][bin(c[3])] += 1;
+        }
+        for &x in chunks.remainder() {
+            tally[0][bin(x)] += 1;
+        }
+        for (k, c) in counts.iter_mut().enumerate() {
+            *c = tally.iter().map(|t| t[k]).sum();
         }
     } else {
         for &x in xs {
@@ -148,9 +186,8 @@ pub fn psi_with_epsilon(
     check_epsilon(epsilon)?;
     check_sample("reference", reference)?;
     check_sample("current", current)?;
-    let edges = quantile_edges(&sorted(reference), bins);
-    let reference_counts = bin_counts(&edges, reference);
-    let current_counts = bin_counts(&edges, current);
+    let edges = quantile_edges_unsorted(reference, bins);
+    let (reference_counts, current_counts) = bin_both(&edges, reference, current);
     let value = psi_from_counts(&reference_counts, &current_counts, epsilon)?;
     Ok(BinnedResult {
         value,
@@ -242,9 +279,8 @@ pub fn jensen_shannon(reference: &[f64], current: &[f64], bins: usize) -> Result
     check_bins(bins)?;
     check_sample("reference", reference)?;
     check_sample("current", current)?;
-    let edges = quantile_edges(&sorted(reference), bins);
-    let reference_counts = bin_counts(&edges, reference);
-    let current_counts = bin_counts(&edges, current);
+    let edges = quantile_edges_unsorted(reference, bins);
+    let (reference_counts, current_counts) = bin_both(&edges, reference, current);
     let value = jensen_shannon_from_counts(&reference_counts, &current_counts)?;
     Ok(BinnedResult {
         value,

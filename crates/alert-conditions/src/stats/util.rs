@@ -93,6 +93,95 @@ pub(crate) fn parallelism() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The values at the given ranks (0-based, ascending) of the sorted order of `xs`
+/// (finite, non-empty), without sorting everything: a radix select on the top 16
+/// bits of the order-preserving keys, then sorting only the buckets that hold a
+/// wanted rank.
+pub(crate) fn order_statistics(xs: &[f64], ranks: &[usize]) -> Vec<f64> {
+    const SHIFT: u32 = 48;
+    const BUCKETS: usize = 1 << 16;
+    if xs.len() < 4096 {
+        let s = sorted(xs);
+        return ranks.iter().map(|&r| s[r]).collect();
+    }
+    let mut hist = vec![0u32; BUCKETS];
+    for &x in xs {
+        hist[(key(x) >> SHIFT) as usize] += 1;
+    }
+    let mut start = vec![0usize; BUCKETS + 1];
+    for b in 0..BUCKETS {
+        start[b + 1] = start[b] + hist[b] as usize;
+    }
+    // The bucket of each rank, and a slot per distinct needed bucket.
+    let mut slot = vec![u8::MAX; BUCKETS];
+    let mut needed: Vec<usize> = Vec::new();
+    let bucket_of: Vec<usize> = ranks
+        .iter()
+        .map(|&r| start.partition_point(|&s| s <= r) - 1)
+        .collect();
+    for &b in &bucket_of {
+        if slot[b] == u8::MAX && needed.len() < 255 {
+            slot[b] = needed.len() as u8;
+            needed.push(b);
+        }
+    }
+    if needed.len() == 255 {
+        let s = sorted(xs);
+        return ranks.iter().map(|&r| s[r]).collect();
+    }
+    let mut parts: Vec<Vec<f64>> = needed.iter().map(|&b| Vec::with_capacity(hist[b] as usize)).collect();
+    for &x in xs {
+        let sl = slot[(key(x) >> SHIFT) as usize];
+        if sl != u8::MAX {
+            parts[sl as usize].push(x);
+        }
+    }
+    for p in &mut parts {
+        sort_floats(p);
+    }
+    ranks
+        .iter()
+        .zip(&bucket_of)
+        .map(|(&r, &b)| parts[slot[b] as usize][r - start[b]])
+        .collect()
+}
+
+/// `np.quantile(xs, qs)` (linear method) for several `qs` without a full sort.
+pub(crate) fn quantiles_unsorted(xs: &[f64], qs: &[f64]) -> Vec<f64> {
+    let n = xs.len();
+    let mut ranks = Vec::with_capacity(2 * qs.len());
+    for &q in qs {
+        let virt = (n as f64 - 1.0) * q;
+        if virt >= (n - 1) as f64 {
+            ranks.push(n - 1);
+        } else if virt < 0.0 {
+            ranks.push(0);
+        } else {
+            let i = virt.floor() as usize;
+            ranks.push(i);
+            ranks.push(i + 1);
+        }
+    }
+    ranks.sort_unstable();
+    ranks.dedup();
+    let values = order_statistics(xs, &ranks);
+    let at = |r: usize| values[ranks.binary_search(&r).unwrap_or(0)];
+    qs.iter()
+        .map(|&q| {
+            let virt = (n as f64 - 1.0) * q;
+            if virt >= (n - 1) as f64 {
+                at(n - 1)
+            } else if virt < 0.0 {
+                at(0)
+            } else {
+                let prev = virt.floor();
+                let i = prev as usize;
+                lerp(at(i), at(i + 1), virt - prev)
+            }
+        })
+        .collect()
+}
+
 /// numpy's `_lerp`: `a + (b-a)t`, computed from `b` when `t >= 0.5`.
 #[inline]
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
@@ -203,6 +292,26 @@ mod tests {
         for (a, b) in xs.iter().zip(&expected) {
             assert!(a == b, "{a} != {b}");
         }
+    }
+
+    #[test]
+    fn order_statistics_match_sorting() {
+        let mut state = 99u64;
+        let xs: Vec<f64> = (0..50_000)
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                if i % 10 == 0 { 1.0 } else { (u - 0.3) * 7.0 }
+            })
+            .collect();
+        let s = sorted(&xs);
+        let ranks = [0, 1, 4999, 5000, 25_000, 49_998, 49_999];
+        assert_eq!(order_statistics(&xs, &ranks), ranks.map(|r| s[r]).to_vec());
+        let qs = interior_linspace(10);
+        let want: Vec<f64> = qs.iter().map(|&q| quantile_sorted(&s, q)).collect();
+        assert_eq!(quantiles_unsorted(&xs, &qs), want);
+        let constant = vec![2.5; 10_000];
+        assert_eq!(quantiles_unsorted(&constant, &[0.0, 0.5, 1.0]), vec![2.5; 3]);
     }
 
     #[test]
