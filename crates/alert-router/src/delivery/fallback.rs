@@ -77,11 +77,15 @@ impl<N: Notifier> Fallback<N> {
         }
     }
 
-    async fn run<'a>(
-        &'a self,
+    async fn run<F, Fut>(
+        &self,
         primary: impl Future<Output = Result<Receipt>>,
-        fallback: impl FnOnce() -> std::pin::Pin<Box<dyn Future<Output = Result<Receipt>> + Send + 'a>>,
-    ) -> Result<Receipt> {
+        fallback: F,
+    ) -> Result<Receipt>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Receipt>>,
+    {
         match primary.await {
             Ok(r) => Ok(r),
             Err(e) if self.should_fall_back(&e) => {

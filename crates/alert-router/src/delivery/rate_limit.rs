@@ -97,8 +97,11 @@ impl Bucket {
             if now < b {
                 return Err(b - now);
             }
+            // At the reset one send may go at once; the rest follow the (shrunk)
+            // rate.
             self.blocked_until = None;
             self.last = now;
+            self.tokens = self.tokens.max(1.0);
         }
         let (rate, burst) = self.shape(limit, now);
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

@@ -177,13 +177,17 @@ impl EffectivenessReport {
         since: Timestamp,
         until: Timestamp,
     ) -> StoreResult<EffectivenessReport> {
-        let mut eq = EventQuery::default();
-        eq.since = Some(since);
-        eq.until = Some(until);
+        let eq = EventQuery {
+            since: Some(since),
+            until: Some(until),
+            ..EventQuery::default()
+        };
         let events = store.query_events(&eq).await?;
-        let mut aq = AttemptQuery::default();
-        aq.since = Some(since);
-        aq.until = Some(until);
+        let aq = AttemptQuery {
+            since: Some(since),
+            until: Some(until),
+            ..AttemptQuery::default()
+        };
         let attempts = store.query_attempts(&aq).await?;
 
         let mut by_alert: BTreeMap<String, Acc> = BTreeMap::new();
