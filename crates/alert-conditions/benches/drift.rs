@@ -42,11 +42,15 @@ fn one_million(c: &mut Criterion) {
     let (a, b) = pair();
     let mut g = c.benchmark_group("1M_vs_1M");
     g.sample_size(20).measurement_time(Duration::from_secs(6));
-    g.bench_function("ks_2samp", |bch| bch.iter(|| ks_2samp(black_box(&a), black_box(&b)).unwrap()));
+    g.bench_function("ks_2samp", |bch| {
+        bch.iter(|| ks_2samp(black_box(&a), black_box(&b)).unwrap())
+    });
     g.bench_function("wasserstein", |bch| {
         bch.iter(|| wasserstein_distance(black_box(&a), black_box(&b)).unwrap())
     });
-    g.bench_function("psi_10_bins", |bch| bch.iter(|| psi(black_box(&a), black_box(&b), 10).unwrap()));
+    g.bench_function("psi_10_bins", |bch| {
+        bch.iter(|| psi(black_box(&a), black_box(&b), 10).unwrap())
+    });
     g.finish();
 }
 
@@ -59,7 +63,9 @@ fn dataset(seed: u64, shift: f64) -> Dataset {
     }
     let cats = ["a", "b", "c", "d", "e"];
     for i in 0..5 {
-        let v: Vec<&str> = (0..ROWS).map(|_| cats[(r.uniform() * 5.0) as usize % 5]).collect();
+        let v: Vec<&str> = (0..ROWS)
+            .map(|_| cats[(r.uniform() * 5.0) as usize % 5])
+            .collect();
         d = d.categorical(format!("cat{i}"), v);
     }
     d
@@ -86,9 +92,14 @@ fn dataset_drift(c: &mut Criterion) {
 fn fairness(c: &mut Criterion) {
     let mut r = Rng(11);
     let names = ["a", "b", "c", "d"];
-    let groups: Vec<&str> = (0..ROWS).map(|_| names[(r.uniform() * 4.0) as usize % 4]).collect();
+    let groups: Vec<&str> = (0..ROWS)
+        .map(|_| names[(r.uniform() * 4.0) as usize % 4])
+        .collect();
     let y: Vec<bool> = (0..ROWS).map(|_| r.uniform() < 0.4).collect();
-    let p: Vec<bool> = y.iter().map(|&t| r.uniform() < 0.35 + 0.3 * f64::from(u8::from(t))).collect();
+    let p: Vec<bool> = y
+        .iter()
+        .map(|&t| r.uniform() < 0.35 + 0.3 * f64::from(u8::from(t)))
+        .collect();
     let mut g = c.benchmark_group("fairness_100k");
     g.sample_size(50);
     g.bench_function("report_str_groups", |bch| {

@@ -174,10 +174,17 @@ mod tests {
     fn fires_once_escalates_and_resolves() {
         let id = RuleIdentity::new("R").label("model", "m1");
         let mut e = Episode::default();
-        let a = e.update(&id, t(1), Some(finding(Severity::Warning)), None).unwrap();
+        let a = e
+            .update(&id, t(1), Some(finding(Severity::Warning)), None)
+            .unwrap();
         assert_eq!((a.status, a.severity), (Status::Firing, Severity::Warning));
-        assert!(e.update(&id, t(2), Some(finding(Severity::Warning)), None).is_none());
-        let b = e.update(&id, t(3), Some(finding(Severity::Critical)), None).unwrap();
+        assert!(
+            e.update(&id, t(2), Some(finding(Severity::Warning)), None)
+                .is_none()
+        );
+        let b = e
+            .update(&id, t(3), Some(finding(Severity::Critical)), None)
+            .unwrap();
         assert_eq!(b.severity, Severity::Critical);
         assert_eq!(b.starts_at, Some(t(1)));
         assert_eq!(a.fingerprint(), b.fingerprint());

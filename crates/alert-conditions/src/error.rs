@@ -119,7 +119,11 @@ impl ConditionError {
             reason: reason.into(),
         }
     }
-    pub(crate) fn invalid(what: impl Into<String>, index: usize, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        what: impl Into<String>,
+        index: usize,
+        reason: impl Into<String>,
+    ) -> Self {
         ConditionError::InvalidValue {
             what: what.into(),
             index,

@@ -65,7 +65,11 @@ impl FairnessReport {
     /// Groups whose selection rate is below four fifths of the highest group's
     /// (the four-fifths rule of adverse impact).
     pub fn four_fifths_violations(&self) -> Vec<&GroupRates> {
-        let max = self.groups.iter().map(|g| g.selection_rate).fold(0.0, f64::max);
+        let max = self
+            .groups
+            .iter()
+            .map(|g| g.selection_rate)
+            .fold(0.0, f64::max);
         if max == 0.0 {
             return Vec::new();
         }
@@ -107,10 +111,20 @@ pub fn fairness_report<G: Eq + Hash + Display>(
     groups: &[G],
 ) -> Result<FairnessReport> {
     if y_true.len() != y_pred.len() {
-        return Err(ConditionError::mismatch("y_true", y_true.len(), "y_pred", y_pred.len()));
+        return Err(ConditionError::mismatch(
+            "y_true",
+            y_true.len(),
+            "y_pred",
+            y_pred.len(),
+        ));
     }
     if y_true.len() != groups.len() {
-        return Err(ConditionError::mismatch("y_true", y_true.len(), "groups", groups.len()));
+        return Err(ConditionError::mismatch(
+            "y_true",
+            y_true.len(),
+            "groups",
+            groups.len(),
+        ));
     }
     if y_true.is_empty() {
         return Err(ConditionError::empty("y_true", 1));
@@ -162,7 +176,12 @@ pub fn fairness_report<G: Eq + Hash + Display>(
     let tpr = spread(rates.iter().filter_map(|g| g.tpr));
     let fpr = spread(rates.iter().filter_map(|g| g.fpr));
     let eopp = tpr.map(|(l, h)| h - l);
-    let both = spread(rates.iter().filter(|g| g.tpr.is_some() && g.fpr.is_some()).map(|_| 0.0));
+    let both = spread(
+        rates
+            .iter()
+            .filter(|g| g.tpr.is_some() && g.fpr.is_some())
+            .map(|_| 0.0),
+    );
     let eodds = both.and(match (tpr, fpr) {
         (Some(a), Some(b)) => Some((a.1 - a.0).max(b.1 - b.0)),
         _ => None,
@@ -218,7 +237,10 @@ impl FairnessReport {
             .threshold(threshold)
             .segment(format!("{feature}={}", lowest.group))
             .sample_size(self.groups.iter().map(|g| g.count).sum())
-            .detail("demographic_parity_difference", self.demographic_parity_difference)
+            .detail(
+                "demographic_parity_difference",
+                self.demographic_parity_difference,
+            )
             .detail("disparate_impact", di);
         if let Some(v) = self.equalized_odds_difference {
             e = e.detail("equalized_odds_difference", v);
@@ -242,7 +264,12 @@ impl FairnessReport {
     pub fn finding(&self, policy: &FairnessPolicy) -> Option<Finding> {
         let (lowest, di) = self.disparate_impact();
         let checks: [(&str, Option<f64>, Option<f64>, bool); 4] = [
-            ("disparate_impact", Some(di), policy.min_disparate_impact, false),
+            (
+                "disparate_impact",
+                Some(di),
+                policy.min_disparate_impact,
+                false,
+            ),
             (
                 "demographic_parity_difference",
                 Some(self.demographic_parity_difference),
@@ -320,15 +347,27 @@ impl FairnessRule {
     /// A rule with `policy`. Errors on a limit that is not finite.
     pub fn new(identity: RuleIdentity, policy: FairnessPolicy) -> Result<Self> {
         for (name, v) in [
-            ("max_demographic_parity_difference", policy.max_demographic_parity_difference),
+            (
+                "max_demographic_parity_difference",
+                policy.max_demographic_parity_difference,
+            ),
             ("min_disparate_impact", policy.min_disparate_impact),
-            ("max_equalized_odds_difference", policy.max_equalized_odds_difference),
-            ("max_equal_opportunity_difference", policy.max_equal_opportunity_difference),
+            (
+                "max_equalized_odds_difference",
+                policy.max_equalized_odds_difference,
+            ),
+            (
+                "max_equal_opportunity_difference",
+                policy.max_equal_opportunity_difference,
+            ),
         ] {
             if let Some(v) = v
                 && !(v.is_finite() && v >= 0.0)
             {
-                return Err(ConditionError::param(name, format!("must be finite and >= 0, got {v}")));
+                return Err(ConditionError::param(
+                    name,
+                    format!("must be finite and >= 0, got {v}"),
+                ));
             }
         }
         Ok(FairnessRule {
@@ -341,7 +380,12 @@ impl FairnessRule {
     pub fn observe(&mut self, now: Timestamp, report: &FairnessReport) -> Option<Alert> {
         let f = report.finding(&self.policy);
         let (_, di) = report.disparate_impact();
-        let resolved = report.evidence("disparate_impact", di, self.policy.min_disparate_impact.unwrap_or(0.8), &self.policy.feature);
+        let resolved = report.evidence(
+            "disparate_impact",
+            di,
+            self.policy.min_disparate_impact.unwrap_or(0.8),
+            &self.policy.feature,
+        );
         self.episode.update(&self.identity, now, f, Some(resolved))
     }
 }
@@ -364,7 +408,12 @@ mod tests {
     #[test]
     fn undefined_rates_are_none_not_zero() {
         // group b has no positive label: no TPR.
-        let r = fairness_report(&[true, false, false, false], &[true, false, true, false], &["a", "a", "b", "b"]).unwrap();
+        let r = fairness_report(
+            &[true, false, false, false],
+            &[true, false, true, false],
+            &["a", "a", "b", "b"],
+        )
+        .unwrap();
         let b = &r.groups[1];
         assert_eq!(b.tpr, None);
         assert_eq!(r.equal_opportunity_difference, None);
@@ -393,16 +442,39 @@ mod tests {
         let y = [true, false, true, false, true, false, true, false];
         let biased = [true, true, true, false, false, false, true, false];
         let g = ["f", "f", "f", "f", "m", "m", "m", "m"];
-        let mut rule = FairnessRule::new(RuleIdentity::new("Bias"), FairnessPolicy { feature: "sex".into(), ..Default::default() }).unwrap();
+        let mut rule = FairnessRule::new(
+            RuleIdentity::new("Bias"),
+            FairnessPolicy {
+                feature: "sex".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let now = Timestamp::from_unix_seconds(0).unwrap();
-        let a = rule.observe(now, &fairness_report(&y, &biased, &g).unwrap()).unwrap();
+        let a = rule
+            .observe(now, &fairness_report(&y, &biased, &g).unwrap())
+            .unwrap();
         assert_eq!(a.evidence.segment.as_deref(), Some("sex=m"));
         assert!(a.evidence.details.contains_key("selection_rate[f]"));
         assert!(a.message.contains("sex=f: n=4"), "{}", a.message);
-        assert!(rule.observe(now, &fairness_report(&y, &biased, &g).unwrap()).is_none());
+        assert!(
+            rule.observe(now, &fairness_report(&y, &biased, &g).unwrap())
+                .is_none()
+        );
         let fair = [true, false, true, false, true, false, true, false];
-        let r = rule.observe(now, &fairness_report(&y, &fair, &g).unwrap()).unwrap();
+        let r = rule
+            .observe(now, &fairness_report(&y, &fair, &g).unwrap())
+            .unwrap();
         assert_eq!(r.status, Status::Resolved);
-        assert!(FairnessRule::new(RuleIdentity::new("B"), FairnessPolicy { min_disparate_impact: Some(f64::NAN), ..Default::default() }).is_err());
+        assert!(
+            FairnessRule::new(
+                RuleIdentity::new("B"),
+                FairnessPolicy {
+                    min_disparate_impact: Some(f64::NAN),
+                    ..Default::default()
+                }
+            )
+            .is_err()
+        );
     }
 }

@@ -113,7 +113,11 @@ fn roc_auc(y_true: &[bool], y_score: &[f64]) -> Option<f64> {
     if pos == 0 || neg == 0 {
         return None;
     }
-    let mut idx: Vec<(f64, bool)> = y_score.iter().copied().zip(y_true.iter().copied()).collect();
+    let mut idx: Vec<(f64, bool)> = y_score
+        .iter()
+        .copied()
+        .zip(y_true.iter().copied())
+        .collect();
     idx.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // Twice the rank sum of positives, exactly, in integers.
     let mut twice_rank_sum: u128 = 0;
@@ -155,8 +159,12 @@ pub fn regression_metrics(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionMe
     check_finite("y_true", y_true)?;
     check_finite("y_pred", y_pred)?;
     let n = y_true.len() as f64;
-    let (mut abs, mut sq, mut pct, mut sum_y) =
-        (Sum::default(), Sum::default(), Sum::default(), Sum::default());
+    let (mut abs, mut sq, mut pct, mut sum_y) = (
+        Sum::default(),
+        Sum::default(),
+        Sum::default(),
+        Sum::default(),
+    );
     for (&y, &p) in y_true.iter().zip(y_pred) {
         let d = p - y;
         abs.add(d.abs());
@@ -298,16 +306,28 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
             .filter_map(|e| e.label.map(|l| (e.at, e.prediction, l)))
             .collect();
         // A deterministic order, so results do not depend on hashing.
-        v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+        v.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.total_cmp(&b.2))
+        });
         v
     }
 
     /// Classification metrics over labelled predictions made in `[from, to)`.
     /// Labels must be 0 or 1. Errors when the window has no labelled prediction.
-    pub fn classification(&self, from: Timestamp, to: Timestamp, threshold: f64) -> Result<ClassificationMetrics> {
+    pub fn classification(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        threshold: f64,
+    ) -> Result<ClassificationMetrics> {
         let rows = self.labelled(from, to);
         if rows.is_empty() {
-            return Err(ConditionError::empty(format!("window [{from}, {to}) (labelled predictions)"), 1));
+            return Err(ConditionError::empty(
+                format!("window [{from}, {to}) (labelled predictions)"),
+                1,
+            ));
         }
         let mut y = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
@@ -315,7 +335,11 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
                 0.0 => false,
                 1.0 => true,
                 other => {
-                    return Err(ConditionError::invalid("label", i, format!("{other} is not 0 or 1")));
+                    return Err(ConditionError::invalid(
+                        "label",
+                        i,
+                        format!("{other} is not 0 or 1"),
+                    ));
                 }
             });
         }
@@ -327,7 +351,10 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
     pub fn regression(&self, from: Timestamp, to: Timestamp) -> Result<RegressionMetrics> {
         let rows = self.labelled(from, to);
         if rows.is_empty() {
-            return Err(ConditionError::empty(format!("window [{from}, {to}) (labelled predictions)"), 1));
+            return Err(ConditionError::empty(
+                format!("window [{from}, {to}) (labelled predictions)"),
+                1,
+            ));
         }
         let y: Vec<f64> = rows.iter().map(|r| r.2).collect();
         let p: Vec<f64> = rows.iter().map(|r| r.1).collect();
@@ -366,7 +393,11 @@ mod tests {
         assert_eq!((m.precision, m.recall, m.f1), (0.0, 0.0, 0.0));
         assert!(m.log_loss.is_finite());
         let m = classification_metrics(&[true], &[0.0], 0.5).unwrap();
-        assert!((m.log_loss - (-f64::EPSILON.ln())).abs() < 1e-12, "clipped: {}", m.log_loss);
+        assert!(
+            (m.log_loss - (-f64::EPSILON.ln())).abs() < 1e-12,
+            "clipped: {}",
+            m.log_loss
+        );
         let r = regression_metrics(&[2.0], &[3.0]).unwrap();
         assert_eq!(r.r2, None);
         let r = regression_metrics(&[2.0, 2.0], &[2.0, 2.0]).unwrap();

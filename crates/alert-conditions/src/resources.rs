@@ -81,8 +81,16 @@ impl ResourceSampler {
             host_cpu_percent: (!first).then(|| f64::from(self.sys.global_cpu_usage())),
             host_memory_used: used,
             host_memory_total: total,
-            host_memory_ratio: if total == 0 { 0.0 } else { used as f64 / total as f64 },
-            process_cpu_percent: if first { None } else { proc_.map(|p| f64::from(p.cpu_usage())) },
+            host_memory_ratio: if total == 0 {
+                0.0
+            } else {
+                used as f64 / total as f64
+            },
+            process_cpu_percent: if first {
+                None
+            } else {
+                proc_.map(|p| f64::from(p.cpu_usage()))
+            },
             process_memory: proc_.map(|p| p.memory()),
         }
     }
@@ -104,6 +112,9 @@ mod tests {
         let b = s.sample();
         let cpu = b.host_cpu_percent.unwrap();
         assert!((0.0..=100.0).contains(&cpu), "{cpu}");
-        assert!(b.process_cpu_percent.is_some_and(|c| c >= 0.0 && c.is_finite()));
+        assert!(
+            b.process_cpu_percent
+                .is_some_and(|c| c >= 0.0 && c.is_finite())
+        );
     }
 }

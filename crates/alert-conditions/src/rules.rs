@@ -66,12 +66,18 @@ impl Band {
             }
         }
         if self.lower.is_none() && self.upper.is_none() {
-            return Err(ConditionError::param(field, "needs a lower or an upper bound"));
+            return Err(ConditionError::param(
+                field,
+                "needs a lower or an upper bound",
+            ));
         }
         if let (Some(l), Some(u)) = (self.lower, self.upper)
             && l > u
         {
-            return Err(ConditionError::param(field, format!("lower {l} is above upper {u}")));
+            return Err(ConditionError::param(
+                field,
+                format!("lower {l} is above upper {u}"),
+            ));
         }
         Ok(())
     }
@@ -146,7 +152,9 @@ impl LearnedBand {
         reference.iter().for_each(|&x| s.add(x));
         let mean = s.value() / n;
         let mut v = crate::stats::util::Sum::default();
-        reference.iter().for_each(|&x| v.add((x - mean) * (x - mean)));
+        reference
+            .iter()
+            .for_each(|&x| v.add((x - mean) * (x - mean)));
         let std = (v.value() / (n - 1.0)).sqrt();
         let band = match method {
             LearnMethod::MeanStd { k } => {
@@ -156,7 +164,8 @@ impl LearnedBand {
                 Band::outside(mean - k * std, mean + k * std)
             }
             LearnMethod::Quantiles { lower, upper } => {
-                if !(0.0..=1.0).contains(&lower) || !(0.0..=1.0).contains(&upper) || lower >= upper {
+                if !(0.0..=1.0).contains(&lower) || !(0.0..=1.0).contains(&upper) || lower >= upper
+                {
                     return Err(ConditionError::param(
                         "quantiles",
                         format!("need 0 <= lower < upper <= 1, got {lower} and {upper}"),
@@ -225,7 +234,11 @@ pub struct ThresholdSpec {
     pub keep_firing_for: Duration,
     /// Fire a no-data alert (label `condition=no_data`) when no sample arrives for
     /// this long.
-    #[serde(default, with = "humantime_serde_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "humantime_serde_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub no_data: Option<Duration>,
     /// Relative change: when set, the bands apply to `(value - baseline) / |baseline|`
     /// (e.g. accuracy 5% below its reference: `baseline 0.93`, `warning.lower -0.05`).
@@ -330,7 +343,7 @@ impl ThresholdSpec {
 ///     .critical(Band::below(-0.10))
 ///     .for_duration(Duration::from_secs(60));
 /// let mut rule = ThresholdRule::new(spec).unwrap();
-/// let t = |s| Timestamp::from_unix_seconds(1_800_000_000 + s).unwrap();
+/// let t = |s: i64| Timestamp::from_unix_seconds(1_800_000_000 + s).unwrap();
 /// assert!(rule.observe(t(0), 0.86).unwrap().is_empty()); // pending
 /// let fired = rule.observe(t(60), 0.87).unwrap();
 /// assert_eq!(fired[0].severity, Severity::Warning);
@@ -466,7 +479,9 @@ impl ThresholdRule {
             e = e.threshold(self.untransform(t));
         }
         if let Some(b) = self.spec.baseline {
-            e = e.baseline(b).detail("relative_change", self.transform(value));
+            e = e
+                .baseline(b)
+                .detail("relative_change", self.transform(value));
         }
         e
     }
@@ -520,7 +535,12 @@ impl ThresholdRule {
                     };
                     if at.duration_since(since) >= self.spec.for_ {
                         self.phase = Phase::Firing { clear_since: None };
-                        let f = self.finding(sev, value, bound, decorate(self.evidence(value, Some(bound))));
+                        let f = self.finding(
+                            sev,
+                            value,
+                            bound,
+                            decorate(self.evidence(value, Some(bound))),
+                        );
                         out.extend(self.episode.fire(&self.identity, since, f));
                     } else {
                         self.phase = Phase::Pending { since };
@@ -532,7 +552,12 @@ impl ThresholdRule {
                 if let Some((sev, bound)) = level {
                     self.phase = Phase::Firing { clear_since: None };
                     let since = self.episode.since().unwrap_or(at);
-                    let f = self.finding(sev, value, bound, decorate(self.evidence(value, Some(bound))));
+                    let f = self.finding(
+                        sev,
+                        value,
+                        bound,
+                        decorate(self.evidence(value, Some(bound))),
+                    );
                     out.extend(self.episode.fire(&self.identity, since, f));
                 } else if !recovered {
                     // Inside the firing band but not yet back inside the recovery
@@ -557,7 +582,11 @@ impl ThresholdRule {
 
     fn finding(&self, sev: Severity, value: f64, bound: f64, evidence: Evidence) -> Finding {
         let shown = self.untransform(bound);
-        let dir = if self.transform(value) > bound { "above" } else { "below" };
+        let dir = if self.transform(value) > bound {
+            "above"
+        } else {
+            "below"
+        };
         let summary = match self.spec.baseline {
             Some(b) => format!(
                 "{} is {} ({:+.1}% vs baseline {}), {} {}",
@@ -688,12 +717,13 @@ impl RuleSet {
         for (i, s) in specs.into_iter().enumerate() {
             let name = s.name.clone();
             rules.push(ThresholdRule::new(s).map_err(|e| match e {
-                ConditionError::InvalidParameter { name: field, reason } => {
-                    ConditionError::InvalidParameter {
-                        name: format!("rules[{i}] ({name}).{field}"),
-                        reason,
-                    }
-                }
+                ConditionError::InvalidParameter {
+                    name: field,
+                    reason,
+                } => ConditionError::InvalidParameter {
+                    name: format!("rules[{i}] ({name}).{field}"),
+                    reason,
+                },
                 other => other,
             })?);
         }
@@ -728,8 +758,11 @@ mod humantime_serde_compat {
     }
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e} (e.g. \"90s\", \"5m\")")))
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid duration {s:?}: {e} (e.g. \"90s\", \"5m\")"
+            ))
+        })
     }
 }
 
@@ -744,7 +777,9 @@ mod humantime_serde_opt {
             None => s.serialize_none(),
         }
     }
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         super::humantime_serde_compat::deserialize(d).map(Some)
     }
 }
@@ -771,16 +806,26 @@ mod tests {
         assert!(r.observe(t(0), 0.01).unwrap().is_empty());
         let a = r.observe(t(1), 0.03).unwrap();
         assert_eq!(a.len(), 1);
-        assert_eq!((a[0].severity, a[0].status), (Severity::Warning, Status::Firing));
+        assert_eq!(
+            (a[0].severity, a[0].status),
+            (Severity::Warning, Status::Firing)
+        );
         assert_eq!(a[0].evidence.threshold, Some(0.02));
         assert_eq!(a[0].evidence.observed, Some(0.03));
-        assert!(r.observe(t(2), 0.04).unwrap().is_empty(), "no alert per sample");
+        assert!(
+            r.observe(t(2), 0.04).unwrap().is_empty(),
+            "no alert per sample"
+        );
         let c = r.observe(t(3), 0.07).unwrap();
         assert_eq!(c[0].severity, Severity::Critical);
         assert_eq!(c[0].fingerprint(), a[0].fingerprint());
         assert_eq!(c[0].starts_at, Some(t(1)));
         let w = r.observe(t(4), 0.03).unwrap();
-        assert_eq!(w[0].severity, Severity::Warning, "de-escalation is reported");
+        assert_eq!(
+            w[0].severity,
+            Severity::Warning,
+            "de-escalation is reported"
+        );
         let res = r.observe(t(5), 0.01).unwrap();
         assert_eq!(res[0].status, Status::Resolved);
         assert_eq!(res[0].ends_at, Some(t(5)));
@@ -806,20 +851,30 @@ mod tests {
     fn hysteresis_holds_until_recovery_band() {
         let mut r = ThresholdRule::new(error_rate().recovery(Band::above(0.01))).unwrap();
         assert_eq!(r.observe(t(0), 0.03).unwrap().len(), 1);
-        assert!(r.observe(t(1), 0.015).unwrap().is_empty(), "below warning, above recovery");
+        assert!(
+            r.observe(t(1), 0.015).unwrap().is_empty(),
+            "below warning, above recovery"
+        );
         assert!(r.is_firing());
-        assert!(r.observe(t(2), 0.025).unwrap().is_empty(), "no flap back to firing");
+        assert!(
+            r.observe(t(2), 0.025).unwrap().is_empty(),
+            "no flap back to firing"
+        );
         let res = r.observe(t(3), 0.005).unwrap();
         assert_eq!(res[0].status, Status::Resolved);
     }
 
     #[test]
     fn keep_firing_for_delays_resolution() {
-        let mut r = ThresholdRule::new(error_rate().keep_firing_for(Duration::from_secs(300))).unwrap();
+        let mut r =
+            ThresholdRule::new(error_rate().keep_firing_for(Duration::from_secs(300))).unwrap();
         r.observe(t(0), 0.03).unwrap();
         assert!(r.observe(t(10), 0.0).unwrap().is_empty());
         assert!(r.tick(t(200)).is_empty());
-        assert!(r.observe(t(250), 0.03).unwrap().is_empty(), "breach again cancels the countdown");
+        assert!(
+            r.observe(t(250), 0.03).unwrap().is_empty(),
+            "breach again cancels the countdown"
+        );
         assert!(r.observe(t(260), 0.0).unwrap().is_empty());
         assert!(r.tick(t(500)).is_empty());
         let res = r.tick(t(560));
@@ -835,7 +890,10 @@ mod tests {
         assert!(r.tick(t(599)).is_empty());
         let a = r.tick(t(600));
         assert_eq!(a.len(), 1);
-        assert_eq!(a[0].labels.get("condition").map(String::as_str), Some("no_data"));
+        assert_eq!(
+            a[0].labels.get("condition").map(String::as_str),
+            Some("no_data")
+        );
         assert!(r.tick(t(900)).is_empty(), "fires once");
         let res = r.observe(t(901), 0.0).unwrap();
         assert_eq!(res.len(), 1);
@@ -851,7 +909,10 @@ mod tests {
             .relative_to(0.90)
             .warning(Band::below(-0.05));
         let mut r = ThresholdRule::new(spec).unwrap();
-        assert!(r.observe(t(0), 0.86).unwrap().is_empty(), "-4.4% is within 5%");
+        assert!(
+            r.observe(t(0), 0.86).unwrap().is_empty(),
+            "-4.4% is within 5%"
+        );
         let a = r.observe(t(1), 0.85).unwrap();
         assert_eq!(a.len(), 1);
         let th = a[0].evidence.threshold.unwrap();
@@ -866,14 +927,21 @@ mod tests {
         let e = ThresholdRule::new(error_rate().recovery(Band::above(0.03))).unwrap_err();
         assert!(e.to_string().contains("recovery"), "{e}");
         let e = ThresholdRule::new(
-            ThresholdSpec::new("X", "m").warning(Band::above(0.05)).critical(Band::above(0.02)),
+            ThresholdSpec::new("X", "m")
+                .warning(Band::above(0.05))
+                .critical(Band::above(0.02)),
         )
         .unwrap_err();
         assert!(e.to_string().contains("critical"), "{e}");
-        let e = ThresholdRule::new(ThresholdSpec::new("X", "m").warning(Band::above(f64::NAN))).unwrap_err();
-        assert!(e.to_string().contains("warning.upper"), "{e}");
-        let e = ThresholdRule::new(ThresholdSpec::new("X", "m").warning(Band::below(-0.1)).relative_to(0.0))
+        let e = ThresholdRule::new(ThresholdSpec::new("X", "m").warning(Band::above(f64::NAN)))
             .unwrap_err();
+        assert!(e.to_string().contains("warning.upper"), "{e}");
+        let e = ThresholdRule::new(
+            ThresholdSpec::new("X", "m")
+                .warning(Band::below(-0.1))
+                .relative_to(0.0),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("baseline"), "{e}");
 
         let mut r = ThresholdRule::new(error_rate()).unwrap();
@@ -887,7 +955,14 @@ mod tests {
     #[test]
     fn learned_bands() {
         let reference: Vec<f64> = (0..100).map(|i| 100.0 + (i % 10) as f64).collect();
-        let l = LearnedBand::learn(&reference, LearnMethod::Quantiles { lower: 0.0, upper: 0.99 }).unwrap();
+        let l = LearnedBand::learn(
+            &reference,
+            LearnMethod::Quantiles {
+                lower: 0.0,
+                upper: 0.99,
+            },
+        )
+        .unwrap();
         assert_eq!(l.band.lower, Some(100.0));
         assert_eq!(l.band.upper, Some(109.0));
         assert!(LearnedBand::learn(&[1.0], LearnMethod::MeanStd { k: 3.0 }).is_err());
@@ -905,9 +980,11 @@ mod tests {
 
     #[test]
     fn specs_deserialise_strictly() {
-        let e = serde_json::from_str::<ThresholdSpec>(r#"{"name":"x","metric":"m","for":"soon"}"#).unwrap_err();
+        let e = serde_json::from_str::<ThresholdSpec>(r#"{"name":"x","metric":"m","for":"soon"}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("invalid duration"), "{e}");
-        let e = serde_json::from_str::<ThresholdSpec>(r#"{"name":"x","metric":"m","treshold":1}"#).unwrap_err();
+        let e = serde_json::from_str::<ThresholdSpec>(r#"{"name":"x","metric":"m","treshold":1}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
         let set = RuleSet::from_specs([error_rate(), ThresholdSpec::new("Bad", "m")]);
         let e = set.unwrap_err();

@@ -144,10 +144,18 @@ impl LatencyWindow {
     /// `(now - window, now]`; `Ok(None)` when the window is empty.
     pub fn quantile(&mut self, now: Timestamp, q: f64) -> Result<Option<f64>> {
         if !(0.0..=1.0).contains(&q) {
-            return Err(ConditionError::param("q", format!("must be in [0, 1], got {q}")));
+            return Err(ConditionError::param(
+                "q",
+                format!("must be in [0, 1], got {q}"),
+            ));
         }
         self.evict(now);
-        let v: Vec<f64> = self.samples.iter().filter(|s| s.0 <= now).map(|s| s.1).collect();
+        let v: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|s| s.0 <= now)
+            .map(|s| s.1)
+            .collect();
         if v.is_empty() {
             return Ok(None);
         }
@@ -167,7 +175,12 @@ mod tests {
     fn error_rate_edges() {
         let mut w = ErrorRateWindow::new(Duration::from_secs(60));
         assert!(w.rate(t(0)).is_none());
-        assert!(w.record(t(0), 5, 4).unwrap_err().to_string().contains("5 errors out of 4"));
+        assert!(
+            w.record(t(0), 5, 4)
+                .unwrap_err()
+                .to_string()
+                .contains("5 errors out of 4")
+        );
         w.record(t(10), 0, 0).unwrap();
         assert!(w.rate(t(20)).is_none(), "zero requests is no rate, not NaN");
         w.record(t(30), 2, 10).unwrap();
@@ -183,7 +196,11 @@ mod tests {
         assert!(w.record(t(0), f64::NAN).is_err());
         assert!(w.record(t(0), -1.0).is_err());
         w.record(t(0), 5.0).unwrap();
-        assert_eq!(w.quantile(t(1), 0.99).unwrap(), Some(5.0), "a single sample");
+        assert_eq!(
+            w.quantile(t(1), 0.99).unwrap(),
+            Some(5.0),
+            "a single sample"
+        );
         assert!(w.quantile(t(1), 1.5).is_err());
         assert_eq!(w.quantile(t(10), 0.5).unwrap(), None, "evicted");
         assert!(w.is_empty(t(10)));

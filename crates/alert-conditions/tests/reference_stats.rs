@@ -11,7 +11,11 @@ fn vectors() -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn counts(v: &Value) -> BTreeMap<String, u64> {
@@ -45,7 +49,12 @@ fn ks_2samp_matches_scipy() {
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let r = stats::ks_2samp(&floats(&c["a"]), &floats(&c["b"])).unwrap();
-        assert_rel(r.statistic, c["statistic"].as_f64().unwrap(), STAT_RTOL, name);
+        assert_rel(
+            r.statistic,
+            c["statistic"].as_f64().unwrap(),
+            STAT_RTOL,
+            name,
+        );
         assert_rel(r.p_value, c["p_value"].as_f64().unwrap(), P_RTOL, name);
         let method = match c["method"].as_str().unwrap() {
             "exact" => KsMethod::Exact,
@@ -61,12 +70,22 @@ fn kstwo_and_smirnov_match_scipy() {
     for c in v["kstwo"].as_array().unwrap() {
         let (n, x) = (c["n"].as_u64().unwrap(), c["x"].as_f64().unwrap());
         let want = c["sf"].as_f64().unwrap();
-        assert_rel(stats::kstwo_sf(n, x), want, P_RTOL, &format!("kstwo.sf({x}, {n})"));
+        assert_rel(
+            stats::kstwo_sf(n, x),
+            want,
+            P_RTOL,
+            &format!("kstwo.sf({x}, {n})"),
+        );
     }
     for c in v["smirnov"].as_array().unwrap() {
         let (n, x) = (c["n"].as_u64().unwrap(), c["x"].as_f64().unwrap());
         let want = c["sf"].as_f64().unwrap();
-        assert_rel(stats::smirnov_sf(n, x), want, P_RTOL, &format!("smirnov({n}, {x})"));
+        assert_rel(
+            stats::smirnov_sf(n, x),
+            want,
+            P_RTOL,
+            &format!("smirnov({n}, {x})"),
+        );
     }
 }
 
@@ -89,8 +108,18 @@ fn psi_and_js_on_quantile_bins_match_numpy_and_scipy() {
         let bins = c["bins"].as_u64().unwrap() as usize;
         let p = stats::psi(&r, &cur, bins).unwrap();
         assert_eq!(p.edges, floats(&c["edges"]), "{name}: edges");
-        let rc: Vec<u64> = c["reference_counts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
-        let cc: Vec<u64> = c["current_counts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+        let rc: Vec<u64> = c["reference_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        let cc: Vec<u64> = c["current_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
         assert_eq!(p.reference_counts, rc, "{name}: reference counts");
         assert_eq!(p.current_counts, cc, "{name}: current counts");
         assert_rel(p.value, c["psi"].as_f64().unwrap(), STAT_RTOL, name);
@@ -108,14 +137,24 @@ fn categorical_tests_match_scipy() {
         for (key, yates) in [("homogeneity", false), ("homogeneity_yates", true)] {
             let h = stats::chi2_homogeneity(&r, &cur, yates).unwrap();
             let want = &c[key];
-            assert_rel(h.statistic, want["statistic"].as_f64().unwrap(), STAT_RTOL, name);
+            assert_rel(
+                h.statistic,
+                want["statistic"].as_f64().unwrap(),
+                STAT_RTOL,
+                name,
+            );
             assert_rel(h.p_value, want["p_value"].as_f64().unwrap(), P_RTOL, name);
             assert_eq!(h.dof, want["dof"].as_u64().unwrap(), "{name}");
         }
         match c.get("goodness_of_fit") {
             Some(want) => {
                 let g = stats::chi2_goodness_of_fit(&r, &cur).unwrap();
-                assert_rel(g.statistic, want["statistic"].as_f64().unwrap(), STAT_RTOL, name);
+                assert_rel(
+                    g.statistic,
+                    want["statistic"].as_f64().unwrap(),
+                    STAT_RTOL,
+                    name,
+                );
                 assert_rel(g.p_value, want["p_value"].as_f64().unwrap(), P_RTOL, name);
             }
             None => {
@@ -130,7 +169,12 @@ fn categorical_tests_match_scipy() {
     }
     for c in v["chi2_sf"].as_array().unwrap() {
         let (x, dof) = (c["x"].as_f64().unwrap(), c["dof"].as_f64().unwrap());
-        assert_rel(stats::chi2_sf(x, dof).unwrap(), c["sf"].as_f64().unwrap(), P_RTOL, &format!("chi2.sf({x}, {dof})"));
+        assert_rel(
+            stats::chi2_sf(x, dof).unwrap(),
+            c["sf"].as_f64().unwrap(),
+            P_RTOL,
+            &format!("chi2.sf({x}, {dof})"),
+        );
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::profile::{CategoricalProfile, NumericProfile, finite_or_missing};
 use crate::alerting::{Episode, Finding, RuleIdentity};
 use crate::error::{ConditionError, Result};
+use crate::stats::util::parallelism;
 use crate::stats::{self, DEFAULT_BINS, PSI_EPSILON};
 
 /// Reference sizes up to this use the statistical tests (KS, chi-square); larger
@@ -194,7 +195,9 @@ impl DatasetProfile {
                 _ => {
                     return Err(ConditionError::Incompatible {
                         what: "dataset profiles".into(),
-                        reason: format!("column {name} is numeric in one and categorical in the other"),
+                        reason: format!(
+                            "column {name} is numeric in one and categorical in the other"
+                        ),
                     });
                 }
             }
@@ -509,7 +512,10 @@ pub fn detect_drift(
         if kind != c.kind() {
             return Err(ConditionError::Incompatible {
                 what: "current dataset".into(),
-                reason: format!("column {name} is {kind:?} in the reference but {:?} now", c.kind()),
+                reason: format!(
+                    "column {name} is {kind:?} in the reference but {:?} now",
+                    c.kind()
+                ),
             });
         }
         jobs.push((name, p, c));
@@ -545,7 +551,7 @@ pub fn detect_drift(
 
 /// Runs `f` over `jobs` on up to `available_parallelism` threads, keeping order.
 fn run_parallel<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
-    let threads = crate::stats::util::parallelism().min(jobs.len());
+    let threads = parallelism().min(jobs.len());
     if threads <= 1 {
         return jobs.iter().map(&f).collect();
     }
@@ -615,19 +621,33 @@ fn column_drift(
                 DriftMethod::Wasserstein => (rp.wasserstein_normed(&cur)?, None),
                 DriftMethod::Psi => (rp.psi(&cur, options.bins, options.psi_epsilon)?.value, None),
                 DriftMethod::ChiSquare => {
-                    let (r, c) = (numeric_as_categories(rp.values()), numeric_as_categories(&cur));
+                    let (r, c) = (
+                        numeric_as_categories(rp.values()),
+                        numeric_as_categories(&cur),
+                    );
                     let h = stats::chi2_homogeneity(&r, &c, false)?;
                     (h.statistic, Some(h.p_value))
                 }
                 // Chosen by default only for few distinct values: compare them as
                 // categories. Chosen explicitly: on reference-quantile bins.
                 DriftMethod::JensenShannon if chosen.is_none() => {
-                    let (r, c) = (numeric_as_categories(rp.values()), numeric_as_categories(&cur));
+                    let (r, c) = (
+                        numeric_as_categories(rp.values()),
+                        numeric_as_categories(&cur),
+                    );
                     (stats::jensen_shannon_categorical(&r, &c)?, None)
                 }
                 DriftMethod::JensenShannon => (rp.jensen_shannon(&cur, options.bins)?.value, None),
             };
-            (method, ColumnKind::Numeric, stat, p, rp.len() as u64, cur.len() as u64, missing)
+            (
+                method,
+                ColumnKind::Numeric,
+                stat,
+                p,
+                rp.len() as u64,
+                cur.len() as u64,
+                missing,
+            )
         }
         (ColumnProfile::Categorical { profile: rp }, Column::Categorical(values)) => {
             if rp.is_empty() {
@@ -646,8 +666,13 @@ fn column_drift(
                     let h = stats::chi2_homogeneity(rp.counts(), &cur, false)?;
                     (h.statistic, Some(h.p_value))
                 }
-                DriftMethod::JensenShannon => (stats::jensen_shannon_categorical(rp.counts(), &cur)?, None),
-                DriftMethod::Psi => (stats::psi_categorical(rp.counts(), &cur, options.psi_epsilon)?, None),
+                DriftMethod::JensenShannon => {
+                    (stats::jensen_shannon_categorical(rp.counts(), &cur)?, None)
+                }
+                DriftMethod::Psi => (
+                    stats::psi_categorical(rp.counts(), &cur, options.psi_epsilon)?,
+                    None,
+                ),
                 DriftMethod::Ks | DriftMethod::Wasserstein => {
                     return Err(ConditionError::param(
                         format!("columns.{name}.method"),
@@ -655,7 +680,15 @@ fn column_drift(
                     ));
                 }
             };
-            (method, ColumnKind::Categorical, stat, p, rp.len(), values.len() as u64, 0)
+            (
+                method,
+                ColumnKind::Categorical,
+                stat,
+                p,
+                rp.len(),
+                values.len() as u64,
+                0,
+            )
         }
         _ => unreachable_kind(name)?,
     };
@@ -772,7 +805,11 @@ impl DriftRule {
     }
     /// Evaluates `current` at `now`: the drift result, and an alert when the rule
     /// starts firing or resolves.
-    pub fn evaluate(&mut self, now: Timestamp, current: &Dataset) -> Result<(DatasetDrift, Option<Alert>)> {
+    pub fn evaluate(
+        &mut self,
+        now: Timestamp,
+        current: &Dataset,
+    ) -> Result<(DatasetDrift, Option<Alert>)> {
         let drift = detect_drift(&self.profile, current, &self.options)?;
         let alert = self.observe(now, &drift);
         Ok((drift, alert))
@@ -797,27 +834,50 @@ mod tests {
         assert_eq!(default_method(Numeric, 10, 5), DriftMethod::ChiSquare);
         assert_eq!(default_method(Numeric, 5000, 2), DriftMethod::JensenShannon);
         assert_eq!(default_method(Categorical, 999, 0), DriftMethod::ChiSquare);
-        assert_eq!(default_method(Categorical, 5000, 0), DriftMethod::JensenShannon);
+        assert_eq!(
+            default_method(Categorical, 5000, 0),
+            DriftMethod::JensenShannon
+        );
     }
 
     #[test]
     fn ragged_and_mismatched_datasets_are_named() {
-        let d = Dataset::new().numeric("a", vec![1.0, 2.0]).numeric("b", vec![1.0]);
+        let d = Dataset::new()
+            .numeric("a", vec![1.0, 2.0])
+            .numeric("b", vec![1.0]);
         let e = d.rows().unwrap_err();
         assert!(e.to_string().contains("column b has 1"), "{e}");
-        let d = Dataset::new().numeric("a", vec![1.0]).numeric("a", vec![1.0]);
+        let d = Dataset::new()
+            .numeric("a", vec![1.0])
+            .numeric("a", vec![1.0]);
         assert!(d.rows().unwrap_err().to_string().contains("appears twice"));
         assert!(Dataset::new().rows().is_err());
 
         let p = DatasetProfile::from_dataset(&Dataset::new().numeric("a", vec![1.0, 2.0])).unwrap();
-        let e = detect_drift(&p, &Dataset::new().numeric("b", vec![1.0]), &DriftOptions::default())
-            .unwrap_err();
-        assert!(e.to_string().contains("column a of the reference profile is missing"), "{e}");
-        let e = detect_drift(&p, &Dataset::new().categorical("a", ["x"]), &DriftOptions::default())
-            .unwrap_err();
+        let e = detect_drift(
+            &p,
+            &Dataset::new().numeric("b", vec![1.0]),
+            &DriftOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("column a of the reference profile is missing"),
+            "{e}"
+        );
+        let e = detect_drift(
+            &p,
+            &Dataset::new().categorical("a", ["x"]),
+            &DriftOptions::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("column a is Numeric"), "{e}");
-        let e = detect_drift(&p, &Dataset::new().numeric("a", vec![f64::INFINITY]), &DriftOptions::default())
-            .unwrap_err();
+        let e = detect_drift(
+            &p,
+            &Dataset::new().numeric("a", vec![f64::INFINITY]),
+            &DriftOptions::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("current column a"), "{e}");
     }
 
@@ -841,9 +901,14 @@ mod tests {
 
     #[test]
     fn constant_columns_do_not_drift() {
-        let p = DatasetProfile::from_dataset(&Dataset::new().numeric("c", vec![3.0; 2000])).unwrap();
-        let d = detect_drift(&p, &Dataset::new().numeric("c", vec![3.0; 500]), &DriftOptions::default())
-            .unwrap();
+        let p =
+            DatasetProfile::from_dataset(&Dataset::new().numeric("c", vec![3.0; 2000])).unwrap();
+        let d = detect_drift(
+            &p,
+            &Dataset::new().numeric("c", vec![3.0; 500]),
+            &DriftOptions::default(),
+        )
+        .unwrap();
         assert_eq!(d.columns[0].method, DriftMethod::JensenShannon);
         assert_eq!(d.columns[0].score, 0.0);
         assert!(!d.dataset_drift);
@@ -854,9 +919,12 @@ mod tests {
         let a = Dataset::new()
             .numeric("x", vec![1.0, 2.0, 3.0])
             .categorical("c", ["a", "b", "a"]);
-        let b = Dataset::new().numeric("x", vec![4.0]).categorical("c", ["c"]);
+        let b = Dataset::new()
+            .numeric("x", vec![4.0])
+            .categorical("c", ["c"]);
         let mut pa = DatasetProfile::from_dataset(&a).unwrap();
-        pa.merge(&DatasetProfile::from_dataset(&b).unwrap()).unwrap();
+        pa.merge(&DatasetProfile::from_dataset(&b).unwrap())
+            .unwrap();
         assert_eq!(pa.rows, 4);
         let json = serde_json::to_string(&pa).unwrap();
         let back: DatasetProfile = serde_json::from_str(&json).unwrap();
@@ -869,7 +937,13 @@ mod tests {
     fn wrong_method_for_kind_is_an_error() {
         let p = DatasetProfile::from_dataset(&Dataset::new().categorical("c", ["a", "b"])).unwrap();
         let mut o = DriftOptions::default();
-        o.columns.insert("c".into(), ColumnTest { method: DriftMethod::Ks, threshold: None });
+        o.columns.insert(
+            "c".into(),
+            ColumnTest {
+                method: DriftMethod::Ks,
+                threshold: None,
+            },
+        );
         let e = detect_drift(&p, &Dataset::new().categorical("c", ["a"]), &o).unwrap_err();
         assert!(e.to_string().contains("needs a numerical column"), "{e}");
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConditionError, Result, check_sample};
-use crate::stats::util::{Sum, quantile_sorted, sorted, sorted_pair};
+use crate::stats::util::{Sum, quantile_sorted, sort_floats, sorted};
 use crate::stats::{
     self, BinnedResult, KsResult, bin_counts, check_epsilon, jensen_shannon_from_counts,
     ks_2samp_sorted, psi_from_counts, quantile_edges, wasserstein_sorted,
@@ -58,7 +58,7 @@ impl TryFrom<NumericRepr> for NumericProfile {
         crate::error::check_finite("profile values", &r.values)?;
         let mut values = r.values;
         if !values.is_sorted() {
-            crate::stats::util::sort_floats(&mut values);
+            sort_floats(&mut values);
         }
         Ok(NumericProfile {
             sorted: values,
@@ -105,7 +105,7 @@ impl NumericProfile {
     /// against it then fail with a clear error.
     pub fn from_values(values: &[f64]) -> Result<Self> {
         let (mut finite, missing) = finite_or_missing("reference", values)?;
-        crate::stats::util::sort_floats(&mut finite);
+        sort_floats(&mut finite);
         Ok(NumericProfile {
             sorted: finite,
             missing,
@@ -169,7 +169,10 @@ impl NumericProfile {
     pub fn std(&self, ddof: u32) -> Result<f64> {
         let v = self.nonempty()?;
         if v.len() <= ddof as usize {
-            return Err(ConditionError::empty("reference profile", ddof as usize + 1));
+            return Err(ConditionError::empty(
+                "reference profile",
+                ddof as usize + 1,
+            ));
         }
         let mean = self.mean()?;
         let mut s = Sum::default();
@@ -181,7 +184,10 @@ impl NumericProfile {
     pub fn quantile(&self, q: f64) -> Result<f64> {
         let v = self.nonempty()?;
         if !(0.0..=1.0).contains(&q) {
-            return Err(ConditionError::param("q", format!("must be in [0, 1], got {q}")));
+            return Err(ConditionError::param(
+                "q",
+                format!("must be in [0, 1], got {q}"),
+            ));
         }
         Ok(quantile_sorted(v, q))
     }
@@ -323,7 +329,10 @@ impl Histogram {
     pub fn with_edges(edges: Vec<f64>) -> Result<Self> {
         crate::error::check_finite("histogram edges", &edges)?;
         if edges.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(ConditionError::param("edges", "must be strictly increasing"));
+            return Err(ConditionError::param(
+                "edges",
+                "must be strictly increasing",
+            ));
         }
         let counts = vec![0; edges.len() + 1];
         Ok(Histogram { edges, counts })
@@ -408,11 +417,6 @@ impl CategoricalProfile {
     }
 }
 
-/// Sorted pairs, exposed for the dataset code.
-pub(crate) fn sort_two(a: &[f64], b: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    sorted_pair(a, b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,7 +444,10 @@ mod tests {
         p.merge(&NumericProfile::from_values(&all[400..]).unwrap());
         assert_eq!(p, NumericProfile::from_values(&all).unwrap());
 
-        let whole = NumericProfile::from_values(&all).unwrap().histogram(10).unwrap();
+        let whole = NumericProfile::from_values(&all)
+            .unwrap()
+            .histogram(10)
+            .unwrap();
         let mut h1 = Histogram::with_edges(whole.edges().to_vec()).unwrap();
         h1.add(&all[..123]).unwrap();
         let mut h2 = Histogram::with_edges(whole.edges().to_vec()).unwrap();
@@ -448,7 +455,12 @@ mod tests {
         h1.merge(&h2).unwrap();
         assert_eq!(h1, whole);
         let other = Histogram::with_edges(vec![1.0]).unwrap();
-        assert!(h1.merge(&other).unwrap_err().to_string().contains("edges differ"));
+        assert!(
+            h1.merge(&other)
+                .unwrap_err()
+                .to_string()
+                .contains("edges differ")
+        );
 
         let mut c = CategoricalProfile::from_values(&["a", "b", "a"]);
         c.merge(&CategoricalProfile::from_values(&["b", "c"]));
@@ -464,7 +476,8 @@ mod tests {
         assert_eq!((empty.len(), empty.missing()), (0, 1));
         let e = empty.ks(&[1.0]).unwrap_err();
         assert!(e.to_string().contains("reference profile is empty"), "{e}");
-        let e = serde_json::from_str::<NumericProfile>(r#"{"values":[1.0],"extra":1}"#).unwrap_err();
+        let e =
+            serde_json::from_str::<NumericProfile>(r#"{"values":[1.0],"extra":1}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field"), "{e}");
         let p: NumericProfile = serde_json::from_str(r#"{"values":[3.0,1.0,2.0]}"#).unwrap();
         assert_eq!(p.values(), &[1.0, 2.0, 3.0]);

@@ -37,7 +37,10 @@ pub struct ChiSquareResult {
 /// The survival function of the chi-square distribution, `scipy.stats.chi2.sf`.
 pub fn chi2_sf(x: f64, dof: f64) -> Result<f64> {
     if !(dof > 0.0 && dof.is_finite()) {
-        return Err(ConditionError::param("dof", format!("must be > 0, got {dof}")));
+        return Err(ConditionError::param(
+            "dof",
+            format!("must be > 0, got {dof}"),
+        ));
     }
     if x.is_nan() {
         return Err(ConditionError::param("x", "is NaN"));

@@ -23,6 +23,7 @@ const PI6: f64 = PI4 * PI2;
 /// cephes' MINLOG, `log(2^-1022)`.
 const CEPHES_MINLOG: f64 = -708.396_418_532_264_1;
 
+#[allow(clippy::excessive_precision)] // scipy's literal digits
 const STIRLING: [f64; 8] = [
     -2.955_065_359_477_124_183e-2,
     6.410_256_410_256_410_256_4e-3,
@@ -469,8 +470,16 @@ mod tests {
     fn smirnov_known_values() {
         assert!(close(smirnov(5, 0.3), 0.34282, 1e-9), "{}", smirnov(5, 0.3));
         assert!(close(smirnov(1000, 0.05), 0.006_506_037_390_545_166, 1e-9));
-        assert!(close(kolmogn(20, 0.3, false), 0.043_067_066_658_516_23, 1e-9));
-        assert!(close(kolmogn(200_000, 0.002, false), 0.399_950_853_690_380_97, 1e-9));
+        assert!(close(
+            kolmogn(20, 0.3, false),
+            0.043_067_066_658_516_23,
+            1e-9
+        ));
+        assert!(close(
+            kolmogn(200_000, 0.002, false),
+            0.399_950_853_690_380_97,
+            1e-9
+        ));
         assert_eq!(smirnov(1, 0.25), 0.75);
         assert_eq!(smirnov(10, 0.0), 1.0);
         assert_eq!(smirnov(10, 1.0), 0.0);
@@ -483,7 +492,14 @@ mod tests {
         assert_eq!(kolmogn(10, 0.04, false), 1.0);
         assert!(kolmogn(0, 0.5, false).is_nan());
         // cdf + sf == 1 across the algorithm switch points
-        for (n, x) in [(20, 0.08), (20, 0.2), (20, 0.4), (500, 0.01), (500, 0.05), (200_000, 0.002)] {
+        for (n, x) in [
+            (20, 0.08),
+            (20, 0.2),
+            (20, 0.4),
+            (500, 0.01),
+            (500, 0.05),
+            (200_000, 0.002),
+        ] {
             let s = kolmogn(n, x, false) + kolmogn(n, x, true);
             assert!((s - 1.0).abs() < 1e-12, "n={n} x={x}: {s}");
         }

@@ -194,7 +194,9 @@ fn outer_prob_inside_method(m: u64, n: u64, g: u64, h: u64) -> f64 {
             }
         }
     }
-    a.get((maxj - minj - 1) as usize).copied().unwrap_or(f64::NAN)
+    a.get((maxj - minj - 1) as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 #[cfg(test)]

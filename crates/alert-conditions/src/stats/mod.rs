@@ -21,8 +21,8 @@ pub use distance::{
     psi_from_counts, psi_with_epsilon, wasserstein_distance,
 };
 pub(crate) use distance::{bin_counts, check_epsilon, quantile_edges, wasserstein_sorted};
-pub use ks::{KS_MAX_EXACT_N, KsMethod, KsResult, ks_2samp};
 pub(crate) use ks::ks_2samp_sorted;
+pub use ks::{KS_MAX_EXACT_N, KsMethod, KsResult, ks_2samp};
 
 /// The `q`-quantile of a sample with numpy's default (`linear`) method, for `q` in
 /// `[0, 1]`: `np.quantile(xs, q)`.

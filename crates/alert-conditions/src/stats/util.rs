@@ -43,7 +43,7 @@ pub(crate) fn sort_floats(xs: &mut [f64]) {
     }
     let mut buf = vec![0u64; n];
     for (p, c) in counts.iter_mut().enumerate() {
-        if c.iter().any(|&v| v == n) {
+        if c.contains(&n) {
             continue; // every key has the same digit here
         }
         let mut sum = 0;
@@ -129,7 +129,10 @@ pub(crate) fn order_statistics(xs: &[f64], ranks: &[usize]) -> Vec<f64> {
         let s = sorted(xs);
         return ranks.iter().map(|&r| s[r]).collect();
     }
-    let mut parts: Vec<Vec<f64>> = needed.iter().map(|&b| Vec::with_capacity(hist[b] as usize)).collect();
+    let mut parts: Vec<Vec<f64>> = needed
+        .iter()
+        .map(|&b| Vec::with_capacity(hist[b] as usize))
+        .collect();
     for &x in xs {
         let sl = slot[(key(x) >> SHIFT) as usize];
         if sl != u8::MAX {
@@ -186,7 +189,11 @@ pub(crate) fn quantiles_unsorted(xs: &[f64], qs: &[f64]) -> Vec<f64> {
 #[inline]
 fn lerp(a: f64, b: f64, t: f64) -> f64 {
     let d = b - a;
-    if t >= 0.5 { b - d * (1.0 - t) } else { a + d * t }
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
 }
 
 /// The `q`-quantile of sorted, non-empty data with numpy's default `linear` method
@@ -233,22 +240,6 @@ impl Sum {
     pub(crate) fn value(self) -> f64 {
         self.s + self.c
     }
-}
-
-/// Mean and population variance (ddof 0) of non-empty data, two-pass.
-pub(crate) fn mean_var(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mut s = Sum::default();
-    for &x in xs {
-        s.add(x);
-    }
-    let mean = s.value() / n;
-    let mut v = Sum::default();
-    for &x in xs {
-        let d = x - mean;
-        v.add(d * d);
-    }
-    (mean, v.value() / n)
 }
 
 /// `ldexp(x, e)` without overflow in the scale factor.
@@ -299,7 +290,9 @@ mod tests {
         let mut state = 99u64;
         let xs: Vec<f64> = (0..50_000)
             .map(|i| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let u = (state >> 11) as f64 / (1u64 << 53) as f64;
                 if i % 10 == 0 { 1.0 } else { (u - 0.3) * 7.0 }
             })
@@ -311,7 +304,10 @@ mod tests {
         let want: Vec<f64> = qs.iter().map(|&q| quantile_sorted(&s, q)).collect();
         assert_eq!(quantiles_unsorted(&xs, &qs), want);
         let constant = vec![2.5; 10_000];
-        assert_eq!(quantiles_unsorted(&constant, &[0.0, 0.5, 1.0]), vec![2.5; 3]);
+        assert_eq!(
+            quantiles_unsorted(&constant, &[0.0, 0.5, 1.0]),
+            vec![2.5; 3]
+        );
     }
 
     #[test]
