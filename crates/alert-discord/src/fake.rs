@@ -832,7 +832,7 @@ async fn handle(
                 inner
                     .messages
                     .get(&mid)
-                    .filter(|v| v["webhook_id"] == hook_id)
+                    .filter(|v| v["webhook_id"].as_str() == Some(hook_id.to_string().as_str()))
                     .map(|v| (mid, v.clone()))
             });
             let Some((mid, mut msg)) = stored else {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use alert_core::fit::FitReport;
 use alert_core::render::is_safe_link;
 use alert_core::{Alert, BuildError, Notifier, NotifyError, Receipt, Result, async_trait};
 use reqwest::Method;
@@ -384,6 +385,16 @@ fn edit_may_fall_back(f: &Failure) -> bool {
     }
 }
 
+/// Adds what fitting cut (`meta["cut"]`), so a receipt says when Discord's limits
+/// shortened an alert.
+fn with_cuts(r: Receipt, report: &FitReport) -> Receipt {
+    if report.is_empty() {
+        r
+    } else {
+        r.with_meta("cut", report.to_string())
+    }
+}
+
 #[async_trait]
 impl Notifier for DiscordNotifier {
     fn name(&self) -> &str {
@@ -391,11 +402,9 @@ impl Notifier for DiscordNotifier {
     }
 
     async fn notify(&self, alert: &Alert) -> Result<Receipt> {
-        let (body, _) = self.composer.alert(alert, None);
-        self.execute(&body, "alert")
-            .await
-            .map(|r| r.with_meta("fingerprint", alert.fingerprint().to_string()))
-            .map_err(|f| f.error)
+        let (body, report) = self.composer.alert(alert, None);
+        let r = self.execute(&body, "alert").await.map_err(|f| f.error)?;
+        Ok(with_cuts(r, &report).with_meta("fingerprint", alert.fingerprint().to_string()))
     }
 
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
@@ -403,8 +412,9 @@ impl Notifier for DiscordNotifier {
             [] => Ok(Receipt::new(CHANNEL).with_meta("skipped", "empty group")),
             [one] => self.notify(one).await,
             _ => {
-                let (body, _) = self.composer.group(alerts);
-                self.execute(&body, "group").await.map_err(|f| f.error)
+                let (body, report) = self.composer.group(alerts);
+                let r = self.execute(&body, "group").await.map_err(|f| f.error)?;
+                Ok(with_cuts(r, &report))
             }
         }
     }
@@ -413,15 +423,21 @@ impl Notifier for DiscordNotifier {
         let previous_id = previous.id.as_deref().and_then(parse_snowflake);
         let same_webhook = previous.channel == CHANNEL
             && previous.meta("webhook_id") == Some(self.hook.id().to_string().as_str());
-        if let Some(id) = previous_id.filter(|_| {
-            alert.is_resolved() && same_webhook && previous.meta("kind") != Some("group")
-        }) {
-            let (body, _) = self.composer.edit(alert);
+        let fingerprint = alert.fingerprint().to_string();
+        // Edit only a message that showed this very alert on this webhook.
+        let editable = alert.is_resolved()
+            && same_webhook
+            && previous.meta("kind") == Some("alert")
+            && previous
+                .meta("fingerprint")
+                .is_none_or(|f| f == fingerprint);
+        if let Some(id) = previous_id.filter(|_| editable) {
+            let (body, report) = self.composer.edit(alert);
             match self.call(Method::PATCH, self.message_url(id), &body).await {
                 Ok((msg, rl)) => {
-                    return Ok(self
-                        .receipt(msg.as_ref(), &rl, "alert")
-                        .with_meta("fingerprint", alert.fingerprint().to_string())
+                    let r = self.receipt(msg.as_ref(), &rl, "alert");
+                    return Ok(with_cuts(r, &report)
+                        .with_meta("fingerprint", fingerprint)
                         .with_meta("edited", "true"));
                 }
                 Err(f) if edit_may_fall_back(&f) => {}
@@ -431,12 +447,9 @@ impl Notifier for DiscordNotifier {
         let reference = previous_id
             .filter(|_| same_webhook)
             .map(|id| self.reference_line(previous, id, alert.is_resolved()));
-        let (body, _) = self.composer.alert(alert, reference);
-        let mut r = self
-            .execute(&body, "alert")
-            .await
-            .map_err(|f| f.error)?
-            .with_meta("fingerprint", alert.fingerprint().to_string());
+        let (body, report) = self.composer.alert(alert, reference);
+        let r = self.execute(&body, "alert").await.map_err(|f| f.error)?;
+        let mut r = with_cuts(r, &report).with_meta("fingerprint", fingerprint);
         if let (Some(id), true) = (previous_id, same_webhook) {
             r = r.with_meta("refers_to", id.to_string());
         }

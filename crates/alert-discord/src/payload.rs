@@ -123,12 +123,50 @@ pub(crate) struct Draft {
     pub(crate) footer: String,
     pub(crate) colour: u32,
     pub(crate) timestamp: Option<Timestamp>,
+    /// What was cut so far, by the per-item limits and by [`Draft::fit`].
+    pub(crate) report: FitReport,
+}
+
+/// `s` within `max` units; a cut is recorded under `name`.
+fn capped(report: &mut FitReport, name: &str, s: String, max: usize) -> String {
+    let n = M.len(&s);
+    if n <= max {
+        return s;
+    }
+    let c = cut(&s, max);
+    report.cuts.push(fit::Cut {
+        part: Cow::Owned(name.to_owned()),
+        original: n,
+        kept: M.len(&c),
+    });
+    c
+}
+
+/// [`join_limited`], recording a cut under `name` when items were left out.
+fn listed(report: &mut FitReport, name: &str, items: &[String], sep: &str, max: usize) -> String {
+    let out = join_limited(items, sep, max);
+    let full: usize =
+        items.iter().map(|i| M.len(i)).sum::<usize>() + M.len(sep) * items.len().saturating_sub(1);
+    if full > M.len(&out) {
+        report.cuts.push(fit::Cut {
+            part: Cow::Owned(name.to_owned()),
+            original: full,
+            kept: M.len(&out),
+        });
+    }
+    out
 }
 
 impl Draft {
     /// The embed of one alert, each part within its own limit.
     pub(crate) fn from_alert(alert: &Alert, colours: &DiscordSeverityMap) -> Draft {
-        let title = cut(&text(&title_line(alert)), limits::TITLE);
+        let mut report = FitReport::default();
+        let title = capped(
+            &mut report,
+            "title",
+            text(&title_line(alert)),
+            limits::TITLE,
+        );
         let mut desc = Vec::new();
         if !alert.message.trim().is_empty() {
             desc.push(text(alert.message.trim()));
@@ -140,15 +178,21 @@ impl Draft {
         {
             desc.push(text(d.trim()));
         }
-        let description = cut(&desc.join("\n\n"), limits::DESCRIPTION);
+        let description = capped(
+            &mut report,
+            "description",
+            desc.join("\n\n"),
+            limits::DESCRIPTION,
+        );
 
         let mut fields = Vec::new();
         let mut details = Vec::new();
         for (k, v) in alert.evidence.fields() {
             if KEY_EVIDENCE.contains(&k.as_str()) {
+                let value = capped(&mut report, &k, text(&v), limits::FIELD_VALUE);
                 fields.push(Field {
                     name: k,
-                    value: cut(&text(&v), limits::FIELD_VALUE),
+                    value,
                     inline: true,
                     priority: Priority::High,
                     whole: false,
@@ -160,7 +204,7 @@ impl Draft {
         if !details.is_empty() {
             fields.push(Field {
                 name: "Details".into(),
-                value: join_limited(&details, "\n", limits::FIELD_VALUE),
+                value: listed(&mut report, "Details", &details, "\n", limits::FIELD_VALUE),
                 inline: false,
                 priority: Priority::Normal,
                 whole: false,
@@ -199,7 +243,13 @@ impl Draft {
         if !others.is_empty() {
             fields.push(Field {
                 name: "Annotations".into(),
-                value: join_limited(&others, "\n", limits::FIELD_VALUE),
+                value: listed(
+                    &mut report,
+                    "Annotations",
+                    &others,
+                    "\n",
+                    limits::FIELD_VALUE,
+                ),
                 inline: false,
                 priority: Priority::Low,
                 whole: false,
@@ -213,7 +263,7 @@ impl Draft {
                 .collect();
             fields.push(Field {
                 name: "Labels".into(),
-                value: join_limited(&labels, ", ", limits::FIELD_VALUE),
+                value: listed(&mut report, "Labels", &labels, ", ", limits::FIELD_VALUE),
                 inline: false,
                 priority: Priority::Low,
                 whole: false,
@@ -229,7 +279,7 @@ impl Draft {
             .map(|(k, v)| format!("{k}: {}", plain(v).replace('\n', " ")))
             .collect::<Vec<_>>()
             .join(" · ");
-        let footer = cut(&footer, limits::FOOTER);
+        let footer = capped(&mut report, "footer", footer, limits::FOOTER);
         let timestamp = match alert.status {
             Status::Firing => alert.starts_at,
             Status::Resolved => alert.ends_at.or(alert.starts_at),
@@ -241,6 +291,7 @@ impl Draft {
             footer,
             colour: colours.colour(alert.severity, alert.status),
             timestamp,
+            report,
         }
     }
 
@@ -257,12 +308,12 @@ impl Draft {
                 .sum::<usize>()
     }
 
-    /// Cuts the embed to `budget` units by structure: labels and annotations first,
+    /// Cuts the embed to `budget` units (recording the cuts in `report`) by structure: labels and annotations first,
     /// then the message, details and footer, then key evidence and the runbook;
     /// the title last.
-    pub(crate) fn fit(&mut self, budget: usize) -> FitReport {
+    pub(crate) fn fit(&mut self, budget: usize) {
         if self.len() <= budget {
-            return FitReport::default();
+            return;
         }
         let names: usize = self.fields.iter().map(|f| M.len(&f.name)).sum();
         let mut parts = Vec::with_capacity(self.fields.len() + 3);
@@ -301,7 +352,12 @@ impl Draft {
         }
         self.footer = it.next().map(|p| p.text).unwrap_or_default();
         self.fields.retain(|f| !f.value.trim().is_empty());
-        report
+        for c in report.cuts {
+            match self.report.cuts.iter_mut().find(|e| e.part == c.part) {
+                Some(earlier) => earlier.kept = c.kept,
+                None => self.report.cuts.push(c),
+            }
+        }
     }
 
     /// The serenity builder for this embed.
@@ -410,7 +466,8 @@ impl Composer {
         reference: Option<String>,
     ) -> (ExecuteWebhook, FitReport) {
         let mut draft = Draft::from_alert(alert, &self.colours);
-        let report = draft.fit(limits::TOTAL);
+        draft.fit(limits::TOTAL);
+        let report = std::mem::take(&mut draft.report);
         let role = self.role_for(alert.severity, alert.status);
         let mut content = Vec::new();
         if let Some(r) = role {
@@ -427,7 +484,8 @@ impl Composer {
     /// replaced, the content (a role mention) cleared, nothing pinged.
     pub(crate) fn edit(&self, alert: &Alert) -> (EditWebhookMessage, FitReport) {
         let mut draft = Draft::from_alert(alert, &self.colours);
-        let report = draft.fit(limits::TOTAL);
+        draft.fit(limits::TOTAL);
+        let report = std::mem::take(&mut draft.report);
         (
             EditWebhookMessage::new()
                 .content("")
@@ -451,7 +509,8 @@ impl Composer {
         let shares = allocate(&lens, limits::TOTAL);
         let mut report = FitReport::default();
         for (d, share) in drafts.iter_mut().zip(shares) {
-            report.extend(d.fit(share));
+            d.fit(share);
+            report.extend(std::mem::take(&mut d.report));
         }
         let firing = alerts.iter().any(|a| a.status == Status::Firing);
         let role = if firing {
@@ -539,7 +598,9 @@ mod tests {
                 .iter()
                 .all(|f| M.len(&f.value) <= limits::FIELD_VALUE)
         );
-        let r = d.fit(limits::TOTAL);
+        assert!(d.report.touched("description"), "{}", d.report);
+        d.fit(limits::TOTAL);
+        let r = &d.report;
         assert!(d.len() <= limits::TOTAL, "{}", d.len());
         assert!(r.touched("Labels") || r.dropped("Labels"), "{r}");
         let names: Vec<&str> = d.fields.iter().map(|f| f.name.as_str()).collect();

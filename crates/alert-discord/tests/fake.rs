@@ -227,6 +227,20 @@ async fn edits_change_the_stored_message() {
     assert_eq!(edited["embeds"][0]["title"], "resolved");
     assert!(edited["edited_timestamp"].is_string());
     assert_eq!(fake.message(id).expect("stored"), edited);
+    // Another webhook cannot edit it.
+    let other = alert_discord::WebhookUrl::parse(&fake.add_webhook("other")).expect("valid");
+    let r = client()
+        .patch(format!(
+            "{}/api/v10/webhooks/{}/{}/messages/{id}",
+            fake.url(),
+            other.id(),
+            other.token().expose()
+        ))
+        .json(&json!({"content": "hijack"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 404);
     // An edit that would leave nothing is refused.
     let r = client()
         .patch(hook(&fake, &format!("/messages/{id}")))

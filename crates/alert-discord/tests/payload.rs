@@ -322,6 +322,12 @@ async fn group_receipts_and_escalations_post_new_messages() {
         "{content}"
     );
     assert_eq!(body["allowed_mentions"]["roles"], json!([ROLE.to_string()]));
+    // A resolution of a different alert does not overwrite this one's message.
+    let other = alert(Severity::Error)
+        .with_label("model", "cars")
+        .resolved_at(ts(1_795_503_600));
+    notifier.update(&other, &single).await.expect("posted");
+    assert_eq!(one(&fake).method, "POST");
     // A receipt from another channel is not edited.
     let foreign = Receipt::new("slack").with_id("123456789012345678");
     notifier.update(&resolved, &foreign).await.expect("posted");
@@ -420,6 +426,16 @@ async fn every_message_limits_mentions_over_the_corpus() {
             .message(receipt.id.as_deref().expect("id"))
             .expect("stored");
         assert_eq!(stored["mention_everyone"], false, "{}", case.name);
+        // The receipt says when the limits shortened the alert.
+        if case.name.starts_with("message-100kb") || case.name == "labels-1000" {
+            let cut = receipt
+                .meta("cut")
+                .unwrap_or_else(|| panic!("{}: no cut noted", case.name));
+            assert!(!cut.is_empty(), "{}", case.name);
+        }
+        if case.name.starts_with("severity-") {
+            assert_eq!(receipt.meta("cut"), None, "{}", case.name);
+        }
     }
     for (name, group) in corpus::groups() {
         notifier
