@@ -1,0 +1,515 @@
+//! [`RouterConfig`]: the router from a config file (TOML or any serde format).
+//!
+//! Unknown keys are rejected everywhere, and errors name the path of the bad key
+//! (`receivers[0].channels[1].webhook_url`) plus, for TOML, the line and column.
+//!
+//! ```toml
+//! resolve_timeout = "5m"
+//! keep_firing_for = "2m"
+//!
+//! [route]
+//! receiver = "team"
+//! group_by = ["alertname", "model"]
+//! group_wait = "30s"
+//! group_interval = "5m"
+//! repeat_interval = "4h"
+//!
+//! [[route.routes]]
+//! matchers = ["severity >= error"]
+//! receiver = "oncall"
+//! continue = true
+//! escalate = [{ after = "15m", receiver = "manager" }]
+//! actions = ["retrain"]
+//!
+//! [[receivers]]
+//! name = "team"
+//! channels = [{ type = "console" }]
+//!
+//! [[receivers]]
+//! name = "oncall"
+//! channels = [{ type = "custom", name = "pager" }]
+//!
+//! [[receivers]]
+//! name = "manager"
+//! channels = [{ type = "console", app = "escalation" }]
+//!
+//! [[inhibit_rules]]
+//! source_matchers = ["alertname = ModelDown", "severity = critical"]
+//! target_matchers = ["severity = warning"]
+//! equal = ["model"]
+//!
+//! [[time_intervals]]
+//! name = "weekends"
+//! time_intervals = [{ weekdays = ["saturday:sunday"], location = "Europe/Paris" }]
+//!
+//! [flap_detection]
+//! transitions = 4
+//! window = "10m"
+//! stable_for = "10m"
+//!
+//! [[actions]]
+//! type = "command"
+//! name = "retrain"
+//! program = "/opt/ml/retrain.sh"
+//! cooldown = "1h"
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alert_core::{BuildError, ConsoleFormat, ConsoleNotifier, Notifier};
+use serde::Deserialize;
+
+use crate::action::{Action, ActionPolicy, CommandAction};
+use crate::engine::FlapControl;
+use crate::receiver::{InhibitRule, Receiver};
+use crate::route::Route;
+use crate::serde_util;
+use crate::timeinterval::TimeInterval;
+
+/// The whole router configuration; see the [module docs](self) for an example.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    /// The routing tree (default: everything to the first receiver).
+    #[serde(default)]
+    pub route: Option<Route>,
+    /// Receivers.
+    #[serde(default)]
+    pub receivers: Vec<ReceiverConfig>,
+    /// Inhibition rules.
+    #[serde(default)]
+    pub inhibit_rules: Vec<InhibitRule>,
+    /// Named time intervals.
+    #[serde(default)]
+    pub time_intervals: Vec<TimeIntervalConfig>,
+    /// Flap control (off when absent).
+    #[serde(default)]
+    pub flap_detection: Option<FlapControl>,
+    /// Resolution hysteresis (default 0: off).
+    #[serde(default, with = "serde_util::opt_duration")]
+    pub keep_firing_for: Option<Duration>,
+    /// When an alert without `ends_at` resolves by itself (default 5m).
+    #[serde(default, with = "serde_util::opt_duration")]
+    pub resolve_timeout: Option<Duration>,
+    /// Prune history older than this (default: keep).
+    #[serde(default, with = "serde_util::opt_duration")]
+    pub retention: Option<Duration>,
+    /// Automated actions.
+    #[serde(default)]
+    pub actions: Vec<ActionConfig>,
+}
+
+/// A receiver in config.
+#[non_exhaustive]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverConfig {
+    /// Its name.
+    pub name: String,
+    /// Whether resolved notices are sent (default `true`).
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Its channels.
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A named set of time windows.
+#[non_exhaustive]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeIntervalConfig {
+    /// The name routes refer to.
+    pub name: String,
+    /// The windows (any of them matches).
+    pub time_intervals: Vec<TimeInterval>,
+}
+
+/// The built-in console channel in config.
+#[non_exhaustive]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The application name shown in each line (default `alerts`).
+    #[serde(default = "default_app")]
+    pub app: String,
+    /// `stderr` (default) or `stdout`.
+    #[serde(default = "default_target")]
+    pub target: String,
+    /// `detailed` (default: severity, status, name, fingerprint, labels), `line`
+    /// (title and message) or `json` (JSON lines).
+    #[serde(default = "default_format")]
+    pub format: String,
+}
+
+fn default_app() -> String {
+    "alerts".into()
+}
+fn default_target() -> String {
+    "stderr".into()
+}
+fn default_format() -> String {
+    "detailed".into()
+}
+
+/// A user-written channel registered in code with
+/// [`RouterBuilder::custom_channel`](crate::RouterBuilder::custom_channel).
+#[non_exhaustive]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomChannelConfig {
+    /// The name it was registered under.
+    pub name: String,
+}
+
+/// Stands in for the config of a channel whose feature is off: accepts anything, so
+/// the error can name the feature instead of a parse error.
+#[derive(Clone, Debug, Default)]
+pub struct CompiledOut;
+
+impl<'de> Deserialize<'de> for CompiledOut {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(CompiledOut)
+    }
+}
+
+macro_rules! channel_config {
+    ($( $(#[$doc:meta])* $variant:ident, $feature:literal, $krate:ident :: $cfg:ident, $notifier:ident; )*) => {
+        /// One channel of a receiver, tagged by `type`.
+        ///
+        /// `console` and `custom` are always available; the others need their cargo
+        /// feature, and naming a compiled-out one fails with
+        /// [`BuildError::MissingFeature`] naming the feature.
+        #[non_exhaustive]
+        #[derive(Clone, Debug, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum ChannelConfig {
+            /// Lines on stderr or stdout.
+            Console(ConsoleConfig),
+            /// A channel registered in code under a name.
+            Custom(CustomChannelConfig),
+            $(
+                $(#[$doc])*
+                #[cfg(feature = $feature)]
+                $variant($krate::$cfg),
+                $(#[$doc])*
+                #[doc = concat!("(compiled out: enable the `", $feature, "` feature)")]
+                #[cfg(not(feature = $feature))]
+                $variant(CompiledOut),
+            )*
+        }
+
+        impl ChannelConfig {
+            /// The channel kind (`slack`), which is also the default channel name.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    ChannelConfig::Console(_) => "console",
+                    ChannelConfig::Custom(_) => "custom",
+                    $( ChannelConfig::$variant(_) => $feature, )*
+                }
+            }
+
+            /// Builds the channel.
+            pub fn build(
+                &self,
+                custom: &HashMap<String, Arc<dyn Notifier>>,
+            ) -> Result<Arc<dyn Notifier>, BuildError> {
+                match self {
+                    ChannelConfig::Console(c) => build_console(c),
+                    ChannelConfig::Custom(c) => custom.get(&c.name).cloned().ok_or_else(|| {
+                        BuildError::invalid(
+                            "name",
+                            format!("no custom channel `{}` was registered in code", c.name),
+                        )
+                    }),
+                    $(
+                        #[cfg(feature = $feature)]
+                        ChannelConfig::$variant(c) => {
+                            Ok(Arc::new($krate::$notifier::new(c.clone())?))
+                        }
+                        #[cfg(not(feature = $feature))]
+                        ChannelConfig::$variant(_) => Err(BuildError::MissingFeature {
+                            channel: $feature.into(),
+                            feature: $feature.into(),
+                        }),
+                    )*
+                }
+            }
+        }
+    };
+}
+
+channel_config! {
+    /// Desktop notifications (`alert-desktop`).
+    Desktop, "desktop", alert_desktop::DesktopConfig, DesktopNotifier;
+    /// Slack (`alert-slack`).
+    Slack, "slack", alert_slack::SlackConfig, SlackNotifier;
+    /// Discord (`alert-discord`).
+    Discord, "discord", alert_discord::DiscordConfig, DiscordNotifier;
+    /// Datadog events (`alert-datadog`).
+    Datadog, "datadog", alert_datadog::DatadogConfig, DatadogNotifier;
+    /// Statuspal incidents (`alert-statuspal`).
+    Statuspal, "statuspal", alert_statuspal::StatuspalConfig, StatuspalNotifier;
+    /// A generic JSON webhook (`alert-webhook`).
+    Webhook, "webhook", alert_webhook::WebhookConfig, WebhookNotifier;
+}
+
+fn build_console(c: &ConsoleConfig) -> Result<Arc<dyn Notifier>, BuildError> {
+    let n = match c.target.as_str() {
+        "stderr" => ConsoleNotifier::stderr(c.app.clone()),
+        "stdout" => ConsoleNotifier::stdout(c.app.clone()),
+        other => {
+            return Err(BuildError::invalid(
+                "target",
+                format!("expected `stderr` or `stdout`, not {other:?}"),
+            ));
+        }
+    };
+    let n = match c.format.as_str() {
+        "line" => n.with_format(ConsoleFormat::Line),
+        "detailed" => n.with_format(ConsoleFormat::Detailed),
+        "json" => n.with_format(ConsoleFormat::Json),
+        other => {
+            return Err(BuildError::invalid(
+                "format",
+                format!("expected `line`, `detailed` or `json`, not {other:?}"),
+            ));
+        }
+    };
+    Ok(Arc::new(n))
+}
+
+/// An automated action in config, tagged by `type`.
+#[non_exhaustive]
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ActionConfig {
+    /// Run a program.
+    Command {
+        /// The program and its arguments.
+        #[serde(flatten)]
+        command: CommandAction,
+        /// Cool-down and dry-run.
+        #[serde(flatten)]
+        policy: ActionPolicy,
+    },
+    /// POST the alert to a URL (feature `http-action`).
+    Http {
+        /// The name routes refer to.
+        name: String,
+        /// The URL (a secret).
+        url: alert_core::Secret,
+        /// Extra headers (values are secrets).
+        #[serde(default)]
+        headers: std::collections::BTreeMap<String, alert_core::Secret>,
+        /// Per-request timeout (default 30s).
+        #[serde(default, with = "serde_util::opt_duration")]
+        timeout: Option<Duration>,
+        /// Cool-down per fingerprint (default 1h).
+        #[serde(default, with = "serde_util::opt_duration")]
+        cooldown: Option<Duration>,
+        /// Record, do not run.
+        #[serde(default)]
+        dry_run: bool,
+    },
+}
+
+/// A config turned into parts.
+pub(crate) struct BuiltConfig {
+    pub(crate) route: Route,
+    pub(crate) receivers: Vec<Receiver>,
+    pub(crate) inhibit_rules: Vec<InhibitRule>,
+    pub(crate) time_intervals: Vec<(String, Vec<TimeInterval>)>,
+    pub(crate) actions: Vec<(Arc<dyn Action>, ActionPolicy)>,
+    pub(crate) flap: Option<FlapControl>,
+    pub(crate) keep_firing_for: Option<Duration>,
+    pub(crate) resolve_timeout: Option<Duration>,
+    pub(crate) retention: Option<Duration>,
+}
+
+fn prefix(e: BuildError, path: &str) -> BuildError {
+    match e {
+        BuildError::InvalidConfig { field, reason } => BuildError::InvalidConfig {
+            field: format!("{path}.{field}"),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// Where a config failed to parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{path}: {message}", location(*line, *column))]
+pub struct ConfigError {
+    /// The path of the bad key (`receivers[0].channels[1].type`), `.` for the root.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+}
+
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+        (Some(l), None) => format!("line {l}: "),
+        _ => String::new(),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+impl RouterConfig {
+    /// Parses TOML; errors give the key path, line and column.
+    ///
+    /// ```
+    /// use alert_router::RouterConfig;
+    /// let err = RouterConfig::from_toml_str("[[receivers]]\nname = \"x\"\nchanels = []\n").unwrap_err();
+    /// assert_eq!(err.path, "receivers[0]");
+    /// assert!(err.message.contains("unknown field `chanels`"), "{err}");
+    /// assert_eq!(err.line, Some(3));
+    /// ```
+    pub fn from_toml_str(text: &str) -> Result<RouterConfig, ConfigError> {
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
+            ConfigError {
+                path: ".".into(),
+                message: e.message().trim().to_owned(),
+                line,
+                column,
+            }
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let (line, column) = inner.span().map(|s| line_col(text, s.start)).unzip();
+            ConfigError {
+                path,
+                message: inner.message().trim().to_owned(),
+                line,
+                column,
+            }
+        })
+    }
+
+    /// Parses JSON; errors give the key path, line and column.
+    pub fn from_json_str(text: &str) -> Result<RouterConfig, ConfigError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            ConfigError {
+                path,
+                message: inner.to_string(),
+                line: Some(inner.line()),
+                column: Some(inner.column()),
+            }
+        })
+    }
+
+    /// Builds every channel and action without starting anything, so a bad config
+    /// fails here (`alerts check`). `custom` holds the channels registered in code.
+    pub fn validate(&self, custom: &HashMap<String, Arc<dyn Notifier>>) -> Result<(), BuildError> {
+        self.build_parts(custom).map(|_| ())
+    }
+
+    pub(crate) fn build_parts(
+        &self,
+        custom: &HashMap<String, Arc<dyn Notifier>>,
+    ) -> Result<BuiltConfig, BuildError> {
+        let mut receivers = Vec::new();
+        for (i, rc) in self.receivers.iter().enumerate() {
+            let mut r = Receiver::new(rc.name.clone()).send_resolved(rc.send_resolved);
+            for (j, cc) in rc.channels.iter().enumerate() {
+                let path = format!("receivers[{i}].channels[{j}]");
+                let n = cc.build(custom).map_err(|e| prefix(e, &path))?;
+                let (name, kind) = match cc {
+                    ChannelConfig::Custom(c) => (c.name.clone(), None),
+                    other => (other.kind().to_owned(), Some(other.kind().to_owned())),
+                };
+                r = r.add(name, kind, n);
+            }
+            receivers.push(r);
+        }
+        let mut actions: Vec<(Arc<dyn Action>, ActionPolicy)> = Vec::new();
+        for (i, ac) in self.actions.iter().enumerate() {
+            match ac {
+                ActionConfig::Command { command, policy } => {
+                    if command.program.trim().is_empty() {
+                        return Err(BuildError::invalid(
+                            format!("actions[{i}].program"),
+                            "must not be empty",
+                        ));
+                    }
+                    actions.push((Arc::new(command.clone()), policy.clone()));
+                }
+                #[cfg(feature = "http-action")]
+                ActionConfig::Http {
+                    name,
+                    url,
+                    headers,
+                    timeout,
+                    cooldown,
+                    dry_run,
+                } => {
+                    let a = crate::action::HttpAction::new(
+                        name.clone(),
+                        url.clone(),
+                        headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        timeout.unwrap_or(Duration::from_secs(30)),
+                    )
+                    .map_err(|e| prefix(e, &format!("actions[{i}]")))?;
+                    let mut p = ActionPolicy::default().dry_run(*dry_run);
+                    if let Some(c) = cooldown {
+                        p.cooldown = *c;
+                    }
+                    actions.push((Arc::new(a), p));
+                }
+                #[cfg(not(feature = "http-action"))]
+                ActionConfig::Http { .. } => {
+                    return Err(BuildError::MissingFeature {
+                        channel: "http action".into(),
+                        feature: "http-action".into(),
+                    });
+                }
+            }
+        }
+        let route = match &self.route {
+            Some(r) => r.clone(),
+            None => match self.receivers.first() {
+                Some(r) => Route::to(r.name.clone()),
+                None => return Err(BuildError::invalid("receivers", "at least one receiver is needed")),
+            },
+        };
+        Ok(BuiltConfig {
+            route,
+            receivers,
+            inhibit_rules: self.inhibit_rules.clone(),
+            time_intervals: self
+                .time_intervals
+                .iter()
+                .map(|t| (t.name.clone(), t.time_intervals.clone()))
+                .collect(),
+            actions,
+            flap: self.flap_detection.clone(),
+            keep_firing_for: self.keep_firing_for,
+            resolve_timeout: self.resolve_timeout,
+            retention: self.retention,
+        })
+    }
+}

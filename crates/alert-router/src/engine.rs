@@ -1,0 +1,1602 @@
+//! The routing and noise-control state machine: synchronous, driven with explicit
+//! times, no I/O. [`Router`](crate::Router) wraps it with a store, a clock, timers
+//! and delivery.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alert_core::{Alert, Fingerprint, Severity, Status, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::action::ActionPolicy;
+use crate::matcher::{all_match, label_value};
+use crate::receiver::InhibitRule;
+use crate::route::{GroupBy, RouteTree};
+use crate::serde_util;
+use crate::silence::Silence;
+use crate::store::{
+    Ack, ActionOutcome, ActionRecord, AlertEvent, AlertRecord, Change, EventKind, GroupRecord,
+    LogEntry, LogKind, Snapshot, StateRecord, SuppressReason,
+};
+use crate::timeinterval::TimeInterval;
+
+/// Flap control: more than `transitions` firing/resolved changes of one alert within
+/// `window` put it in the *flapping* state: one "flapping" notice is sent, further
+/// notices about it are held until it has not changed for `stable_for`, then its
+/// final state is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlapControl {
+    /// More than this many transitions in `window` means flapping.
+    pub transitions: u32,
+    /// The window transitions are counted in.
+    #[serde(with = "serde_util::duration")]
+    pub window: Duration,
+    /// How long the alert must stay unchanged to leave the flapping state.
+    #[serde(with = "serde_util::duration")]
+    pub stable_for: Duration,
+}
+
+impl FlapControl {
+    /// Flapping after more than `transitions` changes in `window`; stable after
+    /// `stable_for` without change.
+    pub fn new(transitions: u32, window: Duration, stable_for: Duration) -> FlapControl {
+        FlapControl {
+            transitions,
+            window,
+            stable_for,
+        }
+    }
+}
+
+/// A receiver as the engine knows it.
+#[derive(Clone, Debug)]
+pub(crate) struct ReceiverMeta {
+    pub(crate) name: String,
+    pub(crate) channels: Vec<String>,
+    pub(crate) send_resolved: bool,
+}
+
+/// Everything the engine is configured with.
+#[derive(Clone, Debug)]
+pub(crate) struct EngineConfig {
+    pub(crate) tree: RouteTree,
+    pub(crate) receivers: Vec<ReceiverMeta>,
+    pub(crate) intervals: Vec<Vec<TimeInterval>>,
+    pub(crate) inhibit_rules: Vec<InhibitRule>,
+    pub(crate) flap: Option<FlapControl>,
+    pub(crate) keep_firing_for: Duration,
+    pub(crate) resolve_timeout: Duration,
+    pub(crate) actions: Vec<(String, ActionPolicy)>,
+}
+
+type GroupId = (u32, Fingerprint);
+
+/// Members of a group: a vector while small, a set when large.
+#[derive(Clone, Debug)]
+enum FpSet {
+    Small(Vec<Fingerprint>),
+    Large(HashSet<Fingerprint>),
+}
+
+impl FpSet {
+    fn insert(&mut self, fp: Fingerprint) -> bool {
+        match self {
+            FpSet::Small(v) => {
+                if v.contains(&fp) {
+                    return false;
+                }
+                if v.len() >= 32 {
+                    let mut s: HashSet<Fingerprint> = v.drain(..).collect();
+                    s.insert(fp);
+                    *self = FpSet::Large(s);
+                } else {
+                    v.push(fp);
+                }
+                true
+            }
+            FpSet::Large(s) => s.insert(fp),
+        }
+    }
+    fn remove(&mut self, fp: Fingerprint) {
+        match self {
+            FpSet::Small(v) => v.retain(|x| *x != fp),
+            FpSet::Large(s) => {
+                s.remove(&fp);
+            }
+        }
+    }
+    fn is_empty(&self) -> bool {
+        match self {
+            FpSet::Small(v) => v.is_empty(),
+            FpSet::Large(s) => s.is_empty(),
+        }
+    }
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            FpSet::Small(v) => v.len(),
+            FpSet::Large(s) => s.len(),
+        }
+    }
+    fn to_vec(&self) -> Vec<Fingerprint> {
+        match self {
+            FpSet::Small(v) => v.clone(),
+            FpSet::Large(s) => s.iter().copied().collect(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Group {
+    key: Arc<str>,
+    members: FpSet,
+    created_at: Timestamp,
+    next_flush: Timestamp,
+    flushed: bool,
+    force: bool,
+}
+
+#[derive(Debug)]
+struct AlertState {
+    alert: Arc<Alert>,
+    received_at: Timestamp,
+    updated_at: Timestamp,
+    resolved_at: Option<Timestamp>,
+    keep_firing_until: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    timer_at: Option<Timestamp>,
+    groups: Vec<GroupId>,
+    /// Suppression reasons already counted this episode (bit per reason), and bit 15
+    /// for "a dedup was counted".
+    seen: u16,
+}
+
+impl AlertState {
+    fn firing(&self) -> bool {
+        self.resolved_at.is_none()
+    }
+
+    /// The alert as the router sees it now: status and `ends_at` from the effective
+    /// state.
+    fn view(&self) -> Alert {
+        let mut a = (*self.alert).clone();
+        match self.resolved_at {
+            Some(at) => {
+                a.status = Status::Resolved;
+                a.ends_at = Some(a.ends_at.map_or(at, |e| e.min(at)));
+            }
+            None => {
+                a.status = Status::Firing;
+                if a.ends_at.is_some_and(|e| e <= self.updated_at) {
+                    a.ends_at = None;
+                }
+            }
+        }
+        if a.starts_at.is_none() {
+            a.starts_at = Some(self.received_at);
+        }
+        a
+    }
+
+    fn record(&self) -> AlertRecord {
+        let mut r = AlertRecord::new(self.alert.clone(), self.received_at);
+        r.updated_at = self.updated_at;
+        r.resolved_at = self.resolved_at;
+        r.keep_firing_until = self.keep_firing_until;
+        r
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct FlapState {
+    transitions: VecDeque<Timestamp>,
+    flapping: bool,
+    #[serde(skip)]
+    timer_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct EscState {
+    route: String,
+    level: usize,
+    next_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Flush(u32, Fingerprint),
+    Alert(Fingerprint),
+    Flap(Fingerprint),
+    Escalate(Fingerprint, u32),
+}
+
+/// A group ready to notify, waiting for the dedup decision (which reads the store).
+#[derive(Clone, Debug)]
+pub(crate) struct FlushPlan {
+    pub(crate) group_key: Arc<str>,
+    pub(crate) route: u32,
+    pub(crate) route_id: String,
+    pub(crate) receiver: u32,
+    pub(crate) alerts: Vec<Alert>,
+    pub(crate) firing: Vec<Fingerprint>,
+    pub(crate) resolved: Vec<Fingerprint>,
+    pub(crate) all_firing_acked: bool,
+    pub(crate) force: bool,
+    pub(crate) repeat_interval: Duration,
+}
+
+/// A single-alert notice (flapping, escalation) to send without dedup.
+#[derive(Clone, Debug)]
+pub(crate) struct NoticePlan {
+    pub(crate) receiver: u32,
+    pub(crate) alert: Alert,
+    pub(crate) group_key: String,
+    pub(crate) kind: LogKind,
+    pub(crate) detail: String,
+    pub(crate) at: Timestamp,
+}
+
+/// An action to run.
+#[derive(Clone, Debug)]
+pub(crate) struct ActionJob {
+    pub(crate) action: u32,
+    pub(crate) alert: Alert,
+    pub(crate) route_id: String,
+    pub(crate) at: Timestamp,
+}
+
+/// What an engine call produced.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub(crate) changes: Vec<Change>,
+    pub(crate) plans: Vec<FlushPlan>,
+    pub(crate) notices: Vec<NoticePlan>,
+    /// A timer earlier than any before was scheduled: wake the driver.
+    pub(crate) wake: bool,
+}
+
+/// Counters; see `RouterStats`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) received: u64,
+    pub(crate) fired: u64,
+    pub(crate) resolved: u64,
+    pub(crate) suppressed: [u64; 7],
+    pub(crate) flaps: u64,
+    pub(crate) escalations: u64,
+    pub(crate) acks: u64,
+}
+
+fn reason_bit(r: SuppressReason) -> usize {
+    SuppressReason::ALL
+        .iter()
+        .position(|x| *x == r)
+        .unwrap_or(0)
+}
+
+/// A filter for listing alerts.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertFilter {
+    /// All must match.
+    pub matchers: Vec<crate::Matcher>,
+    /// Only silenced (`true`) or only not silenced (`false`).
+    pub silenced: Option<bool>,
+    /// Only inhibited or only not inhibited.
+    pub inhibited: Option<bool>,
+    /// Only acknowledged or only not acknowledged.
+    pub acked: Option<bool>,
+    /// Only firing (`true`) or only resolved-but-not-yet-notified (`false`).
+    pub firing: Option<bool>,
+    /// Only alerts routed to this receiver.
+    pub receiver: Option<String>,
+}
+
+/// An active alert and what the router does with it.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertView {
+    /// The alert (status and times as the router sees them).
+    pub alert: Alert,
+    /// Its fingerprint.
+    pub fingerprint: Fingerprint,
+    /// When the router first saw it (this episode).
+    pub received_at: Timestamp,
+    /// When it last received it.
+    pub updated_at: Timestamp,
+    /// Ids of the silences muting it now.
+    pub silenced_by: Vec<String>,
+    /// Fingerprints of the alerts inhibiting it now.
+    pub inhibited_by: Vec<Fingerprint>,
+    /// Its acknowledgement.
+    pub ack: Option<Ack>,
+    /// Whether it is flapping.
+    pub flapping: bool,
+    /// The receivers of its routes.
+    pub receivers: Vec<String>,
+    /// Its groups.
+    pub groups: Vec<String>,
+}
+
+struct InhibitIndex {
+    rule: InhibitRule,
+    /// Firing source alerts by a hash of their `equal` label values.
+    sources: HashMap<u64, Vec<Fingerprint>>,
+}
+
+fn equal_hash(equal: &[String], alert: &Alert) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for l in equal {
+        for b in label_value(alert, l).bytes().chain(std::iter::once(0xff)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The routing and noise-control state.
+pub(crate) struct Engine {
+    cfg: EngineConfig,
+    alerts: HashMap<Fingerprint, AlertState>,
+    groups: HashMap<GroupId, Group>,
+    timers: BinaryHeap<Reverse<(Timestamp, Timer)>>,
+    silences: Vec<Silence>,
+    acks: HashMap<Fingerprint, Ack>,
+    flap: HashMap<Fingerprint, FlapState>,
+    esc: HashMap<(Fingerprint, u32), EscState>,
+    cooldowns: HashMap<(u32, Fingerprint), Timestamp>,
+    inhibit: Vec<InhibitIndex>,
+    route_buf: Vec<u32>,
+    pub(crate) counters: Counters,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("alerts", &self.alerts.len())
+            .field("groups", &self.groups.len())
+            .field("timers", &self.timers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(cfg: EngineConfig) -> Engine {
+        let inhibit = cfg
+            .inhibit_rules
+            .iter()
+            .map(|r| InhibitIndex {
+                rule: r.clone(),
+                sources: HashMap::new(),
+            })
+            .collect();
+        Engine {
+            cfg,
+            alerts: HashMap::new(),
+            groups: HashMap::new(),
+            timers: BinaryHeap::new(),
+            silences: Vec::new(),
+            acks: HashMap::new(),
+            flap: HashMap::new(),
+            esc: HashMap::new(),
+            cooldowns: HashMap::new(),
+            inhibit,
+            route_buf: Vec::with_capacity(8),
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn alert_count(&self) -> usize {
+        self.alerts.len()
+    }
+
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn schedule(&mut self, at: Timestamp, t: Timer, out: &mut Output) {
+        if self
+            .timers
+            .peek()
+            .is_none_or(|Reverse((first, _))| at < *first)
+        {
+            out.wake = true;
+        }
+        self.timers.push(Reverse((at, t)));
+    }
+
+    fn timer_valid(&self, at: Timestamp, t: Timer) -> bool {
+        match t {
+            Timer::Flush(r, g) => self.groups.get(&(r, g)).is_some_and(|g| g.next_flush == at),
+            Timer::Alert(fp) => self.alerts.get(&fp).is_some_and(|s| s.timer_at == Some(at)),
+            Timer::Flap(fp) => self.flap.get(&fp).is_some_and(|f| f.timer_at == Some(at)),
+            Timer::Escalate(fp, r) => self.esc.get(&(fp, r)).is_some_and(|e| e.next_at == at),
+        }
+    }
+
+    /// The time of the next due timer, dropping stale ones.
+    pub(crate) fn next_due(&mut self) -> Option<Timestamp> {
+        while let Some(Reverse((at, t))) = self.timers.peek().copied() {
+            if self.timer_valid(at, t) {
+                return Some(at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    // ----- ingest -----
+
+    fn group_of(&self, route: u32, alert: &Alert) -> (GroupId, Option<String>) {
+        let node = &self.cfg.tree.nodes[route as usize];
+        match &node.group_by {
+            GroupBy::All => ((route, alert.fingerprint()), None),
+            GroupBy::Labels(ls) => {
+                let fp = Fingerprint::of_sorted_labels(
+                    ls.iter()
+                        .map(|l| (l.as_str(), label_value(alert, l)))
+                        .filter(|(_, v)| !v.is_empty()),
+                );
+                ((route, fp), None)
+            }
+        }
+    }
+
+    fn group_key_text(&self, route: u32, alert: &Alert) -> String {
+        let node = &self.cfg.tree.nodes[route as usize];
+        let mut s = String::with_capacity(64);
+        s.push_str(&node.id);
+        s.push_str(":{");
+        let mut first = true;
+        let mut push = |k: &str, v: &str| {
+            if v.is_empty() {
+                return;
+            }
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            s.push_str(k);
+            s.push('=');
+            s.push_str(&serde_json::to_string(v).unwrap_or_default());
+        };
+        match &node.group_by {
+            GroupBy::All => {
+                let mut placed = false;
+                for (k, v) in &alert.labels {
+                    if !placed && k.as_str() > "alertname" {
+                        push("alertname", &alert.name);
+                        placed = true;
+                    }
+                    push(k, v);
+                }
+                if !placed {
+                    push("alertname", &alert.name);
+                }
+            }
+            GroupBy::Labels(ls) => {
+                for l in ls {
+                    push(l, label_value(alert, l));
+                }
+            }
+        }
+        s.push('}');
+        s
+    }
+
+    /// Joins `fp` to the group `gid` (creating it), scheduling its first flush.
+    fn join_group(
+        &mut self,
+        gid: GroupId,
+        alert: &Alert,
+        fp: Fingerprint,
+        now: Timestamp,
+        out: &mut Output,
+    ) {
+        let node_wait = self.cfg.tree.nodes[gid.0 as usize].group_wait;
+        if !self.groups.contains_key(&gid) {
+            let key: Arc<str> = self.group_key_text(gid.0, alert).into();
+            let next = now.saturating_add(node_wait);
+            let g = Group {
+                key,
+                members: FpSet::Small(Vec::new()),
+                created_at: now,
+                next_flush: next,
+                flushed: false,
+                force: false,
+            };
+            out.changes.push(Change::PutGroup(self.group_record(&g, gid.0)));
+            self.groups.insert(gid, g);
+            self.schedule(next, Timer::Flush(gid.0, gid.1), out);
+        }
+        let Some(g) = self.groups.get_mut(&gid) else {
+            return;
+        };
+        g.members.insert(fp);
+        // Alertmanager: flush at once if this alert's wait is already over.
+        if !g.flushed
+            && g.next_flush > now
+            && alert
+                .starts_at
+                .is_some_and(|s| s.saturating_add(node_wait) < now)
+        {
+            g.next_flush = now;
+            self.schedule(now, Timer::Flush(gid.0, gid.1), out);
+        }
+    }
+
+    fn group_record(&self, g: &Group, route: u32) -> GroupRecord {
+        GroupRecord {
+            key: g.key.to_string(),
+            route: self.cfg.tree.nodes[route as usize].id.clone(),
+            created_at: g.created_at,
+            next_flush_at: g.next_flush,
+            flushed: g.flushed,
+        }
+    }
+
+    fn expiry_of(&self, alert: &Alert, now: Timestamp) -> Timestamp {
+        expiry(alert, now, self.cfg.resolve_timeout)
+    }
+
+    fn schedule_alert_timer(&mut self, fp: Fingerprint, out: &mut Output) {
+        let Some(st) = self.alerts.get(&fp) else {
+            return;
+        };
+        let want = match (st.keep_firing_until, st.firing().then_some(st.expires_at).flatten()) {
+            (Some(k), Some(e)) => Some(k.min(e)),
+            (a, b) => a.or(b),
+        };
+        let Some(want) = want else {
+            return;
+        };
+        if st.timer_at.is_some_and(|t| t <= want) {
+            return; // the earlier timer will re-check and re-arm
+        }
+        if let Some(st) = self.alerts.get_mut(&fp) {
+            st.timer_at = Some(want);
+        }
+        self.schedule(want, Timer::Alert(fp), out);
+    }
+
+    /// Receives one alert.
+    pub(crate) fn ingest(&mut self, incoming: Alert, now: Timestamp, out: &mut Output) {
+        self.counters.received += 1;
+        let rt = self.cfg.resolve_timeout;
+        let fp = incoming.fingerprint();
+        let resolved_in = incoming.status == Status::Resolved
+            || incoming.ends_at.is_some_and(|e| e <= now);
+        let Some(st) = self.alerts.get_mut(&fp) else {
+            if resolved_in {
+                // Nothing was known about it: there is nothing to resolve.
+                return;
+            }
+            self.new_episode(Arc::new(incoming), fp, now, out);
+            return;
+        };
+        let old_sev = st.alert.severity;
+        let changed = *st.alert != incoming;
+        st.updated_at = now;
+        if resolved_in {
+            if st.resolved_at.is_some() || st.keep_firing_until.is_some() {
+                self.count_dedup(fp, out, now);
+                if changed {
+                    if let Some(st) = self.alerts.get_mut(&fp) {
+                        st.alert = Arc::new(incoming);
+                    }
+                }
+            } else if !self.cfg.keep_firing_for.is_zero() {
+                st.keep_firing_until = Some(now.saturating_add(self.cfg.keep_firing_for));
+                st.alert = Arc::new(incoming);
+                self.schedule_alert_timer(fp, out);
+            } else {
+                st.alert = Arc::new(incoming);
+                self.resolve(fp, now, out);
+            }
+        } else if st.resolved_at.is_some() {
+            // Fired again after resolving, before the resolution was flushed: a new
+            // episode in the same groups.
+            st.alert = Arc::new(incoming);
+            st.resolved_at = None;
+            st.received_at = now;
+            st.seen = 0;
+            st.expires_at = Some(expiry(&st.alert, now, rt));
+            let alert = st.alert.clone();
+            self.counters.fired += 1;
+            out.changes.push(Change::Event(AlertEvent::of(&alert, EventKind::Fired, "", now)));
+            self.inhibit_add(fp, &alert);
+            self.transition(fp, now, out);
+            self.start_escalations(fp, now, out);
+            self.schedule_alert_timer(fp, out);
+        } else {
+            if st.keep_firing_until.take().is_none() {
+                self.count_dedup(fp, out, now);
+            }
+            let Some(st) = self.alerts.get_mut(&fp) else {
+                return;
+            };
+            st.expires_at = Some(expiry(&incoming, now, rt));
+            if changed {
+                st.alert = Arc::new(incoming);
+            }
+            self.schedule_alert_timer(fp, out);
+        }
+        let Some(st) = self.alerts.get(&fp) else {
+            return;
+        };
+        if st.alert.severity != old_sev {
+            self.reroute(fp, now, out);
+        }
+        if changed {
+            if let Some(st) = self.alerts.get(&fp) {
+                out.changes.push(Change::PutAlert(st.record()));
+            }
+        }
+    }
+
+    fn count_dedup(&mut self, fp: Fingerprint, out: &mut Output, now: Timestamp) {
+        self.counters.suppressed[reason_bit(SuppressReason::Dedup)] += 1;
+        if let Some(st) = self.alerts.get_mut(&fp) {
+            if st.seen & (1 << 15) == 0 {
+                st.seen |= 1 << 15;
+                out.changes.push(Change::Event(AlertEvent::of(
+                    &st.alert,
+                    EventKind::Suppressed(SuppressReason::Dedup),
+                    "",
+                    now,
+                )));
+            }
+        }
+    }
+
+    fn new_episode(&mut self, alert: Arc<Alert>, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+        let mut routes = std::mem::take(&mut self.route_buf);
+        self.cfg.tree.match_alert(&alert, &mut routes);
+        let mut groups = Vec::with_capacity(routes.len());
+        for &r in &routes {
+            let (gid, _) = self.group_of(r, &alert);
+            self.join_group(gid, &alert, fp, now, out);
+            groups.push(gid);
+        }
+        self.route_buf = routes;
+        let st = AlertState {
+            expires_at: Some(self.expiry_of(&alert, now)),
+            alert: alert.clone(),
+            received_at: now,
+            updated_at: now,
+            resolved_at: None,
+            keep_firing_until: None,
+            timer_at: None,
+            groups,
+            seen: 0,
+        };
+        out.changes.push(Change::PutAlert(st.record()));
+        self.alerts.insert(fp, st);
+        self.counters.fired += 1;
+        out.changes.push(Change::Event(AlertEvent::of(&alert, EventKind::Fired, "", now)));
+        self.inhibit_add(fp, &alert);
+        self.transition(fp, now, out);
+        self.start_escalations(fp, now, out);
+        self.schedule_alert_timer(fp, out);
+    }
+
+    /// Routes the alert again (its severity changed) and moves it between groups.
+    fn reroute(&mut self, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+        let Some(st) = self.alerts.get(&fp) else {
+            return;
+        };
+        let alert = st.alert.clone();
+        let old = st.groups.clone();
+        let mut routes = std::mem::take(&mut self.route_buf);
+        self.cfg.tree.match_alert(&alert, &mut routes);
+        let new: Vec<GroupId> = routes.iter().map(|r| self.group_of(*r, &alert).0).collect();
+        self.route_buf = routes;
+        for gid in &old {
+            if !new.contains(gid) {
+                self.leave_group(*gid, fp, out);
+            }
+        }
+        for gid in &new {
+            if !old.contains(gid) {
+                self.join_group(*gid, &alert, fp, now, out);
+            }
+        }
+        if let Some(st) = self.alerts.get_mut(&fp) {
+            st.groups = new;
+        }
+        self.inhibit_remove(fp);
+        if self.alerts.get(&fp).is_some_and(AlertState::firing) {
+            self.inhibit_add(fp, &alert);
+        }
+    }
+
+    fn leave_group(&mut self, gid: GroupId, fp: Fingerprint, out: &mut Output) {
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.members.remove(fp);
+            if g.members.is_empty() {
+                let key = g.key.to_string();
+                self.groups.remove(&gid);
+                out.changes.push(Change::DeleteGroup(key));
+            }
+        }
+    }
+
+    /// Marks the alert resolved now (effective).
+    fn resolve(&mut self, fp: Fingerprint, at: Timestamp, out: &mut Output) {
+        let Some(st) = self.alerts.get_mut(&fp) else {
+            return;
+        };
+        if st.resolved_at.is_some() {
+            return;
+        }
+        st.resolved_at = Some(at);
+        st.keep_firing_until = None;
+        let alert = st.alert.clone();
+        out.changes.push(Change::PutAlert(st.record()));
+        self.counters.resolved += 1;
+        out.changes.push(Change::Event(AlertEvent::of(&alert, EventKind::Resolved, "", at)));
+        self.inhibit_remove(fp);
+        if self.acks.remove(&fp).is_some() {
+            out.changes.push(Change::DeleteAck(fp));
+        }
+        let esc: Vec<(Fingerprint, u32)> = self.esc.keys().filter(|k| k.0 == fp).copied().collect();
+        for k in esc {
+            if let Some(e) = self.esc.remove(&k) {
+                out.changes.push(Change::DeleteState {
+                    kind: "escalation".into(),
+                    key: format!("{}:{}", fp, e.route),
+                });
+            }
+        }
+        self.transition(fp, at, out);
+    }
+
+    // ----- flap control -----
+
+    fn transition(&mut self, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+        let Some(fc) = self.cfg.flap.clone() else {
+            return;
+        };
+        let f = self.flap.entry(fp).or_default();
+        f.transitions.push_back(now);
+        let cutoff = now.saturating_sub(fc.window);
+        while f.transitions.front().is_some_and(|t| *t < cutoff) {
+            f.transitions.pop_front();
+        }
+        let mut started = false;
+        if !f.flapping && f.transitions.len() > fc.transitions as usize {
+            f.flapping = true;
+            started = true;
+        }
+        let flapping = f.flapping;
+        let n = f.transitions.len();
+        let value = serde_json::to_value(&*f).unwrap_or_default();
+        if flapping {
+            let at = now.saturating_add(fc.stable_for);
+            let arm = f.timer_at.is_none_or(|t| t > at);
+            if arm {
+                f.timer_at = Some(at);
+            }
+            if arm {
+                self.schedule(at, Timer::Flap(fp), out);
+            }
+        }
+        out.changes.push(Change::PutState(StateRecord::new("flap", fp.to_string(), value)));
+        if started {
+            self.counters.flaps += 1;
+            let Some(st) = self.alerts.get(&fp) else {
+                return;
+            };
+            let mut notice = st.view();
+            notice.summary = format!("[flapping] {}", st.alert.title());
+            notice.annotations.insert(
+                "flapping".into(),
+                format!(
+                    "changed state {n} times in {}; notices are held until it is stable for {}",
+                    serde_util::format(fc.window),
+                    serde_util::format(fc.stable_for)
+                ),
+            );
+            out.changes.push(Change::Event(AlertEvent::of(&st.alert, EventKind::Flapping, "", now)));
+            let mut seen = Vec::new();
+            for gid in st.groups.clone() {
+                let node = &self.cfg.tree.nodes[gid.0 as usize];
+                if seen.contains(&node.receiver) {
+                    continue;
+                }
+                seen.push(node.receiver);
+                let key = self.groups.get(&gid).map(|g| g.key.to_string()).unwrap_or_default();
+                out.notices.push(NoticePlan {
+                    receiver: node.receiver,
+                    alert: notice.clone(),
+                    group_key: key,
+                    kind: LogKind::Flapping,
+                    detail: format!("{n} transitions"),
+                    at: now,
+                });
+            }
+        }
+    }
+
+    fn is_flapping(&self, fp: Fingerprint) -> bool {
+        self.flap.get(&fp).is_some_and(|f| f.flapping)
+    }
+
+    fn flap_timer(&mut self, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+        let Some(fc) = self.cfg.flap.clone() else {
+            return;
+        };
+        let Some(f) = self.flap.get_mut(&fp) else {
+            return;
+        };
+        f.timer_at = None;
+        let last = f.transitions.back().copied().unwrap_or(now);
+        let stable_at = last.saturating_add(fc.stable_for);
+        if stable_at > now {
+            f.timer_at = Some(stable_at);
+            self.schedule(stable_at, Timer::Flap(fp), out);
+            return;
+        }
+        f.flapping = false;
+        let value = serde_json::to_value(&*f).unwrap_or_default();
+        out.changes.push(Change::PutState(StateRecord::new("flap", fp.to_string(), value)));
+        // Send the final state now, whatever the notification log says.
+        let groups = self.alerts.get(&fp).map(|s| s.groups.clone()).unwrap_or_default();
+        for gid in groups {
+            if let Some(g) = self.groups.get_mut(&gid) {
+                g.force = true;
+                if g.next_flush > now {
+                    g.next_flush = now;
+                    self.schedule(now, Timer::Flush(gid.0, gid.1), out);
+                }
+            }
+        }
+    }
+
+    // ----- escalation -----
+
+    fn start_escalations(&mut self, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+        let Some(st) = self.alerts.get(&fp) else {
+            return;
+        };
+        let routes: Vec<u32> = st.groups.iter().map(|g| g.0).collect();
+        for r in routes {
+            let node = &self.cfg.tree.nodes[r as usize];
+            let Some((after, _)) = node.escalate.first() else {
+                continue;
+            };
+            let e = EscState {
+                route: node.id.clone(),
+                level: 0,
+                next_at: now.saturating_add(*after),
+            };
+            out.changes.push(Change::PutState(StateRecord::new(
+                "escalation",
+                format!("{fp}:{}", e.route),
+                serde_json::to_value(&e).unwrap_or_default(),
+            )));
+            let at = e.next_at;
+            self.esc.insert((fp, r), e);
+            self.schedule(at, Timer::Escalate(fp, r), out);
+        }
+    }
+
+    fn escalate(&mut self, fp: Fingerprint, route: u32, now: Timestamp, out: &mut Output) {
+        let Some(mut e) = self.esc.remove(&(fp, route)) else {
+            return;
+        };
+        let key = format!("{fp}:{}", e.route);
+        let Some(st) = self.alerts.get(&fp) else {
+            out.changes.push(Change::DeleteState { kind: "escalation".into(), key });
+            return;
+        };
+        let steps = self.cfg.tree.nodes[route as usize].escalate.clone();
+        let Some(&(after, receiver)) = steps.get(e.level) else {
+            out.changes.push(Change::DeleteState { kind: "escalation".into(), key });
+            return;
+        };
+        if !st.firing() || self.acks.contains_key(&fp) {
+            out.changes.push(Change::DeleteState { kind: "escalation".into(), key });
+            return;
+        }
+        let view = st.view();
+        let muted = self.silenced_by(&view, now).next().is_some()
+            || self.inhibited_by(&view, fp).is_some()
+            || self.is_flapping(fp);
+        if !muted {
+            let level = e.level + 1;
+            let mut notice = view;
+            notice.summary = format!("[escalated] {}", st.alert.title());
+            notice.annotations.insert(
+                "escalation".into(),
+                format!(
+                    "level {level}: still firing and unacknowledged after {}",
+                    serde_util::format(after)
+                ),
+            );
+            self.counters.escalations += 1;
+            out.changes.push(Change::Event(AlertEvent::of(&st.alert, EventKind::Escalated, &e.route, now)));
+            let group_key = st
+                .groups
+                .iter()
+                .find(|g| g.0 == route)
+                .and_then(|g| self.groups.get(g))
+                .map(|g| g.key.to_string())
+                .unwrap_or_default();
+            out.notices.push(NoticePlan {
+                receiver,
+                alert: notice,
+                group_key,
+                kind: LogKind::Escalated,
+                detail: format!("level {level}"),
+                at: now,
+            });
+        }
+        let start = st.received_at;
+        e.level += 1;
+        match steps.get(e.level) {
+            Some((next_after, _)) => {
+                e.next_at = start.saturating_add(*next_after).max(now);
+                out.changes.push(Change::PutState(StateRecord::new(
+                    "escalation",
+                    key,
+                    serde_json::to_value(&e).unwrap_or_default(),
+                )));
+                let at = e.next_at;
+                self.esc.insert((fp, route), e);
+                self.schedule(at, Timer::Escalate(fp, route), out);
+            }
+            None => out.changes.push(Change::DeleteState { kind: "escalation".into(), key }),
+        }
+    }
+
+    // ----- silences, inhibition -----
+
+    fn silenced_by<'a>(&'a self, alert: &'a Alert, now: Timestamp) -> impl Iterator<Item = &'a Silence> + 'a {
+        self.silences.iter().filter(move |s| s.mutes(alert, now))
+    }
+
+    fn inhibit_add(&mut self, fp: Fingerprint, alert: &Alert) {
+        for ix in &mut self.inhibit {
+            if all_match(&ix.rule.source_matchers, alert) {
+                let h = equal_hash(&ix.rule.equal, alert);
+                let v = ix.sources.entry(h).or_default();
+                if !v.contains(&fp) {
+                    v.push(fp);
+                }
+            }
+        }
+    }
+
+    fn inhibit_remove(&mut self, fp: Fingerprint) {
+        for ix in &mut self.inhibit {
+            ix.sources.retain(|_, v| {
+                v.retain(|x| *x != fp);
+                !v.is_empty()
+            });
+        }
+    }
+
+    /// The firing alert that inhibits `target`, if any (Alertmanager's `Mutes`, with
+    /// its self-inhibition guard).
+    fn inhibited_by(&self, target: &Alert, target_fp: Fingerprint) -> Option<Fingerprint> {
+        for ix in &self.inhibit {
+            if ix.sources.is_empty() || !all_match(&ix.rule.target_matchers, target) {
+                continue;
+            }
+            let two_sided = all_match(&ix.rule.source_matchers, target);
+            let h = equal_hash(&ix.rule.equal, target);
+            let Some(cands) = ix.sources.get(&h) else {
+                continue;
+            };
+            for src_fp in cands {
+                if *src_fp == target_fp {
+                    continue;
+                }
+                let Some(src) = self.alerts.get(src_fp) else {
+                    continue;
+                };
+                if !src.firing() {
+                    continue;
+                }
+                if ix
+                    .rule
+                    .equal
+                    .iter()
+                    .any(|l| label_value(&src.alert, l) != label_value(target, l))
+                {
+                    continue;
+                }
+                if two_sided && all_match(&ix.rule.target_matchers, &src.alert) {
+                    continue;
+                }
+                return Some(*src_fp);
+            }
+        }
+        None
+    }
+
+    fn suppress(&mut self, fp: Fingerprint, reason: SuppressReason, route: &str, now: Timestamp, out: &mut Output) {
+        let bit = 1u16 << reason_bit(reason);
+        if let Some(st) = self.alerts.get_mut(&fp) {
+            if st.seen & bit == 0 {
+                st.seen |= bit;
+                self.counters.suppressed[reason_bit(reason)] += 1;
+                out.changes.push(Change::Event(AlertEvent::of(
+                    &st.alert,
+                    EventKind::Suppressed(reason),
+                    route,
+                    now,
+                )));
+            }
+        }
+    }
+
+    pub(crate) fn suppress_acked(&mut self, fp: Fingerprint, route: &str, now: Timestamp, out: &mut Output) {
+        self.suppress(fp, SuppressReason::Acked, route, now, out);
+    }
+
+    // ----- timers -----
+
+    /// Runs every timer due at or before `now`.
+    pub(crate) fn run_due(&mut self, now: Timestamp, out: &mut Output) {
+        while let Some(Reverse((at, t))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if !self.timer_valid(at, t) {
+                continue;
+            }
+            match t {
+                Timer::Flush(r, g) => self.flush((r, g), now, out),
+                Timer::Alert(fp) => self.alert_timer(fp, now, out),
+                Timer::Flap(fp) => self.flap_timer(fp, now, out),
+                Timer::Escalate(fp, r) => self.escalate(fp, r, now, out),
+            }
+        }
+    }
+
+    /// Flushes every group now, whatever its timer says (shutdown, one-shot jobs).
+    pub(crate) fn flush_all(&mut self, now: Timestamp, out: &mut Output) {
+        let ids: Vec<GroupId> = self.groups.keys().copied().collect();
+        for gid in ids {
+            self.flush(gid, now, out);
+        }
+    }
+
+    fn alert_timer(&mut self, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+        let Some(st) = self.alerts.get_mut(&fp) else {
+            return;
+        };
+        st.timer_at = None;
+        if let Some(k) = st.keep_firing_until {
+            if k <= now {
+                self.resolve(fp, k, out);
+                return;
+            }
+        }
+        if st.firing() && st.keep_firing_until.is_none() {
+            if let Some(e) = st.expires_at {
+                if e <= now {
+                    self.resolve(fp, e, out);
+                    return;
+                }
+            }
+        }
+        self.schedule_alert_timer(fp, out);
+    }
+
+    fn flush(&mut self, gid: GroupId, now: Timestamp, out: &mut Output) {
+        let Some(g) = self.groups.get(&gid) else {
+            return;
+        };
+        let node = self.cfg.tree.nodes[gid.0 as usize].clone();
+        let key = g.key.clone();
+        let force = g.force;
+        let mut members = g.members.to_vec();
+        members.sort_by_key(|fp| {
+            self.alerts
+                .get(fp)
+                .map(|s| (s.received_at, *fp))
+                .unwrap_or((now, *fp))
+        });
+        let mut alerts = Vec::with_capacity(members.len());
+        let mut firing = Vec::new();
+        let mut resolved = Vec::new();
+        let mut remove = Vec::new();
+        let mut all_acked = true;
+        for fp in members {
+            let Some(st) = self.alerts.get(&fp) else {
+                remove.push(fp);
+                continue;
+            };
+            let is_resolved = !st.firing();
+            let view = st.view();
+            if self.is_flapping(fp) {
+                self.suppress(fp, SuppressReason::Flapping, &node.id, now, out);
+                continue;
+            }
+            if is_resolved {
+                remove.push(fp);
+            }
+            if self.silenced_by(&view, now).next().is_some() {
+                self.suppress(fp, SuppressReason::Silenced, &node.id, now, out);
+                continue;
+            }
+            if self.inhibited_by(&view, fp).is_some() {
+                self.suppress(fp, SuppressReason::Inhibited, &node.id, now, out);
+                continue;
+            }
+            if is_resolved {
+                resolved.push(fp);
+            } else {
+                firing.push(fp);
+                all_acked &= self.acks.contains_key(&fp);
+            }
+            alerts.push(view);
+        }
+        // Time windows mute the whole route.
+        let muted = if node
+            .mute
+            .iter()
+            .any(|i| crate::timeinterval::any_contains(&self.cfg.intervals[*i as usize], now))
+        {
+            Some(SuppressReason::MuteInterval)
+        } else if !node.active.is_empty()
+            && !node
+                .active
+                .iter()
+                .any(|i| crate::timeinterval::any_contains(&self.cfg.intervals[*i as usize], now))
+        {
+            Some(SuppressReason::InactiveInterval)
+        } else {
+            None
+        };
+        if let Some(reason) = muted {
+            for fp in firing.iter().chain(&resolved) {
+                self.suppress(*fp, reason, &node.id, now, out);
+            }
+            alerts.clear();
+            firing.clear();
+            resolved.clear();
+        }
+        // Next tick.
+        let next = now.saturating_add(node.group_interval);
+        let mut empty = false;
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.next_flush = next;
+            g.flushed = true;
+            g.force = false;
+            for fp in &remove {
+                g.members.remove(*fp);
+            }
+            empty = g.members.is_empty();
+        }
+        for fp in &remove {
+            let mut gone = false;
+            if let Some(st) = self.alerts.get_mut(fp) {
+                st.groups.retain(|x| *x != gid);
+                gone = st.groups.is_empty();
+            }
+            if gone {
+                self.forget(*fp, out);
+            }
+        }
+        if empty {
+            self.groups.remove(&gid);
+            out.changes.push(Change::DeleteGroup(key.to_string()));
+        } else if let Some(g) = self.groups.get(&gid) {
+            out.changes.push(Change::PutGroup(self.group_record(g, gid.0)));
+            self.schedule(next, Timer::Flush(gid.0, gid.1), out);
+        }
+        if !alerts.is_empty() {
+            out.plans.push(FlushPlan {
+                group_key: key,
+                route: gid.0,
+                route_id: node.id.clone(),
+                receiver: node.receiver,
+                alerts,
+                firing,
+                resolved,
+                all_firing_acked: all_acked,
+                force,
+                repeat_interval: node.repeat_interval,
+            });
+        }
+    }
+
+    /// Drops an alert that no group holds any more.
+    fn forget(&mut self, fp: Fingerprint, out: &mut Output) {
+        self.alerts.remove(&fp);
+        self.inhibit_remove(fp);
+        out.changes.push(Change::DeleteAlert(fp));
+        if self.acks.remove(&fp).is_some() {
+            out.changes.push(Change::DeleteAck(fp));
+        }
+        if let Some(f) = self.flap.get(&fp) {
+            if !f.flapping && f.transitions.is_empty() {
+                self.flap.remove(&fp);
+                out.changes.push(Change::DeleteState {
+                    kind: "flap".into(),
+                    key: fp.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Flap history older than the window is dropped here, from time to time.
+    pub(crate) fn gc_flap(&mut self, now: Timestamp, out: &mut Output) {
+        let Some(fc) = self.cfg.flap.clone() else {
+            return;
+        };
+        let cutoff = now.saturating_sub(fc.window);
+        let mut drop = Vec::new();
+        for (fp, f) in &mut self.flap {
+            while f.transitions.front().is_some_and(|t| *t < cutoff) {
+                f.transitions.pop_front();
+            }
+            if !f.flapping && f.transitions.is_empty() && !self.alerts.contains_key(fp) {
+                drop.push(*fp);
+            }
+        }
+        for fp in drop {
+            self.flap.remove(&fp);
+            out.changes.push(Change::DeleteState {
+                kind: "flap".into(),
+                key: fp.to_string(),
+            });
+        }
+    }
+
+    // ----- acks, actions -----
+
+    /// Acknowledges an active firing alert.
+    pub(crate) fn ack(&mut self, ack: Ack, out: &mut Output) -> Result<(), String> {
+        let Some(st) = self.alerts.get(&ack.fingerprint) else {
+            return Err(format!("no active alert with fingerprint {}", ack.fingerprint));
+        };
+        if !st.firing() {
+            return Err(format!("alert {} has resolved", ack.fingerprint));
+        }
+        self.counters.acks += 1;
+        let mut entry = LogEntry::new(LogKind::Acked, ack.at);
+        entry.firing = vec![ack.fingerprint];
+        entry.detail = if ack.comment.is_empty() {
+            ack.by.clone()
+        } else {
+            format!("{}: {}", ack.by, ack.comment)
+        };
+        out.changes.push(Change::Event(AlertEvent::of(&st.alert, EventKind::Acked, "", ack.at)));
+        out.changes.push(Change::Log(entry));
+        out.changes.push(Change::PutAck(ack.clone()));
+        self.acks.insert(ack.fingerprint, ack);
+        Ok(())
+    }
+
+    /// Decides which actions of `route` run for these firing alerts now: marks the
+    /// cool-down and returns the jobs; writes cool-down and dry-run audit records.
+    pub(crate) fn claim_actions(&mut self, route: u32, alerts: &[Alert], now: Timestamp, out: &mut Output) -> Vec<ActionJob> {
+        let node = &self.cfg.tree.nodes[route as usize];
+        let mut jobs = Vec::new();
+        for &a in &node.actions {
+            let Some((name, policy)) = self.cfg.actions.get(a as usize) else {
+                continue;
+            };
+            for alert in alerts.iter().filter(|x| x.status == Status::Firing) {
+                let fp = alert.fingerprint();
+                let record = |outcome| ActionRecord {
+                    at: now,
+                    action: name.clone(),
+                    fingerprint: fp,
+                    alert_name: alert.name.clone(),
+                    route: node.id.clone(),
+                    duration: Duration::ZERO,
+                    outcome,
+                };
+                if let Some(last) = self.cooldowns.get(&(a, fp)) {
+                    let until = last.saturating_add(policy.cooldown);
+                    if until > now {
+                        out.changes.push(Change::Action(record(ActionOutcome::Cooldown { until })));
+                        continue;
+                    }
+                }
+                self.cooldowns.insert((a, fp), now);
+                out.changes.push(Change::PutState(StateRecord::new(
+                    "cooldown",
+                    format!("{name}:{fp}"),
+                    serde_json::json!({ "at": now }),
+                )));
+                let mut entry = LogEntry::new(LogKind::Action, now);
+                entry.firing = vec![fp];
+                entry.detail = if policy.dry_run {
+                    format!("{name} (dry run)")
+                } else {
+                    name.clone()
+                };
+                out.changes.push(Change::Log(entry));
+                if policy.dry_run {
+                    out.changes.push(Change::Action(record(ActionOutcome::DryRun)));
+                } else {
+                    jobs.push(ActionJob {
+                        action: a,
+                        alert: alert.clone(),
+                        route_id: node.id.clone(),
+                        at: now,
+                    });
+                }
+            }
+        }
+        jobs
+    }
+
+    // ----- silences -----
+
+    pub(crate) fn put_silence(&mut self, s: Silence) {
+        match self.silences.iter_mut().find(|x| x.id == s.id) {
+            Some(x) => *x = s,
+            None => self.silences.push(s),
+        }
+    }
+
+    pub(crate) fn silences(&self) -> &[Silence] {
+        &self.silences
+    }
+
+    pub(crate) fn drop_silence(&mut self, id: &str) {
+        self.silences.retain(|s| s.id != id);
+    }
+
+    // ----- queries -----
+
+    pub(crate) fn list(&self, f: &AlertFilter, now: Timestamp) -> Vec<AlertView> {
+        let mut out = Vec::new();
+        for (fp, st) in &self.alerts {
+            let alert = st.view();
+            if !all_match(&f.matchers, &alert) {
+                continue;
+            }
+            if f.firing.is_some_and(|want| want != st.firing()) {
+                continue;
+            }
+            let silenced_by: Vec<String> = self.silenced_by(&alert, now).map(|s| s.id.clone()).collect();
+            if f.silenced.is_some_and(|w| w != !silenced_by.is_empty()) {
+                continue;
+            }
+            let inhibited_by: Vec<Fingerprint> = self.inhibited_by(&alert, *fp).into_iter().collect();
+            if f.inhibited.is_some_and(|w| w != !inhibited_by.is_empty()) {
+                continue;
+            }
+            let ack = self.acks.get(fp).cloned();
+            if f.acked.is_some_and(|w| w != ack.is_some()) {
+                continue;
+            }
+            let mut receivers = Vec::new();
+            let mut groups = Vec::new();
+            for gid in &st.groups {
+                let r = &self.cfg.receivers[self.cfg.tree.nodes[gid.0 as usize].receiver as usize].name;
+                if !receivers.contains(r) {
+                    receivers.push(r.clone());
+                }
+                if let Some(g) = self.groups.get(gid) {
+                    groups.push(g.key.to_string());
+                }
+            }
+            if f.receiver.as_ref().is_some_and(|r| !receivers.contains(r)) {
+                continue;
+            }
+            out.push(AlertView {
+                alert,
+                fingerprint: *fp,
+                received_at: st.received_at,
+                updated_at: st.updated_at,
+                silenced_by,
+                inhibited_by,
+                ack,
+                flapping: self.is_flapping(*fp),
+                receivers,
+                groups,
+            });
+        }
+        out.sort_by(|a, b| {
+            b.alert
+                .severity
+                .cmp(&a.alert.severity)
+                .then(a.received_at.cmp(&b.received_at))
+                .then(a.fingerprint.cmp(&b.fingerprint))
+        });
+        out
+    }
+
+    pub(crate) fn is_acked(&self, fp: Fingerprint) -> bool {
+        self.acks.contains_key(&fp)
+    }
+
+    pub(crate) fn highest_severity(alerts: &[Alert]) -> Severity {
+        alert_core::render::group_severity(alerts)
+    }
+
+    // ----- restore -----
+
+    /// Rebuilds the state from a snapshot (start-up). Returns changes that tidy the
+    /// store (groups no alert belongs to any more).
+    pub(crate) fn restore(&mut self, snap: Snapshot, now: Timestamp, out: &mut Output) {
+        for s in snap.silences {
+            self.put_silence(s);
+        }
+        for a in snap.acks {
+            self.acks.insert(a.fingerprint, a);
+        }
+        let mut esc_states = Vec::new();
+        for s in snap.states {
+            match s.kind.as_str() {
+                "flap" => {
+                    if let (Ok(fp), Ok(f)) = (s.key.parse::<Fingerprint>(), serde_json::from_value::<FlapState>(s.value)) {
+                        self.flap.insert(fp, f);
+                    }
+                }
+                "escalation" => {
+                    if let Ok(e) = serde_json::from_value::<EscState>(s.value) {
+                        if let Some((fp, _)) = s.key.split_once(':') {
+                            if let Ok(fp) = fp.parse::<Fingerprint>() {
+                                esc_states.push((fp, e));
+                            }
+                        }
+                    }
+                }
+                "cooldown" => {
+                    if let Some((name, fp)) = s.key.rsplit_once(':') {
+                        let idx = self.cfg.actions.iter().position(|(n, _)| n == name);
+                        let at = s.value.get("at").and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
+                        if let (Some(i), Ok(fp), Some(at)) = (idx, fp.parse::<Fingerprint>(), at) {
+                            self.cooldowns.insert((i as u32, fp), at);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut saved: HashMap<String, GroupRecord> =
+            snap.groups.into_iter().map(|g| (g.key.clone(), g)).collect();
+        let mut used = HashSet::new();
+        for rec in snap.alerts {
+            let fp = rec.fingerprint();
+            let alert = rec.alert.clone();
+            let mut routes = Vec::new();
+            self.cfg.tree.match_alert(&alert, &mut routes);
+            let mut groups = Vec::new();
+            for r in routes {
+                let (gid, _) = self.group_of(r, &alert);
+                if !self.groups.contains_key(&gid) {
+                    let key = self.group_key_text(r, &alert);
+                    let (created, next, flushed) = match saved.get(&key) {
+                        Some(g) => (g.created_at, g.next_flush_at, g.flushed),
+                        None => (now, now.saturating_add(self.cfg.tree.nodes[r as usize].group_wait), false),
+                    };
+                    used.insert(key.clone());
+                    self.groups.insert(
+                        gid,
+                        Group {
+                            key: key.into(),
+                            members: FpSet::Small(Vec::new()),
+                            created_at: created,
+                            next_flush: next,
+                            flushed,
+                            force: false,
+                        },
+                    );
+                    self.schedule(next, Timer::Flush(gid.0, gid.1), out);
+                }
+                if let Some(g) = self.groups.get_mut(&gid) {
+                    g.members.insert(fp);
+                }
+                groups.push(gid);
+            }
+            let expires_at = if rec.resolved_at.is_none() {
+                Some(self.expiry_of(&alert, rec.updated_at))
+            } else {
+                None
+            };
+            let st = AlertState {
+                alert: alert.clone(),
+                received_at: rec.received_at,
+                updated_at: rec.updated_at,
+                resolved_at: rec.resolved_at,
+                keep_firing_until: rec.keep_firing_until,
+                expires_at,
+                timer_at: None,
+                groups,
+                seen: 0,
+            };
+            let firing = st.firing();
+            self.alerts.insert(fp, st);
+            if firing {
+                self.inhibit_add(fp, &alert);
+            }
+            self.schedule_alert_timer(fp, out);
+        }
+        for key in saved.keys().filter(|k| !used.contains(*k)).cloned().collect::<Vec<_>>() {
+            saved.remove(&key);
+            out.changes.push(Change::DeleteGroup(key));
+        }
+        for (fp, e) in esc_states {
+            if let Some(r) = self.cfg.tree.nodes.iter().position(|n| n.id == e.route) {
+                let at = e.next_at;
+                self.esc.insert((fp, r as u32), e);
+                self.schedule(at, Timer::Escalate(fp, r as u32), out);
+            }
+        }
+        let flapping: Vec<Fingerprint> = self.flap.iter().filter(|(_, f)| f.flapping).map(|(fp, _)| *fp).collect();
+        if let Some(fc) = self.cfg.flap.clone() {
+            for fp in flapping {
+                let at = self.flap.get(&fp).and_then(|f| f.transitions.back().copied()).unwrap_or(now).saturating_add(fc.stable_for);
+                if let Some(f) = self.flap.get_mut(&fp) {
+                    f.timer_at = Some(at);
+                }
+                self.schedule(at, Timer::Flap(fp), out);
+            }
+        }
+    }
+
+    /// How many members the group with this key has (tests and stats).
+    #[cfg(test)]
+    pub(crate) fn group_size(&self, key: &str) -> Option<usize> {
+        self.groups.values().find(|g| &*g.key == key).map(|g| g.members.len())
+    }
+}
+
+/// When a firing alert resolves by itself: its `ends_at` when in the future, else
+/// `resolve_timeout` after it was last received (Alertmanager's rule).
+fn expiry(alert: &Alert, now: Timestamp, resolve_timeout: Duration) -> Timestamp {
+    match alert.ends_at {
+        Some(e) if e > now => e,
+        _ => now.saturating_add(resolve_timeout),
+    }
+}
+
+/// Alertmanager's dedup decision (`DedupStage.needsUpdate`), plus acks and forcing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Send.
+    Send,
+    /// Nothing new inside `repeat_interval`.
+    Dedup,
+    /// A repeat is due but every firing alert is acknowledged.
+    Acked,
+}
+
+pub(crate) fn needs_update(
+    last: Option<&LogEntry>,
+    firing: &[Fingerprint],
+    resolved: &[Fingerprint],
+    send_resolved: bool,
+    repeat: Duration,
+    all_acked: bool,
+    force: bool,
+    now: Timestamp,
+) -> Decision {
+    let Some(entry) = last else {
+        return if firing.is_empty() { Decision::Dedup } else { Decision::Send };
+    };
+    if force {
+        return Decision::Send;
+    }
+    if !firing.iter().all(|f| entry.firing.contains(f)) {
+        return Decision::Send;
+    }
+    if firing.is_empty() {
+        return if entry.firing.is_empty() { Decision::Dedup } else { Decision::Send };
+    }
+    if send_resolved && !resolved.iter().all(|f| entry.resolved.contains(f)) {
+        return Decision::Send;
+    }
+    if entry.at.saturating_add(repeat) <= now {
+        return if all_acked { Decision::Acked } else { Decision::Send };
+    }
+    Decision::Dedup
+}
