@@ -283,8 +283,13 @@ mod tests {
 
     #[test]
     fn from_env_names_what_is_missing() {
-        let e = SlackConfig::from_env_with(env(&[])).unwrap_err().to_string();
-        assert!(e.contains(ENV_WEBHOOK_URL) && e.contains(ENV_BOT_TOKEN), "{e}");
+        let e = SlackConfig::from_env_with(env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(ENV_WEBHOOK_URL) && e.contains(ENV_BOT_TOKEN),
+            "{e}"
+        );
         let e = SlackConfig::from_env_with(env(&[(ENV_BOT_TOKEN, "xoxb-1")]))
             .unwrap_err()
             .to_string();

@@ -13,8 +13,8 @@
 //! | connection refused or reset, TLS, DNS | `Transport` | back off |
 //! | a success answer that cannot be read | `Server` | back off (a duplicate beats a loss) |
 
-use alert_core::{NotifyError, Secret};
 use alert_core::http as core_http;
+use alert_core::{NotifyError, Secret};
 use slack_morphism::errors::SlackClientError;
 
 use crate::notifier::CHANNEL;
@@ -33,9 +33,17 @@ pub(crate) enum CodeClass {
 pub(crate) fn code_class(code: &str) -> CodeClass {
     match code {
         "ratelimited" | "rate_limited" => CodeClass::RateLimited,
-        "internal_error" | "fatal_error" | "request_timeout" | "service_unavailable"
-        | "team_added_to_org" | "rollup_error" => CodeClass::Server,
-        "channel_not_found" | "channel_is_archived" | "is_archived" | "no_service" | "no_team"
+        "internal_error"
+        | "fatal_error"
+        | "request_timeout"
+        | "service_unavailable"
+        | "team_added_to_org"
+        | "rollup_error" => CodeClass::Server,
+        "channel_not_found"
+        | "channel_is_archived"
+        | "is_archived"
+        | "no_service"
+        | "no_team"
         | "user_not_found" => CodeClass::Gone,
         "invalid_auth"
         | "not_authed"
@@ -232,7 +240,11 @@ mod tests {
             ("invalid_auth", "unauthorized", Retry::Never),
             ("token_revoked", "unauthorized", Retry::Never),
             ("not_in_channel", "unauthorized", Retry::Never),
-            ("restricted_action_read_only_channel", "unauthorized", Retry::Never),
+            (
+                "restricted_action_read_only_channel",
+                "unauthorized",
+                Retry::Never,
+            ),
             ("msg_too_long", "rejected", Retry::Never),
             ("invalid_blocks", "rejected", Retry::Never),
             ("some_new_code", "rejected", Retry::Never),
@@ -257,7 +269,12 @@ mod tests {
             (404, "no_service", "gone", true),
             (410, "channel_is_archived", "gone", true),
             (500, "rollup_error", "server", false),
-            (502, "<html><title>Bad Gateway</title></html>", "server", false),
+            (
+                502,
+                "<html><title>Bad Gateway</title></html>",
+                "server",
+                false,
+            ),
             (503, "", "server", false),
             (404, "<html>not here</html>", "gone", true),
             (418, "teapot, not a code", "rejected", false),

@@ -90,7 +90,9 @@ pub enum Failure {
     RateLimited(u64),
     /// Any status with an HTML body, as a proxy in front of Slack answers.
     Status(u16, String),
-    /// Waits this long, then handles the request normally.
+    /// Waits this long, then handles the request normally. `Delay(Duration::ZERO)`
+    /// lets one request through, to aim the next scripted failure at a later one
+    /// (e.g. fail the `chat.update` that follows a thread reply).
     Delay(Duration),
 }
 
@@ -305,14 +307,20 @@ impl FakeSlack {
     pub fn add_webhook(&self, channel: &str) -> String {
         let mut inner = self.shared.lock();
         inner.counter += 1;
-        let path = format!("/services/{FAKE_TEAM}/B{:06}/hookS3cret{:04}", inner.counter, inner.counter);
+        let path = format!(
+            "/services/{FAKE_TEAM}/B{:06}/hookS3cret{:04}",
+            inner.counter, inner.counter
+        );
         inner.webhooks.push((path.clone(), channel.into()));
         format!("{}{path}", self.server.url())
     }
 
     /// Revokes the webhook at `url`: posts then fail with `404 no_service`.
     pub fn revoke_webhook(&self, url: &str) {
-        let path = url.strip_prefix(&self.server.url()).unwrap_or(url).to_owned();
+        let path = url
+            .strip_prefix(&self.server.url())
+            .unwrap_or(url)
+            .to_owned();
         self.shared.lock().webhooks.retain(|(p, _)| *p != path);
     }
 
@@ -473,7 +481,9 @@ fn check_blocks(path: &str, blocks: &[Value], problems: &mut Vec<String>) {
 pub fn check_message(body: &Value) -> Result<(), (&'static str, String)> {
     let text = chars(&body["text"]);
     let blocks = body["blocks"].as_array().map_or(&[][..], Vec::as_slice);
-    let attachments = body["attachments"].as_array().map_or(&[][..], Vec::as_slice);
+    let attachments = body["attachments"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
     if text == 0 && blocks.is_empty() && attachments.is_empty() {
         return Err(("no_text", "no text, blocks or attachments".into()));
     }
@@ -517,7 +527,9 @@ fn json_reply(status: StatusCode, body: &Value) -> Response {
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        "application/json; charset=utf-8".parse().expect("static header"),
+        "application/json; charset=utf-8"
+            .parse()
+            .expect("static header"),
     );
     r
 }

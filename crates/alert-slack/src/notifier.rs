@@ -37,8 +37,13 @@ pub const META_UPDATE_ERROR: &str = "update_error";
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 enum Mode {
-    Webhook { url: Url },
-    Api { token: SlackApiToken, channel: String },
+    Webhook {
+        url: Url,
+    },
+    Api {
+        token: SlackApiToken,
+        channel: String,
+    },
 }
 
 /// Sends alerts to Slack, through an incoming webhook or the Web API.
@@ -77,7 +82,8 @@ impl fmt::Debug for SlackNotifier {
                 .field("channel", channel)
                 .field("api_base_url", &self.config.api_base_url),
         };
-        d.field("timeout", &self.config.timeout()).finish_non_exhaustive()
+        d.field("timeout", &self.config.timeout())
+            .finish_non_exhaustive()
     }
 }
 

@@ -395,7 +395,10 @@ impl Layout<'_> {
         if let (Status::Resolved, Some(end)) = (alert.status, alert.ends_at) {
             times.push(format!("resolved {}", date(end)));
             if let Some(start) = alert.starts_at {
-                times.push(format!("lasted {}", human_duration(end.duration_since(start))));
+                times.push(format!(
+                    "lasted {}",
+                    human_duration(end.duration_since(start))
+                ));
             }
         }
         if !times.is_empty() {
@@ -426,8 +429,15 @@ impl Layout<'_> {
 
     /// One alert of a digest, as one section's text, fitted to `budget`.
     fn digest_item(&self, alert: &Alert, budget: usize) -> (String, FitReport) {
-        let title = cut(&escape(&header_line(alert).replace('\n', " ")), HEADER_LIMIT);
-        let mut parts = vec![Part::new("title", format!("*{title}*"), Priority::Essential)];
+        let title = cut(
+            &escape(&header_line(alert).replace('\n', " ")),
+            HEADER_LIMIT,
+        );
+        let mut parts = vec![Part::new(
+            "title",
+            format!("*{title}*"),
+            Priority::Essential,
+        )];
         let message = alert.message.trim();
         if !message.is_empty() {
             parts.push(Part::new("message", escape(message), Priority::Normal).with_min(40));

@@ -83,9 +83,8 @@ fn is_color(v: &str) -> bool {
     if matches!(v, "good" | "warning" | "danger") {
         return true;
     }
-    v.strip_prefix('#').is_some_and(|hex| {
-        matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit())
-    })
+    v.strip_prefix('#')
+        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Who is mentioned when an alert of each severity fires.
@@ -206,7 +205,10 @@ mod tests {
             ..SlackSeverityMap::default()
         };
         let e = map.validate().unwrap_err().to_string();
-        assert!(e.contains("severity.critical") && e.contains("crimson"), "{e}");
+        assert!(
+            e.contains("severity.critical") && e.contains("crimson"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -238,6 +240,9 @@ mod tests {
         let mut m = SlackMentions::default();
         m.set(Severity::Error, vec!["@oncall".into()]);
         let e = m.validate().unwrap_err().to_string();
-        assert!(e.contains("mentions.error[0]") && e.contains("@oncall"), "{e}");
+        assert!(
+            e.contains("mentions.error[0]") && e.contains("@oncall"),
+            "{e}"
+        );
     }
 }
