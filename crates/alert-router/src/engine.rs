@@ -277,8 +277,7 @@ fn reason_bit(r: SuppressReason) -> usize {
         .unwrap_or(0)
 }
 
-/// A filter for listing alerts.
-#[non_exhaustive]
+/// A filter for listing alerts; build it with `..Default::default()`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertFilter {

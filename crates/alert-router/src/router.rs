@@ -782,6 +782,14 @@ impl Router {
         if out.wake {
             self.inner.wake.notify_one();
         }
+        if !out.notices.is_empty() {
+            // A flapping notice goes out at once.
+            let notices = Output {
+                notices: out.notices,
+                ..Output::default()
+            };
+            self.inner.handle(notices, now).await?;
+        }
         Ok(())
     }
 

@@ -305,8 +305,7 @@ impl LogEntry {
 }
 
 /// A filter over the notification log; empty fields do not filter. Results are
-/// newest first.
-#[non_exhaustive]
+/// newest first. Build it with `..Default::default()` so new fields do not break you.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogQuery {
@@ -503,7 +502,6 @@ impl DeliveryAttempt {
 }
 
 /// A filter over delivery attempts; newest first.
-#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AttemptQuery {
@@ -620,7 +618,6 @@ impl AlertEvent {
 }
 
 /// A filter over events; oldest first (reports read them in order).
-#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventQuery {
@@ -682,7 +679,6 @@ pub struct ActionRecord {
 }
 
 /// A filter over action records; newest first.
-#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActionQuery {
