@@ -1,20 +1,4 @@
 //! Tests and distances between categorical distributions given as counts.
-//!
-//! # Which chi-square
-//!
-//! [`chi2_homogeneity`] is the default: the two-sample test of homogeneity on the
-//! 2 x k contingency table (reference counts, current counts), as
-//! `scipy.stats.chi2_contingency(table, correction=False)` computes it. It treats both
-//! samples as samples, so a small reference is not mistaken for the truth, and a
-//! category that only the current data has is an ordinary cell, not a division by
-//! zero. With two categories it equals the pooled two-proportion z-test squared
-//! (Evidently's `z` test for binary columns).
-//!
-//! [`chi2_goodness_of_fit`] is the variant Evidently's `chisquare` stat test uses:
-//! `scipy.stats.chisquare(current, f_exp=reference_share * n_current)`. It treats the
-//! reference proportions as exact and so over-rejects with a small reference, and it
-//! cannot score a category the reference never saw (it returns
-//! [`ConditionError::UnknownCategory`]). It is offered for parity with such tools.
 
 use std::collections::BTreeMap;
 
@@ -91,7 +75,7 @@ fn check_nonempty(what: &str, counts: &BTreeMap<String, u64>) -> Result<u64> {
 }
 
 /// The chi-square test of homogeneity between reference and current category counts
-/// (see the [module docs](self) for why this one is the default).
+/// (see the [`stats`](crate::stats) module docs for why this one is the default).
 ///
 /// With `yates` set and exactly two categories (one degree of freedom), Yates'
 /// continuity correction is applied, which is what `chi2_contingency`'s default
@@ -136,7 +120,7 @@ pub fn chi2_homogeneity(
 }
 
 /// The chi-square goodness-of-fit test of the current counts against the reference
-/// proportions (Evidently's variant; see the [module docs](self)). Errors with
+/// proportions (Evidently's variant; see the [`stats`](crate::stats) module docs). Errors with
 /// [`ConditionError::UnknownCategory`] when the current data has a category the
 /// reference lacks.
 pub fn chi2_goodness_of_fit(

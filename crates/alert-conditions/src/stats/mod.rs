@@ -5,6 +5,22 @@
 //! Results match the reference implementations named on each function (scipy,
 //! numpy) to 1e-9 relative for statistics and distances and 1e-6 for p-values; the
 //! crate's tests check this against committed reference vectors.
+//!
+//! # Which chi-square
+//!
+//! [`chi2_homogeneity`] is the default: the two-sample test of homogeneity on the
+//! 2 x k contingency table (reference counts, current counts), as
+//! `scipy.stats.chi2_contingency(table, correction=False)` computes it. It treats both
+//! samples as samples, so a small reference is not mistaken for the truth, and a
+//! category that only the current data has is an ordinary cell, not a division by
+//! zero. With two categories it equals the pooled two-proportion z-test squared
+//! (Evidently's `z` test for binary columns).
+//!
+//! [`chi2_goodness_of_fit`] is the variant Evidently's `chisquare` stat test uses:
+//! `scipy.stats.chisquare(current, f_exp=reference_share * n_current)`. It treats the
+//! reference proportions as exact and so over-rejects with a small reference, and it
+//! cannot score a category the reference never saw (it returns
+//! [`ConditionError::UnknownCategory`](crate::ConditionError::UnknownCategory)). It is offered for parity with such tools.
 
 mod categorical;
 mod distance;
