@@ -380,7 +380,7 @@ impl RouterConfig {
     /// ```
     /// use alert_router::RouterConfig;
     /// let err = RouterConfig::from_toml_str("[[receivers]]\nname = \"x\"\nchanels = []\n").unwrap_err();
-    /// assert_eq!(err.path, "receivers[0]");
+    /// assert_eq!(err.path, "receivers[0].chanels");
     /// assert!(err.message.contains("unknown field `chanels`"), "{err}");
     /// assert_eq!(err.line, Some(3));
     /// ```
