@@ -64,7 +64,9 @@ pub struct FnAction {
 
 impl fmt::Debug for FnAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FnAction").field("name", &self.name).finish()
+        f.debug_struct("FnAction")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -350,17 +352,31 @@ mod tests {
         let ok = CommandAction::new(
             "echo",
             "sh",
-            ["-c", "read -r line; echo \"$ALERT_NAME $ALERT_LABEL_MODEL $ALERT_SEVERITY ${#line}\""],
+            [
+                "-c",
+                "read -r line; echo \"$ALERT_NAME $ALERT_LABEL_MODEL $ALERT_SEVERITY ${#line}\"",
+            ],
         );
         let out = ok.run(&alert).await.unwrap();
         let json_len = serde_json::to_vec(&alert).unwrap().len();
         assert_eq!(out, format!("ModelDown bikes critical {json_len}"));
         let bad = CommandAction::new("fail", "sh", ["-c", "echo nope >&2; exit 3"]);
         let e = bad.run(&alert).await.unwrap_err();
-        assert!(e.0.contains("exit status: 3") && e.0.contains("nope"), "{e}");
+        assert!(
+            e.0.contains("exit status: 3") && e.0.contains("nope"),
+            "{e}"
+        );
         let missing = CommandAction::new("missing", "/nonexistent/program", Vec::<String>::new());
-        assert!(missing.run(&alert).await.unwrap_err().0.contains("could not start"));
-        let slow = CommandAction::new("slow", "sleep", ["5"]).with_timeout(Duration::from_millis(50));
+        assert!(
+            missing
+                .run(&alert)
+                .await
+                .unwrap_err()
+                .0
+                .contains("could not start")
+        );
+        let slow =
+            CommandAction::new("slow", "sleep", ["5"]).with_timeout(Duration::from_millis(50));
         assert!(slow.run(&alert).await.unwrap_err().0.contains("timed out"));
     }
 }

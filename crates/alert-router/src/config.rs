@@ -470,7 +470,10 @@ impl RouterConfig {
                     let a = crate::action::HttpAction::new(
                         name.clone(),
                         url.clone(),
-                        headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        headers
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
                         timeout.unwrap_or(Duration::from_secs(30)),
                     )
                     .map_err(|e| prefix(e, &format!("actions[{i}]")))?;
@@ -493,7 +496,12 @@ impl RouterConfig {
             Some(r) => r.clone(),
             None => match self.receivers.first() {
                 Some(r) => Route::to(r.name.clone()),
-                None => return Err(BuildError::invalid("receivers", "at least one receiver is needed")),
+                None => {
+                    return Err(BuildError::invalid(
+                        "receivers",
+                        "at least one receiver is needed",
+                    ));
+                }
             },
         };
         Ok(BuiltConfig {

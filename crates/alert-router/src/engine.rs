@@ -114,13 +114,6 @@ impl FpSet {
             FpSet::Large(s) => s.is_empty(),
         }
     }
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        match self {
-            FpSet::Small(v) => v.len(),
-            FpSet::Large(s) => s.len(),
-        }
-    }
     fn to_vec(&self) -> Vec<Fingerprint> {
         match self {
             FpSet::Small(v) => v.clone(),
@@ -509,7 +502,8 @@ impl Engine {
                 flushed: false,
                 force: false,
             };
-            out.changes.push(Change::PutGroup(self.group_record(&g, gid.0)));
+            out.changes
+                .push(Change::PutGroup(self.group_record(&g, gid.0)));
             self.groups.insert(gid, g);
             self.schedule(next, Timer::Flush(gid.0, gid.1), out);
         }
@@ -547,7 +541,10 @@ impl Engine {
         let Some(st) = self.alerts.get(&fp) else {
             return;
         };
-        let want = match (st.keep_firing_until, st.firing().then_some(st.expires_at).flatten()) {
+        let want = match (
+            st.keep_firing_until,
+            st.firing().then_some(st.expires_at).flatten(),
+        ) {
             (Some(k), Some(e)) => Some(k.min(e)),
             (a, b) => a.or(b),
         };
@@ -568,8 +565,8 @@ impl Engine {
         self.counters.received += 1;
         let rt = self.cfg.resolve_timeout;
         let fp = incoming.fingerprint();
-        let resolved_in = incoming.status == Status::Resolved
-            || incoming.ends_at.is_some_and(|e| e <= now);
+        let resolved_in =
+            incoming.status == Status::Resolved || incoming.ends_at.is_some_and(|e| e <= now);
         let Some(st) = self.alerts.get_mut(&fp) else {
             if resolved_in {
                 // Nothing was known about it: there is nothing to resolve.
@@ -584,10 +581,8 @@ impl Engine {
         if resolved_in {
             if st.resolved_at.is_some() || st.keep_firing_until.is_some() {
                 self.count_dedup(fp, out, now);
-                if changed {
-                    if let Some(st) = self.alerts.get_mut(&fp) {
-                        st.alert = Arc::new(incoming);
-                    }
+                if changed && let Some(st) = self.alerts.get_mut(&fp) {
+                    st.alert = Arc::new(incoming);
                 }
             } else if !self.cfg.keep_firing_for.is_zero() {
                 st.keep_firing_until = Some(now.saturating_add(self.cfg.keep_firing_for));
@@ -607,7 +602,12 @@ impl Engine {
             st.expires_at = Some(expiry(&st.alert, now, rt));
             let alert = st.alert.clone();
             self.counters.fired += 1;
-            out.changes.push(Change::Event(AlertEvent::of(&alert, EventKind::Fired, "", now)));
+            out.changes.push(Change::Event(AlertEvent::of(
+                &alert,
+                EventKind::Fired,
+                "",
+                now,
+            )));
             self.inhibit_add(fp, &alert);
             self.transition(fp, now, out);
             self.start_escalations(fp, now, out);
@@ -631,29 +631,33 @@ impl Engine {
         if st.alert.severity != old_sev {
             self.reroute(fp, now, out);
         }
-        if changed {
-            if let Some(st) = self.alerts.get(&fp) {
-                out.changes.push(Change::PutAlert(st.record()));
-            }
+        if changed && let Some(st) = self.alerts.get(&fp) {
+            out.changes.push(Change::PutAlert(st.record()));
         }
     }
 
     fn count_dedup(&mut self, fp: Fingerprint, out: &mut Output, now: Timestamp) {
         self.counters.suppressed[reason_bit(SuppressReason::Dedup)] += 1;
-        if let Some(st) = self.alerts.get_mut(&fp) {
-            if st.seen & (1 << 15) == 0 {
-                st.seen |= 1 << 15;
-                out.changes.push(Change::Event(AlertEvent::of(
-                    &st.alert,
-                    EventKind::Suppressed(SuppressReason::Dedup),
-                    "",
-                    now,
-                )));
-            }
+        if let Some(st) = self.alerts.get_mut(&fp)
+            && st.seen & (1 << 15) == 0
+        {
+            st.seen |= 1 << 15;
+            out.changes.push(Change::Event(AlertEvent::of(
+                &st.alert,
+                EventKind::Suppressed(SuppressReason::Dedup),
+                "",
+                now,
+            )));
         }
     }
 
-    fn new_episode(&mut self, alert: Arc<Alert>, fp: Fingerprint, now: Timestamp, out: &mut Output) {
+    fn new_episode(
+        &mut self,
+        alert: Arc<Alert>,
+        fp: Fingerprint,
+        now: Timestamp,
+        out: &mut Output,
+    ) {
         let mut routes = std::mem::take(&mut self.route_buf);
         self.cfg.tree.match_alert(&alert, &mut routes);
         let mut groups = Vec::with_capacity(routes.len());
@@ -677,7 +681,12 @@ impl Engine {
         out.changes.push(Change::PutAlert(st.record()));
         self.alerts.insert(fp, st);
         self.counters.fired += 1;
-        out.changes.push(Change::Event(AlertEvent::of(&alert, EventKind::Fired, "", now)));
+        out.changes.push(Change::Event(AlertEvent::of(
+            &alert,
+            EventKind::Fired,
+            "",
+            now,
+        )));
         self.inhibit_add(fp, &alert);
         self.transition(fp, now, out);
         self.start_escalations(fp, now, out);
@@ -738,7 +747,12 @@ impl Engine {
         let alert = st.alert.clone();
         out.changes.push(Change::PutAlert(st.record()));
         self.counters.resolved += 1;
-        out.changes.push(Change::Event(AlertEvent::of(&alert, EventKind::Resolved, "", at)));
+        out.changes.push(Change::Event(AlertEvent::of(
+            &alert,
+            EventKind::Resolved,
+            "",
+            at,
+        )));
         self.inhibit_remove(fp);
         if self.acks.remove(&fp).is_some() {
             out.changes.push(Change::DeleteAck(fp));
@@ -785,7 +799,11 @@ impl Engine {
                 self.schedule(at, Timer::Flap(fp), out);
             }
         }
-        out.changes.push(Change::PutState(StateRecord::new("flap", fp.to_string(), value)));
+        out.changes.push(Change::PutState(StateRecord::new(
+            "flap",
+            fp.to_string(),
+            value,
+        )));
         if started {
             self.counters.flaps += 1;
             let Some(st) = self.alerts.get(&fp) else {
@@ -801,7 +819,12 @@ impl Engine {
                     serde_util::format(fc.stable_for)
                 ),
             );
-            out.changes.push(Change::Event(AlertEvent::of(&st.alert, EventKind::Flapping, "", now)));
+            out.changes.push(Change::Event(AlertEvent::of(
+                &st.alert,
+                EventKind::Flapping,
+                "",
+                now,
+            )));
             let mut seen = Vec::new();
             for gid in st.groups.clone() {
                 let node = &self.cfg.tree.nodes[gid.0 as usize];
@@ -809,7 +832,11 @@ impl Engine {
                     continue;
                 }
                 seen.push(node.receiver);
-                let key = self.groups.get(&gid).map(|g| g.key.to_string()).unwrap_or_default();
+                let key = self
+                    .groups
+                    .get(&gid)
+                    .map(|g| g.key.to_string())
+                    .unwrap_or_default();
                 out.notices.push(NoticePlan {
                     receiver: node.receiver,
                     alert: notice.clone(),
@@ -843,9 +870,17 @@ impl Engine {
         }
         f.flapping = false;
         let value = serde_json::to_value(&*f).unwrap_or_default();
-        out.changes.push(Change::PutState(StateRecord::new("flap", fp.to_string(), value)));
+        out.changes.push(Change::PutState(StateRecord::new(
+            "flap",
+            fp.to_string(),
+            value,
+        )));
         // Send the final state now, whatever the notification log says.
-        let groups = self.alerts.get(&fp).map(|s| s.groups.clone()).unwrap_or_default();
+        let groups = self
+            .alerts
+            .get(&fp)
+            .map(|s| s.groups.clone())
+            .unwrap_or_default();
         for gid in groups {
             if let Some(g) = self.groups.get_mut(&gid) {
                 g.force = true;
@@ -891,16 +926,25 @@ impl Engine {
         };
         let key = format!("{fp}:{}", e.route);
         let Some(st) = self.alerts.get(&fp) else {
-            out.changes.push(Change::DeleteState { kind: "escalation".into(), key });
+            out.changes.push(Change::DeleteState {
+                kind: "escalation".into(),
+                key,
+            });
             return;
         };
         let steps = self.cfg.tree.nodes[route as usize].escalate.clone();
         let Some(&(after, receiver)) = steps.get(e.level) else {
-            out.changes.push(Change::DeleteState { kind: "escalation".into(), key });
+            out.changes.push(Change::DeleteState {
+                kind: "escalation".into(),
+                key,
+            });
             return;
         };
         if !st.firing() || self.acks.contains_key(&fp) {
-            out.changes.push(Change::DeleteState { kind: "escalation".into(), key });
+            out.changes.push(Change::DeleteState {
+                kind: "escalation".into(),
+                key,
+            });
             return;
         }
         let view = st.view();
@@ -919,7 +963,12 @@ impl Engine {
                 ),
             );
             self.counters.escalations += 1;
-            out.changes.push(Change::Event(AlertEvent::of(&st.alert, EventKind::Escalated, &e.route, now)));
+            out.changes.push(Change::Event(AlertEvent::of(
+                &st.alert,
+                EventKind::Escalated,
+                &e.route,
+                now,
+            )));
             let group_key = st
                 .groups
                 .iter()
@@ -950,13 +999,20 @@ impl Engine {
                 self.esc.insert((fp, route), e);
                 self.schedule(at, Timer::Escalate(fp, route), out);
             }
-            None => out.changes.push(Change::DeleteState { kind: "escalation".into(), key }),
+            None => out.changes.push(Change::DeleteState {
+                kind: "escalation".into(),
+                key,
+            }),
         }
     }
 
     // ----- silences, inhibition -----
 
-    fn silenced_by<'a>(&'a self, alert: &'a Alert, now: Timestamp) -> impl Iterator<Item = &'a Silence> + 'a {
+    fn silenced_by<'a>(
+        &'a self,
+        alert: &'a Alert,
+        now: Timestamp,
+    ) -> impl Iterator<Item = &'a Silence> + 'a {
         self.silences.iter().filter(move |s| s.mutes(alert, now))
     }
 
@@ -1020,23 +1076,36 @@ impl Engine {
         None
     }
 
-    fn suppress(&mut self, fp: Fingerprint, reason: SuppressReason, route: &str, now: Timestamp, out: &mut Output) {
+    fn suppress(
+        &mut self,
+        fp: Fingerprint,
+        reason: SuppressReason,
+        route: &str,
+        now: Timestamp,
+        out: &mut Output,
+    ) {
         let bit = 1u16 << reason_bit(reason);
-        if let Some(st) = self.alerts.get_mut(&fp) {
-            if st.seen & bit == 0 {
-                st.seen |= bit;
-                self.counters.suppressed[reason_bit(reason)] += 1;
-                out.changes.push(Change::Event(AlertEvent::of(
-                    &st.alert,
-                    EventKind::Suppressed(reason),
-                    route,
-                    now,
-                )));
-            }
+        if let Some(st) = self.alerts.get_mut(&fp)
+            && st.seen & bit == 0
+        {
+            st.seen |= bit;
+            self.counters.suppressed[reason_bit(reason)] += 1;
+            out.changes.push(Change::Event(AlertEvent::of(
+                &st.alert,
+                EventKind::Suppressed(reason),
+                route,
+                now,
+            )));
         }
     }
 
-    pub(crate) fn suppress_acked(&mut self, fp: Fingerprint, route: &str, now: Timestamp, out: &mut Output) {
+    pub(crate) fn suppress_acked(
+        &mut self,
+        fp: Fingerprint,
+        route: &str,
+        now: Timestamp,
+        out: &mut Output,
+    ) {
         self.suppress(fp, SuppressReason::Acked, route, now, out);
     }
 
@@ -1074,19 +1143,19 @@ impl Engine {
             return;
         };
         st.timer_at = None;
-        if let Some(k) = st.keep_firing_until {
-            if k <= now {
-                self.resolve(fp, k, out);
-                return;
-            }
+        if let Some(k) = st.keep_firing_until
+            && k <= now
+        {
+            self.resolve(fp, k, out);
+            return;
         }
-        if st.firing() && st.keep_firing_until.is_none() {
-            if let Some(e) = st.expires_at {
-                if e <= now {
-                    self.resolve(fp, e, out);
-                    return;
-                }
-            }
+        if st.firing()
+            && st.keep_firing_until.is_none()
+            && let Some(e) = st.expires_at
+            && e <= now
+        {
+            self.resolve(fp, e, out);
+            return;
         }
         self.schedule_alert_timer(fp, out);
     }
@@ -1191,7 +1260,8 @@ impl Engine {
             self.groups.remove(&gid);
             out.changes.push(Change::DeleteGroup(key.to_string()));
         } else if let Some(g) = self.groups.get(&gid) {
-            out.changes.push(Change::PutGroup(self.group_record(g, gid.0)));
+            out.changes
+                .push(Change::PutGroup(self.group_record(g, gid.0)));
             self.schedule(next, Timer::Flush(gid.0, gid.1), out);
         }
         if !alerts.is_empty() {
@@ -1218,14 +1288,15 @@ impl Engine {
         if self.acks.remove(&fp).is_some() {
             out.changes.push(Change::DeleteAck(fp));
         }
-        if let Some(f) = self.flap.get(&fp) {
-            if !f.flapping && f.transitions.is_empty() {
-                self.flap.remove(&fp);
-                out.changes.push(Change::DeleteState {
-                    kind: "flap".into(),
-                    key: fp.to_string(),
-                });
-            }
+        if let Some(f) = self.flap.get(&fp)
+            && !f.flapping
+            && f.transitions.is_empty()
+        {
+            self.flap.remove(&fp);
+            out.changes.push(Change::DeleteState {
+                kind: "flap".into(),
+                key: fp.to_string(),
+            });
         }
     }
 
@@ -1258,7 +1329,10 @@ impl Engine {
     /// Acknowledges an active firing alert.
     pub(crate) fn ack(&mut self, ack: Ack, out: &mut Output) -> Result<(), String> {
         let Some(st) = self.alerts.get(&ack.fingerprint) else {
-            return Err(format!("no active alert with fingerprint {}", ack.fingerprint));
+            return Err(format!(
+                "no active alert with fingerprint {}",
+                ack.fingerprint
+            ));
         };
         if !st.firing() {
             return Err(format!("alert {} has resolved", ack.fingerprint));
@@ -1271,7 +1345,12 @@ impl Engine {
         } else {
             format!("{}: {}", ack.by, ack.comment)
         };
-        out.changes.push(Change::Event(AlertEvent::of(&st.alert, EventKind::Acked, "", ack.at)));
+        out.changes.push(Change::Event(AlertEvent::of(
+            &st.alert,
+            EventKind::Acked,
+            "",
+            ack.at,
+        )));
         out.changes.push(Change::Log(entry));
         out.changes.push(Change::PutAck(ack.clone()));
         self.acks.insert(ack.fingerprint, ack);
@@ -1280,7 +1359,13 @@ impl Engine {
 
     /// Decides which actions of `route` run for these firing alerts now: marks the
     /// cool-down and returns the jobs; writes cool-down and dry-run audit records.
-    pub(crate) fn claim_actions(&mut self, route: u32, alerts: &[Alert], now: Timestamp, out: &mut Output) -> Vec<ActionJob> {
+    pub(crate) fn claim_actions(
+        &mut self,
+        route: u32,
+        alerts: &[Alert],
+        now: Timestamp,
+        out: &mut Output,
+    ) -> Vec<ActionJob> {
         let node = &self.cfg.tree.nodes[route as usize];
         let mut jobs = Vec::new();
         for &a in &node.actions {
@@ -1301,7 +1386,8 @@ impl Engine {
                 if let Some(last) = self.cooldowns.get(&(a, fp)) {
                     let until = last.saturating_add(policy.cooldown);
                     if until > now {
-                        out.changes.push(Change::Action(record(ActionOutcome::Cooldown { until })));
+                        out.changes
+                            .push(Change::Action(record(ActionOutcome::Cooldown { until })));
                         continue;
                     }
                 }
@@ -1320,7 +1406,8 @@ impl Engine {
                 };
                 out.changes.push(Change::Log(entry));
                 if policy.dry_run {
-                    out.changes.push(Change::Action(record(ActionOutcome::DryRun)));
+                    out.changes
+                        .push(Change::Action(record(ActionOutcome::DryRun)));
                 } else {
                     jobs.push(ActionJob {
                         action: a,
@@ -1363,12 +1450,16 @@ impl Engine {
             if f.firing.is_some_and(|want| want != st.firing()) {
                 continue;
             }
-            let silenced_by: Vec<String> = self.silenced_by(&alert, now).map(|s| s.id.clone()).collect();
-            if f.silenced.is_some_and(|w| w != !silenced_by.is_empty()) {
+            let silenced_by: Vec<String> = self
+                .silenced_by(&alert, now)
+                .map(|s| s.id.clone())
+                .collect();
+            if f.silenced.is_some_and(|w| w == silenced_by.is_empty()) {
                 continue;
             }
-            let inhibited_by: Vec<Fingerprint> = self.inhibited_by(&alert, *fp).into_iter().collect();
-            if f.inhibited.is_some_and(|w| w != !inhibited_by.is_empty()) {
+            let inhibited_by: Vec<Fingerprint> =
+                self.inhibited_by(&alert, *fp).into_iter().collect();
+            if f.inhibited.is_some_and(|w| w == inhibited_by.is_empty()) {
                 continue;
             }
             let ack = self.acks.get(fp).cloned();
@@ -1378,7 +1469,8 @@ impl Engine {
             let mut receivers = Vec::new();
             let mut groups = Vec::new();
             for gid in &st.groups {
-                let r = &self.cfg.receivers[self.cfg.tree.nodes[gid.0 as usize].receiver as usize].name;
+                let r =
+                    &self.cfg.receivers[self.cfg.tree.nodes[gid.0 as usize].receiver as usize].name;
                 if !receivers.contains(r) {
                     receivers.push(r.clone());
                 }
@@ -1435,23 +1527,28 @@ impl Engine {
         for s in snap.states {
             match s.kind.as_str() {
                 "flap" => {
-                    if let (Ok(fp), Ok(f)) = (s.key.parse::<Fingerprint>(), serde_json::from_value::<FlapState>(s.value)) {
+                    if let (Ok(fp), Ok(f)) = (
+                        s.key.parse::<Fingerprint>(),
+                        serde_json::from_value::<FlapState>(s.value),
+                    ) {
                         self.flap.insert(fp, f);
                     }
                 }
                 "escalation" => {
-                    if let Ok(e) = serde_json::from_value::<EscState>(s.value) {
-                        if let Some((fp, _)) = s.key.split_once(':') {
-                            if let Ok(fp) = fp.parse::<Fingerprint>() {
-                                esc_states.push((fp, e));
-                            }
-                        }
+                    if let Ok(e) = serde_json::from_value::<EscState>(s.value)
+                        && let Some((fp, _)) = s.key.split_once(':')
+                        && let Ok(fp) = fp.parse::<Fingerprint>()
+                    {
+                        esc_states.push((fp, e));
                     }
                 }
                 "cooldown" => {
                     if let Some((name, fp)) = s.key.rsplit_once(':') {
                         let idx = self.cfg.actions.iter().position(|(n, _)| n == name);
-                        let at = s.value.get("at").and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
+                        let at = s
+                            .value
+                            .get("at")
+                            .and_then(|v| serde_json::from_value::<Timestamp>(v.clone()).ok());
                         if let (Some(i), Ok(fp), Some(at)) = (idx, fp.parse::<Fingerprint>(), at) {
                             self.cooldowns.insert((i as u32, fp), at);
                         }
@@ -1460,8 +1557,11 @@ impl Engine {
                 _ => {}
             }
         }
-        let mut saved: HashMap<String, GroupRecord> =
-            snap.groups.into_iter().map(|g| (g.key.clone(), g)).collect();
+        let mut saved: HashMap<String, GroupRecord> = snap
+            .groups
+            .into_iter()
+            .map(|g| (g.key.clone(), g))
+            .collect();
         let mut used = HashSet::new();
         for rec in snap.alerts {
             let fp = rec.fingerprint();
@@ -1475,7 +1575,11 @@ impl Engine {
                     let key = self.group_key_text(r, &alert);
                     let (created, next, flushed) = match saved.get(&key) {
                         Some(g) => (g.created_at, g.next_flush_at, g.flushed),
-                        None => (now, now.saturating_add(self.cfg.tree.nodes[r as usize].group_wait), false),
+                        None => (
+                            now,
+                            now.saturating_add(self.cfg.tree.nodes[r as usize].group_wait),
+                            false,
+                        ),
                     };
                     used.insert(key.clone());
                     self.groups.insert(
@@ -1519,7 +1623,12 @@ impl Engine {
             }
             self.schedule_alert_timer(fp, out);
         }
-        for key in saved.keys().filter(|k| !used.contains(*k)).cloned().collect::<Vec<_>>() {
+        for key in saved
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .cloned()
+            .collect::<Vec<_>>()
+        {
             saved.remove(&key);
             out.changes.push(Change::DeleteGroup(key));
         }
@@ -1530,22 +1639,26 @@ impl Engine {
                 self.schedule(at, Timer::Escalate(fp, r as u32), out);
             }
         }
-        let flapping: Vec<Fingerprint> = self.flap.iter().filter(|(_, f)| f.flapping).map(|(fp, _)| *fp).collect();
+        let flapping: Vec<Fingerprint> = self
+            .flap
+            .iter()
+            .filter(|(_, f)| f.flapping)
+            .map(|(fp, _)| *fp)
+            .collect();
         if let Some(fc) = self.cfg.flap.clone() {
             for fp in flapping {
-                let at = self.flap.get(&fp).and_then(|f| f.transitions.back().copied()).unwrap_or(now).saturating_add(fc.stable_for);
+                let at = self
+                    .flap
+                    .get(&fp)
+                    .and_then(|f| f.transitions.back().copied())
+                    .unwrap_or(now)
+                    .saturating_add(fc.stable_for);
                 if let Some(f) = self.flap.get_mut(&fp) {
                     f.timer_at = Some(at);
                 }
                 self.schedule(at, Timer::Flap(fp), out);
             }
         }
-    }
-
-    /// How many members the group with this key has (tests and stats).
-    #[cfg(test)]
-    pub(crate) fn group_size(&self, key: &str) -> Option<usize> {
-        self.groups.values().find(|g| &*g.key == key).map(|g| g.members.len())
     }
 }
 
@@ -1569,6 +1682,7 @@ pub(crate) enum Decision {
     Acked,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn needs_update(
     last: Option<&LogEntry>,
     firing: &[Fingerprint],
@@ -1580,7 +1694,11 @@ pub(crate) fn needs_update(
     now: Timestamp,
 ) -> Decision {
     let Some(entry) = last else {
-        return if firing.is_empty() { Decision::Dedup } else { Decision::Send };
+        return if firing.is_empty() {
+            Decision::Dedup
+        } else {
+            Decision::Send
+        };
     };
     if force {
         return Decision::Send;
@@ -1589,13 +1707,21 @@ pub(crate) fn needs_update(
         return Decision::Send;
     }
     if firing.is_empty() {
-        return if entry.firing.is_empty() { Decision::Dedup } else { Decision::Send };
+        return if entry.firing.is_empty() {
+            Decision::Dedup
+        } else {
+            Decision::Send
+        };
     }
     if send_resolved && !resolved.iter().all(|f| entry.resolved.contains(f)) {
         return Decision::Send;
     }
     if entry.at.saturating_add(repeat) <= now {
-        return if all_acked { Decision::Acked } else { Decision::Send };
+        return if all_acked {
+            Decision::Acked
+        } else {
+            Decision::Send
+        };
     }
     Decision::Dedup
 }

@@ -82,7 +82,11 @@ impl Receiver {
         kind: Option<String>,
         notifier: Arc<dyn Notifier>,
     ) -> Receiver {
-        let base = if base.is_empty() { "channel".to_owned() } else { base };
+        let base = if base.is_empty() {
+            "channel".to_owned()
+        } else {
+            base
+        };
         let mut name = base.clone();
         let mut n = 1;
         while self.channels.iter().any(|c| c.name == name) {

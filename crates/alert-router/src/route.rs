@@ -80,13 +80,22 @@ pub struct Route {
     #[serde(skip_serializing_if = "Option::is_none")]
     group_by: Option<Vec<String>>,
     /// How long to wait to send a new group's first notification (default 30s).
-    #[serde(with = "serde_util::opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "serde_util::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     group_wait: Option<Duration>,
     /// How long to wait before notifying about changes to a group (default 5m).
-    #[serde(with = "serde_util::opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "serde_util::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     group_interval: Option<Duration>,
     /// How long to wait before repeating an unchanged notification (default 4h).
-    #[serde(with = "serde_util::opt_duration", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "serde_util::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
     repeat_interval: Option<Duration>,
     /// Named time intervals during which the route sends nothing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -312,7 +321,10 @@ impl RouteTree {
             inh.receiver = Some(*idx);
         }
         let receiver = inh.receiver.ok_or_else(|| {
-            BuildError::invalid(format!("{path}.receiver"), "the root route needs a receiver")
+            BuildError::invalid(
+                format!("{path}.receiver"),
+                "the root route needs a receiver",
+            )
         })?;
         if let Some(g) = &r.group_by {
             inh.group_by = if g.iter().any(|l| l == "...") {
@@ -333,7 +345,11 @@ impl RouteTree {
         for (field, d, slot) in [
             ("group_wait", r.group_wait, &mut inh.group_wait),
             ("group_interval", r.group_interval, &mut inh.group_interval),
-            ("repeat_interval", r.repeat_interval, &mut inh.repeat_interval),
+            (
+                "repeat_interval",
+                r.repeat_interval,
+                &mut inh.repeat_interval,
+            ),
         ] {
             if let Some(d) = d {
                 if field != "group_wait" && d.is_zero() {
@@ -354,13 +370,13 @@ impl RouteTree {
                         format!("no receiver named `{}`", s.receiver),
                     )
                 })?;
-                if let Some((prev, _)) = out.last() {
-                    if s.after <= *prev {
-                        return Err(BuildError::invalid(
-                            format!("{path}.escalate[{i}].after"),
-                            "escalation steps must come in increasing `after` order",
-                        ));
-                    }
+                if let Some((prev, _)) = out.last()
+                    && s.after <= *prev
+                {
+                    return Err(BuildError::invalid(
+                        format!("{path}.escalate[{i}].after"),
+                        "escalation steps must come in increasing `after` order",
+                    ));
                 }
                 out.push((s.after, *idx));
             }
@@ -453,7 +469,11 @@ mod tests {
     use super::*;
     use alert_core::Severity;
 
-    fn names() -> (HashMap<String, u32>, HashMap<String, u32>, HashMap<String, u32>) {
+    fn names() -> (
+        HashMap<String, u32>,
+        HashMap<String, u32>,
+        HashMap<String, u32>,
+    ) {
         let r = ["team", "oncall", "mobility", "db"]
             .iter()
             .enumerate()
@@ -477,7 +497,9 @@ mod tests {
     fn ids(tree: &RouteTree, alert: &Alert) -> Vec<String> {
         let mut out = Vec::new();
         tree.match_alert(alert, &mut out);
-        out.iter().map(|i| tree.nodes[*i as usize].id.clone()).collect()
+        out.iter()
+            .map(|i| tree.nodes[*i as usize].id.clone())
+            .collect()
     }
 
     #[test]
@@ -513,7 +535,12 @@ mod tests {
                     Route::new()
                         .when("model = bikes")
                         .repeat_interval(Duration::from_secs(60))
-                        .route(Route::new().when("env = prod").receiver("db").group_by(["..."])),
+                        .route(
+                            Route::new()
+                                .when("env = prod")
+                                .receiver("db")
+                                .group_by(["..."]),
+                        ),
                 ),
         )
         .unwrap();
@@ -541,7 +568,10 @@ mod tests {
                 "route.routes[0].routes[0].receiver",
             ),
             (Route::new(), "route.receiver"),
-            (Route::to("team").when("severity >= error"), "route.matchers"),
+            (
+                Route::to("team").when("severity >= error"),
+                "route.matchers",
+            ),
             (
                 Route::to("team").route(Route::new().when("bad matcher")),
                 "route.routes[0].matchers",

@@ -198,7 +198,11 @@ impl RouterBuilder {
     }
     /// Registers a user-written channel under a name that config can refer to with
     /// `{ type = "custom", name = "..." }`.
-    pub fn custom_channel(mut self, name: impl Into<String>, n: Arc<dyn Notifier>) -> RouterBuilder {
+    pub fn custom_channel(
+        mut self,
+        name: impl Into<String>,
+        n: Arc<dyn Notifier>,
+    ) -> RouterBuilder {
         self.custom_channels.insert(name.into(), n);
         self
     }
@@ -208,7 +212,11 @@ impl RouterBuilder {
         self
     }
     /// Names a time interval (a list of windows) for routes to mute or activate on.
-    pub fn time_interval(mut self, name: impl Into<String>, windows: Vec<TimeInterval>) -> RouterBuilder {
+    pub fn time_interval(
+        mut self,
+        name: impl Into<String>,
+        windows: Vec<TimeInterval>,
+    ) -> RouterBuilder {
         self.time_intervals.push((name.into(), windows));
         self
     }
@@ -245,7 +253,10 @@ impl RouterBuilder {
         self
     }
     /// Adjusts delivery (retry policy, lane concurrency, extra channels).
-    pub fn delivery(mut self, f: impl FnOnce(OutboxBuilder) -> OutboxBuilder + Send + 'static) -> RouterBuilder {
+    pub fn delivery(
+        mut self,
+        f: impl FnOnce(OutboxBuilder) -> OutboxBuilder + Send + 'static,
+    ) -> RouterBuilder {
         self.delivery.push(Box::new(f));
         self
     }
@@ -298,7 +309,11 @@ impl RouterBuilder {
         let mut rmap = HashMap::new();
         for (i, r) in receivers.iter().enumerate() {
             if r.name.is_empty() {
-                return Err(BuildError::invalid(format!("receivers[{i}].name"), "must not be empty").into());
+                return Err(BuildError::invalid(
+                    format!("receivers[{i}].name"),
+                    "must not be empty",
+                )
+                .into());
             }
             if rmap.insert(r.name.clone(), i as u32).is_some() {
                 return Err(BuildError::invalid(
@@ -337,14 +352,14 @@ impl RouterBuilder {
                 actions: &amap,
             },
         )?;
-        if let Some(f) = &flap {
-            if f.transitions == 0 || f.window.is_zero() {
-                return Err(BuildError::invalid(
-                    "flap_detection",
-                    "`transitions` and `window` must be greater than zero",
-                )
-                .into());
-            }
+        if let Some(f) = &flap
+            && (f.transitions == 0 || f.window.is_zero())
+        {
+            return Err(BuildError::invalid(
+                "flap_detection",
+                "`transitions` and `window` must be greater than zero",
+            )
+            .into());
         }
         let metas: Vec<ReceiverMeta> = receivers
             .iter()
@@ -384,7 +399,12 @@ impl RouterBuilder {
             for c in &r.channels {
                 notifiers.insert((r.name.clone(), c.name.clone()), c.notifier.clone());
                 ob = match &c.kind {
-                    Some(kind) => ob.channel_recommended(r.name.clone(), c.name.clone(), kind, c.notifier.clone()),
+                    Some(kind) => ob.channel_recommended(
+                        r.name.clone(),
+                        c.name.clone(),
+                        kind,
+                        c.notifier.clone(),
+                    ),
                     None => ob.channel(r.name.clone(), c.name.clone(), c.notifier.clone()),
                 };
             }
@@ -489,18 +509,24 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
             }
             _ => {}
         }
-        if let Some(ret) = inner.retention {
-            if last_prune.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(3600)) {
-                last_prune = Some(now);
-                let mut out = Output::default();
-                lock(&inner.engine).gc_flap(now, &mut out);
-                inner.persist(&out.changes).await;
-                if let Err(e) = inner.store.prune(&Retention::before(now.saturating_sub(ret))).await {
-                    tracing::warn!(error = %e, "pruning history failed");
-                }
+        if let Some(ret) = inner.retention
+            && last_prune.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(3600))
+        {
+            last_prune = Some(now);
+            let mut out = Output::default();
+            lock(&inner.engine).gc_flap(now, &mut out);
+            inner.persist(&out.changes).await;
+            if let Err(e) = inner
+                .store
+                .prune(&Retention::before(now.saturating_sub(ret)))
+                .await
+            {
+                tracing::warn!(error = %e, "pruning history failed");
             }
         }
-        let wait = due.map(|t| t.duration_since(now)).unwrap_or(Duration::from_secs(3600));
+        let wait = due
+            .map(|t| t.duration_since(now))
+            .unwrap_or(Duration::from_secs(3600));
         drop(inner);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -577,10 +603,14 @@ impl Inner {
                 );
                 match d {
                     Decision::Dedup => {
-                        self.counters.flushes_deduplicated.fetch_add(1, Ordering::Relaxed);
+                        self.counters
+                            .flushes_deduplicated
+                            .fetch_add(1, Ordering::Relaxed);
                     }
                     Decision::Acked => {
-                        self.counters.flushes_deduplicated.fetch_add(1, Ordering::Relaxed);
+                        self.counters
+                            .flushes_deduplicated
+                            .fetch_add(1, Ordering::Relaxed);
                         acked_repeats.push(plan.clone());
                     }
                     Decision::Send => {
@@ -626,7 +656,12 @@ impl Inner {
             }
             if sent {
                 for a in &plan.alerts {
-                    logs.push(Change::Event(AlertEvent::of(a, EventKind::Notified, &plan.route_id, now)));
+                    logs.push(Change::Event(AlertEvent::of(
+                        a,
+                        EventKind::Notified,
+                        &plan.route_id,
+                        now,
+                    )));
                 }
                 sent_plans.push(plan);
             }
@@ -642,7 +677,12 @@ impl Inner {
                 }
             }
             for plan in &sent_plans {
-                let firing: Vec<Alert> = plan.alerts.iter().filter(|a| !a.is_resolved()).cloned().collect();
+                let firing: Vec<Alert> = plan
+                    .alerts
+                    .iter()
+                    .filter(|a| !a.is_resolved())
+                    .cloned()
+                    .collect();
                 if !firing.is_empty() {
                     jobs.extend(engine.claim_actions(plan.route, &firing, now, &mut more));
                 }
@@ -656,7 +696,12 @@ impl Inner {
         Ok(())
     }
 
-    fn notice(&self, notice: NoticePlan, notifications: &mut Vec<Notification>, logs: &mut Vec<Change>) {
+    fn notice(
+        &self,
+        notice: NoticePlan,
+        notifications: &mut Vec<Notification>,
+        logs: &mut Vec<Change>,
+    ) {
         let recv = &self.receivers[notice.receiver as usize];
         for channel in &recv.channels {
             let n = Notification::new(
@@ -718,7 +763,10 @@ impl Inner {
             let outcome = match result {
                 Ok(output) => ActionOutcome::Succeeded { output },
                 Err(e) => {
-                    inner.counters.actions_failed.fetch_add(1, Ordering::Relaxed);
+                    inner
+                        .counters
+                        .actions_failed
+                        .fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(action = slot.action.name(), error = %e, "action failed");
                     ActionOutcome::Failed { error: e.0 }
                 }
@@ -869,8 +917,14 @@ impl Router {
             s.starts_at = now;
         }
         s.updated_at = now;
-        s.validate().map_err(|reason| RouterError::Invalid { what: "silence", reason })?;
-        self.inner.store.apply(&[Change::PutSilence(s.clone())]).await?;
+        s.validate().map_err(|reason| RouterError::Invalid {
+            what: "silence",
+            reason,
+        })?;
+        self.inner
+            .store
+            .apply(&[Change::PutSilence(s.clone())])
+            .await?;
         let id = s.id.clone();
         lock(&self.inner.engine).put_silence(s);
         Ok(id)
@@ -879,7 +933,10 @@ impl Router {
     /// Replaces a pending or active silence.
     pub async fn update_silence(&self, id: &str, mut s: Silence) -> Result<(), RouterError> {
         let now = self.inner.clock.now();
-        let old = self.silence(id).ok_or_else(|| RouterError::NotFound { what: "silence", id: id.into() })?;
+        let old = self.silence(id).ok_or_else(|| RouterError::NotFound {
+            what: "silence",
+            id: id.into(),
+        })?;
         if old.state == SilenceState::Expired {
             return Err(RouterError::Invalid {
                 what: "silence",
@@ -888,8 +945,14 @@ impl Router {
         }
         s.id = id.to_owned();
         s.updated_at = now;
-        s.validate().map_err(|reason| RouterError::Invalid { what: "silence", reason })?;
-        self.inner.store.apply(&[Change::PutSilence(s.clone())]).await?;
+        s.validate().map_err(|reason| RouterError::Invalid {
+            what: "silence",
+            reason,
+        })?;
+        self.inner
+            .store
+            .apply(&[Change::PutSilence(s.clone())])
+            .await?;
         lock(&self.inner.engine).put_silence(s);
         Ok(())
     }
@@ -899,7 +962,10 @@ impl Router {
         let now = self.inner.clock.now();
         let mut s = self
             .silence(id)
-            .ok_or_else(|| RouterError::NotFound { what: "silence", id: id.into() })?
+            .ok_or_else(|| RouterError::NotFound {
+                what: "silence",
+                id: id.into(),
+            })?
             .silence;
         if s.state(now) == SilenceState::Expired {
             return Ok(());
@@ -909,15 +975,24 @@ impl Router {
         }
         s.ends_at = now;
         s.updated_at = now;
-        self.inner.store.apply(&[Change::PutSilence(s.clone())]).await?;
+        self.inner
+            .store
+            .apply(&[Change::PutSilence(s.clone())])
+            .await?;
         lock(&self.inner.engine).put_silence(s);
         Ok(())
     }
 
     /// Deletes a silence outright (expiring is usually what you want).
     pub async fn delete_silence(&self, id: &str) -> Result<(), RouterError> {
-        self.silence(id).ok_or_else(|| RouterError::NotFound { what: "silence", id: id.into() })?;
-        self.inner.store.apply(&[Change::DeleteSilence(id.to_owned())]).await?;
+        self.silence(id).ok_or_else(|| RouterError::NotFound {
+            what: "silence",
+            id: id.into(),
+        })?;
+        self.inner
+            .store
+            .apply(&[Change::DeleteSilence(id.to_owned())])
+            .await?;
         lock(&self.inner.engine).drop_silence(id);
         Ok(())
     }
@@ -934,7 +1009,12 @@ impl Router {
                 in_effect: s.in_effect(now),
             })
             .collect();
-        v.sort_by(|a, b| b.silence.updated_at.cmp(&a.silence.updated_at).then(a.silence.id.cmp(&b.silence.id)));
+        v.sort_by(|a, b| {
+            b.silence
+                .updated_at
+                .cmp(&a.silence.updated_at)
+                .then(a.silence.id.cmp(&b.silence.id))
+        });
         v
     }
 
@@ -945,19 +1025,36 @@ impl Router {
 
     /// Acknowledges a firing alert: stops its escalation and repeats until it
     /// resolves. Recorded in the notification log.
-    pub async fn ack(&self, fingerprint: Fingerprint, by: &str, comment: &str) -> Result<(), RouterError> {
+    pub async fn ack(
+        &self,
+        fingerprint: Fingerprint,
+        by: &str,
+        comment: &str,
+    ) -> Result<(), RouterError> {
         if by.trim().is_empty() {
-            return Err(RouterError::Invalid { what: "ack", reason: "`by` is required".into() });
+            return Err(RouterError::Invalid {
+                what: "ack",
+                reason: "`by` is required".into(),
+            });
         }
         let now = self.inner.clock.now();
         let mut out = Output::default();
         lock(&self.inner.engine)
-            .ack(Ack::new(fingerprint, by, now).with_comment(comment), &mut out)
+            .ack(
+                Ack::new(fingerprint, by, now).with_comment(comment),
+                &mut out,
+            )
             .map_err(|reason| {
                 if reason.starts_with("no active alert") {
-                    RouterError::NotFound { what: "alert", id: fingerprint.to_string() }
+                    RouterError::NotFound {
+                        what: "alert",
+                        id: fingerprint.to_string(),
+                    }
                 } else {
-                    RouterError::Invalid { what: "ack", reason }
+                    RouterError::Invalid {
+                        what: "ack",
+                        reason,
+                    }
                 }
             })?;
         self.inner.store.apply(&out.changes).await?;
@@ -1023,7 +1120,10 @@ impl Router {
             .receivers
             .iter()
             .find(|r| r.name == receiver)
-            .ok_or_else(|| RouterError::NotFound { what: "receiver", id: receiver.into() })?;
+            .ok_or_else(|| RouterError::NotFound {
+                what: "receiver",
+                id: receiver.into(),
+            })?;
         let mut out = Vec::new();
         for c in &meta.channels {
             if let Some(n) = self.inner.notifiers.get(&(meta.name.clone(), c.clone())) {
@@ -1036,7 +1136,11 @@ impl Router {
     /// Prunes history older than `age` now.
     pub async fn prune(&self, age: Duration) -> Result<PruneReport, RouterError> {
         let now = self.inner.clock.now();
-        Ok(self.inner.store.prune(&Retention::before(now.saturating_sub(age))).await?)
+        Ok(self
+            .inner
+            .store
+            .prune(&Retention::before(now.saturating_sub(age)))
+            .await?)
     }
 
     /// The store.

@@ -37,7 +37,9 @@ pub(crate) mod opt_duration {
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         parse(&s).map(Some).map_err(serde::de::Error::custom)
     }
@@ -49,7 +51,14 @@ mod tests {
 
     #[test]
     fn alertmanager_style_durations_parse() {
-        for (s, secs) in [("30s", 30), ("5m", 300), ("1h30m", 5400), ("4h", 14_400), ("1d", 86_400), ("0s", 0)] {
+        for (s, secs) in [
+            ("30s", 30),
+            ("5m", 300),
+            ("1h30m", 5400),
+            ("4h", 14_400),
+            ("1d", 86_400),
+            ("0s", 0),
+        ] {
             assert_eq!(parse(s).unwrap(), Duration::from_secs(secs), "{s}");
         }
         assert_eq!(parse("100ms").unwrap(), Duration::from_millis(100));

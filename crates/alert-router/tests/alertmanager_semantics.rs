@@ -26,9 +26,19 @@ use common::{Rec, alert, at, build};
 #[derive(Clone, Copy)]
 enum Step {
     /// At `secs`, `name` fires with labels.
-    Fire(u64, Severity, &'static str, &'static [(&'static str, &'static str)]),
+    Fire(
+        u64,
+        Severity,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    ),
     /// At `secs`, `name` resolves.
-    Resolve(u64, Severity, &'static str, &'static [(&'static str, &'static str)]),
+    Resolve(
+        u64,
+        Severity,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    ),
 }
 
 struct Case {
@@ -169,7 +179,12 @@ const CASES: &[Case] = &[
         name: "continue fans out; first match wins otherwise; the root catches the rest",
         route: || {
             base()
-                .route(Route::new().when("severity >= error").receiver("b").continue_matching(true))
+                .route(
+                    Route::new()
+                        .when("severity >= error")
+                        .receiver("b")
+                        .continue_matching(true),
+                )
                 .route(Route::new().when("model = bikes").receiver("b"))
                 .route(Route::new().when("model = bikes").receiver("a"))
         },
@@ -201,8 +216,16 @@ async fn run_case(c: &Case) {
     let b = Rec::new("rec", start);
     let router: Router = build(
         Router::builder()
-            .receiver(Receiver::new("a").channel(a.clone()).send_resolved(c.send_resolved))
-            .receiver(Receiver::new("b").channel(b.clone()).send_resolved(c.send_resolved))
+            .receiver(
+                Receiver::new("a")
+                    .channel(a.clone())
+                    .send_resolved(c.send_resolved),
+            )
+            .receiver(
+                Receiver::new("b")
+                    .channel(b.clone())
+                    .send_resolved(c.send_resolved),
+            )
             .route((c.route)()),
     )
     .await;

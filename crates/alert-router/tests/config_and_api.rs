@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alert_core::Notifier;
 use alert_core::Severity::{Critical, Error, Warning};
-use alert_core::{BuildError, Notifier};
 use alert_router::store::{LogKind, LogQuery};
 use alert_router::{AlertFilter, Receiver, Route, Router, RouterConfig, RouterError, Silence};
 use common::{Rec, alert, at, build};
@@ -99,14 +99,20 @@ async fn a_full_config_parses_validates_and_routes() {
             ("manager".to_owned(), vec!["console".to_owned()]),
         ]
     );
-    router.send(alert(Critical, "ModelDown", &[("model", "bikes")])).await.unwrap();
+    router
+        .send(alert(Critical, "ModelDown", &[("model", "bikes")]))
+        .await
+        .unwrap();
     at(start, 40).await;
     assert_eq!(rec.lines(), ["30s group ModelDown=firing"]);
     // `pages` matched with `continue` and no later sibling matched, so the root does
     // not take the alert too (Alertmanager: the parent matches only when no child did).
     let view = &router.alerts(&AlertFilter::default())[0];
     assert_eq!(view.receivers, ["oncall"]);
-    assert_eq!(view.groups, [r#"pages:{alertname="ModelDown",model="bikes"}"#]);
+    assert_eq!(
+        view.groups,
+        [r#"pages:{alertname="ModelDown",model="bikes"}"#]
+    );
     // The dry-run action was recorded in the log.
     let log = router
         .notification_log(&LogQuery {
@@ -123,7 +129,12 @@ async fn a_full_config_parses_validates_and_routes() {
 #[test]
 fn parse_errors_name_the_key_path_line_and_column() {
     for (text, path, needle, line) in [
-        ("[route]\nreciever = \"x\"\n", "route.reciever", "unknown field `reciever`", Some(2)),
+        (
+            "[route]\nreciever = \"x\"\n",
+            "route.reciever",
+            "unknown field `reciever`",
+            Some(2),
+        ),
         (
             "[[receivers]]\nname = \"a\"\nchannels = [{ type = \"console\", colour = \"red\" }]\n",
             "receivers[0].channels[0]",
@@ -162,7 +173,9 @@ fn parse_errors_name_the_key_path_line_and_column() {
         assert_eq!(e.line, line, "{text}: {e}");
         assert!(e.column.is_some(), "{text}: {e}");
     }
-    let e = RouterConfig::from_json_str(r#"{"receivers": [{"name": "a", "channels": [], "x": 1}]}"#).unwrap_err();
+    let e =
+        RouterConfig::from_json_str(r#"{"receivers": [{"name": "a", "channels": [], "x": 1}]}"#)
+            .unwrap_err();
     assert_eq!(e.path, "receivers[0].x");
     assert!(e.message.contains("unknown field `x`"), "{e}");
 }
@@ -186,7 +199,10 @@ async fn build_errors_name_the_key() {
         None,
     )
     .await;
-    assert_eq!(e, "invalid configuration for `route.routes[0].receiver`: no receiver named `nobody`");
+    assert_eq!(
+        e,
+        "invalid configuration for `route.routes[0].receiver`: no receiver named `nobody`"
+    );
     let e = build_err(
         "[[receivers]]\nname = \"a\"\nchannels = [{ type = \"custom\", name = \"pagr\" }]\n",
         None,
@@ -196,14 +212,24 @@ async fn build_errors_name_the_key() {
         e,
         "invalid configuration for `receivers[0].channels[0].name`: no custom channel `pagr` was registered in code"
     );
-    let e = build_err("[[receivers]]\nname = \"a\"\n[[receivers]]\nname = \"a\"\n", None).await;
-    assert_eq!(e, "invalid configuration for `receivers[1].name`: receiver `a` is defined twice");
+    let e = build_err(
+        "[[receivers]]\nname = \"a\"\n[[receivers]]\nname = \"a\"\n",
+        None,
+    )
+    .await;
+    assert_eq!(
+        e,
+        "invalid configuration for `receivers[1].name`: receiver `a` is defined twice"
+    );
     let e = build_err(
         "[[receivers]]\nname = \"a\"\n[route]\nreceiver = \"a\"\nactions = [\"retrain\"]\n",
         None,
     )
     .await;
-    assert_eq!(e, "invalid configuration for `route.actions[0]`: no action named `retrain`");
+    assert_eq!(
+        e,
+        "invalid configuration for `route.actions[0]`: no action named `retrain`"
+    );
     let e = build_err(
         "[[receivers]]\nname = \"a\"\nchannels = [{ type = \"console\", target = \"printer\" }]\n",
         None,
@@ -224,7 +250,7 @@ async fn a_compiled_out_channel_names_its_feature() {
     .unwrap();
     let e = Router::from_config(cfg).await.unwrap_err();
     match e {
-        RouterError::Build(BuildError::MissingFeature { channel, feature }) => {
+        RouterError::Build(alert_core::BuildError::MissingFeature { channel, feature }) => {
             assert_eq!((channel.as_str(), feature.as_str()), ("slack", "slack"));
         }
         other => panic!("{other:?}"),
@@ -239,7 +265,10 @@ async fn a_compiled_in_channel_builds_from_config() {
     )
     .unwrap();
     let router = Router::from_config(cfg).await.unwrap();
-    assert_eq!(router.receivers(), [("a".to_owned(), vec!["webhook".to_owned()])]);
+    assert_eq!(
+        router.receivers(),
+        [("a".to_owned(), vec!["webhook".to_owned()])]
+    );
     router.shutdown(Duration::from_millis(10)).await;
 }
 
@@ -270,7 +299,11 @@ async fn listing_filters_stats_and_the_log() {
         .unwrap();
     let all = router.alerts(&AlertFilter::default());
     let names: Vec<&str> = all.iter().map(|v| v.alert.name.as_str()).collect();
-    assert_eq!(names, ["ModelDown", "ErrorRate", "DataDrift"], "highest severity first");
+    assert_eq!(
+        names,
+        ["ModelDown", "ErrorRate", "DataDrift"],
+        "highest severity first"
+    );
     let ops_only = router.alerts(&AlertFilter {
         receiver: Some("ops".into()),
         ..AlertFilter::default()
@@ -282,7 +315,11 @@ async fn listing_filters_stats_and_the_log() {
     });
     assert_eq!(bikes.len(), 2);
     router
-        .create_silence(Silence::new(vec!["alertname = DataDrift".parse().unwrap()], "bob", "noisy"))
+        .create_silence(Silence::new(
+            vec!["alertname = DataDrift".parse().unwrap()],
+            "bob",
+            "noisy",
+        ))
         .await
         .unwrap();
     let silenced = router.alerts(&AlertFilter {
@@ -312,7 +349,10 @@ async fn listing_filters_stats_and_the_log() {
         .await
         .unwrap();
     assert_eq!(log.len(), 2);
-    assert!(log.iter().all(|e| e.kind == LogKind::Notified && e.notification_id.is_some()));
+    assert!(
+        log.iter()
+            .all(|e| e.kind == LogKind::Notified && e.notification_id.is_some())
+    );
     // `alerts test RECEIVER` sends straight through the receiver's channels.
     let results = router
         .test_receiver("team", &alert(Warning, "Test", &[]))
@@ -321,8 +361,13 @@ async fn listing_filters_stats_and_the_log() {
     assert_eq!(results.len(), 1);
     assert!(results[0].1.is_ok());
     assert!(matches!(
-        router.test_receiver("nobody", &alert(Warning, "Test", &[])).await,
-        Err(RouterError::NotFound { what: "receiver", .. })
+        router
+            .test_receiver("nobody", &alert(Warning, "Test", &[]))
+            .await,
+        Err(RouterError::NotFound {
+            what: "receiver",
+            ..
+        })
     ));
     router.shutdown(Duration::from_secs(1)).await;
     assert!(matches!(
@@ -337,7 +382,11 @@ async fn flush_sends_pending_groups_at_once_for_short_lived_jobs() {
     let rec = Rec::new("rec", start);
     let router = build(Router::builder().receiver(Receiver::new("me").channel(rec.clone()))).await;
     router
-        .send(alert(alert_core::Severity::Info, "TrainingComplete", &[("model", "bikes")]))
+        .send(alert(
+            alert_core::Severity::Info,
+            "TrainingComplete",
+            &[("model", "bikes")],
+        ))
         .await
         .unwrap();
     assert!(router.flush(Duration::from_secs(5)).await.unwrap());
@@ -349,14 +398,19 @@ async fn flush_sends_pending_groups_at_once_for_short_lived_jobs() {
 async fn a_store_that_is_down_fails_send_with_a_clear_error() {
     let store = Arc::new(alert_router::MemoryStore::new());
     let router = Router::builder()
-        .receiver(Receiver::new("me").channel(alert_core::ConsoleNotifier::new("t", std::io::sink())))
+        .receiver(
+            Receiver::new("me").channel(alert_core::ConsoleNotifier::new("t", std::io::sink())),
+        )
         .store(store.clone())
         .build()
         .await
         .unwrap();
     store.set_unavailable(true);
     let e = router.send(alert(Error, "X", &[])).await.unwrap_err();
-    assert_eq!(e.to_string(), "store `memory` unavailable: set unavailable for a test");
+    assert_eq!(
+        e.to_string(),
+        "store `memory` unavailable: set unavailable for a test"
+    );
     store.set_unavailable(false);
     router.send(alert(Error, "X", &[])).await.unwrap();
     router.shutdown(Duration::from_millis(100)).await;

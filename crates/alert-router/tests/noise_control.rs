@@ -46,13 +46,25 @@ async fn inhibition_with_equal_mutes_only_the_same_model() {
             ),
     )
     .await;
-    router.send(alert(Critical, "ModelDown", &[("model", "bikes")])).await.unwrap();
-    router.send(alert(Warning, "DataDrift", &[("model", "bikes")])).await.unwrap();
-    router.send(alert(Warning, "DataDrift", &[("model", "cars")])).await.unwrap();
+    router
+        .send(alert(Critical, "ModelDown", &[("model", "bikes")]))
+        .await
+        .unwrap();
+    router
+        .send(alert(Warning, "DataDrift", &[("model", "bikes")]))
+        .await
+        .unwrap();
+    router
+        .send(alert(Warning, "DataDrift", &[("model", "cars")]))
+        .await
+        .unwrap();
     at(start, 40).await;
     let mut lines = rec.lines();
     lines.sort();
-    assert_eq!(lines, ["30s group DataDrift=firing", "30s group ModelDown=firing"]);
+    assert_eq!(
+        lines,
+        ["30s group DataDrift=firing", "30s group ModelDown=firing"]
+    );
     // The muted one is listed as inhibited by ModelDown.
     let inhibited = router.alerts(&AlertFilter {
         inhibited: Some(true),
@@ -75,7 +87,10 @@ async fn inhibition_with_equal_mutes_only_the_same_model() {
     let mut lines: Vec<String> = rec
         .lines()
         .iter()
-        .map(|l| l.replace("update#1 ", "update#? ").replace("update#2 ", "update#? "))
+        .map(|l| {
+            l.replace("update#1 ", "update#? ")
+                .replace("update#2 ", "update#? ")
+        })
         .collect();
     lines.sort();
     assert_eq!(
@@ -99,15 +114,27 @@ async fn self_inhibition_guard_keeps_both_sides_visible() {
         Router::builder()
             .receiver(Receiver::new("team").channel(rec.clone()))
             .route(one_minute_ticks("team").group_by(["..."]))
-            .inhibit(InhibitRule::new(["severity >= warning"], ["severity >= warning"], ["model"]).unwrap()),
+            .inhibit(
+                InhibitRule::new(["severity >= warning"], ["severity >= warning"], ["model"])
+                    .unwrap(),
+            ),
     )
     .await;
-    router.send(alert(Critical, "ModelDown", &[("model", "bikes")])).await.unwrap();
-    router.send(alert(Warning, "DataDrift", &[("model", "bikes")])).await.unwrap();
+    router
+        .send(alert(Critical, "ModelDown", &[("model", "bikes")]))
+        .await
+        .unwrap();
+    router
+        .send(alert(Warning, "DataDrift", &[("model", "bikes")]))
+        .await
+        .unwrap();
     at(start, 40).await;
     let mut lines = rec.lines();
     lines.sort();
-    assert_eq!(lines, ["30s group DataDrift=firing", "30s group ModelDown=firing"]);
+    assert_eq!(
+        lines,
+        ["30s group DataDrift=firing", "30s group ModelDown=firing"]
+    );
     assert_eq!(router.stats().suppressed["inhibited"], 0);
     router.shutdown(s(1)).await;
 }
@@ -122,17 +149,27 @@ async fn a_silenced_alert_sends_no_resolved_notice_and_silences_have_a_life_cycl
             .route(one_minute_ticks("team")),
     )
     .await;
-    router.send(alert(Error, "TrainingFailed", &[("job", "retrain")])).await.unwrap();
+    router
+        .send(alert(Error, "TrainingFailed", &[("job", "retrain")]))
+        .await
+        .unwrap();
     at(start, 40).await;
     let id = router
         .create_silence(
-            Silence::new(vec!["job = retrain".parse().unwrap()], "alice", "known issue")
-                .between(router.now(), router.now().saturating_add(s(3600))),
+            Silence::new(
+                vec!["job = retrain".parse().unwrap()],
+                "alice",
+                "known issue",
+            )
+            .between(router.now(), router.now().saturating_add(s(3600))),
         )
         .await
         .unwrap();
     assert_eq!(router.silences().len(), 1);
-    assert_eq!(router.silence(&id).unwrap().state, alert_router::SilenceState::Active);
+    assert_eq!(
+        router.silence(&id).unwrap().state,
+        alert_router::SilenceState::Active
+    );
     at(start, 50).await;
     router
         .send(alert(Error, "TrainingFailed", &[("job", "retrain")]).resolved_at(router.now()))
@@ -143,17 +180,40 @@ async fn a_silenced_alert_sends_no_resolved_notice_and_silences_have_a_life_cycl
     assert_eq!(rec.lines(), ["30s group TrainingFailed=firing"]);
     assert_eq!(router.stats().suppressed["silenced"], 1);
     router.expire_silence(&id).await.unwrap();
-    assert_eq!(router.silence(&id).unwrap().state, alert_router::SilenceState::Expired);
+    assert_eq!(
+        router.silence(&id).unwrap().state,
+        alert_router::SilenceState::Expired
+    );
     at(start, 300).await;
-    assert_eq!(rec.lines(), ["30s group TrainingFailed=firing"], "nothing after expiry either");
+    assert_eq!(
+        rec.lines(),
+        ["30s group TrainingFailed=firing"],
+        "nothing after expiry either"
+    );
     // Bad silences are refused with a reason.
     let err = router
-        .create_silence(Silence::new(vec!["job =~ \".*\"".parse().unwrap()], "alice", "all"))
+        .create_silence(Silence::new(
+            vec!["job =~ \".*\"".parse().unwrap()],
+            "alice",
+            "all",
+        ))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("must not match the empty string"), "{err}");
+    assert!(
+        err.to_string().contains("must not match the empty string"),
+        "{err}"
+    );
     let err = router.expire_silence("nope").await.unwrap_err();
-    assert!(matches!(err, alert_router::RouterError::NotFound { what: "silence", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            alert_router::RouterError::NotFound {
+                what: "silence",
+                ..
+            }
+        ),
+        "{err}"
+    );
     router.shutdown(s(1)).await;
 }
 
@@ -178,16 +238,29 @@ async fn retrain_night(date: &str) -> Vec<String> {
         .unwrap();
     router
         .create_silence(
-            Silence::new(vec!["job = retrain".parse().unwrap()], "ops", "weekly retrain")
-                .between("2026-03-01T00:00:00Z".parse().unwrap(), "2026-05-01T00:00:00Z".parse().unwrap())
-                .recurring(TimeInterval::weekly("sunday", "02:00", "04:00", "Europe/Paris").unwrap()),
+            Silence::new(
+                vec!["job = retrain".parse().unwrap()],
+                "ops",
+                "weekly retrain",
+            )
+            .between(
+                "2026-03-01T00:00:00Z".parse().unwrap(),
+                "2026-05-01T00:00:00Z".parse().unwrap(),
+            )
+            .recurring(TimeInterval::weekly("sunday", "02:00", "04:00", "Europe/Paris").unwrap()),
         )
         .await
         .unwrap();
     at(start, 600).await;
-    router.send(alert(Error, "X", &[("job", "retrain")])).await.unwrap();
+    router
+        .send(alert(Error, "X", &[("job", "retrain")]))
+        .await
+        .unwrap();
     at(start, 2400).await;
-    router.send(alert(Error, "Y", &[("job", "retrain")])).await.unwrap();
+    router
+        .send(alert(Error, "Y", &[("job", "retrain")]))
+        .await
+        .unwrap();
     at(start, 10_000).await;
     router.shutdown(s(1)).await;
     let mut lines = rec.lines();
@@ -233,9 +306,22 @@ async fn flap_detection_on_a_fire_resolve_storm() {
     )
     .await;
     let x = || alert(Error, "X", &[]);
-    for (secs, firing) in [(0, true), (20, false), (40, true), (60, false), (80, true), (100, false), (120, true), (140, false)] {
+    for (secs, firing) in [
+        (0, true),
+        (20, false),
+        (40, true),
+        (60, false),
+        (80, true),
+        (100, false),
+        (120, true),
+        (140, false),
+    ] {
         at(start, secs).await;
-        let a = if firing { x() } else { x().resolved_at(router.now()) };
+        let a = if firing {
+            x()
+        } else {
+            x().resolved_at(router.now())
+        };
         router.send(a).await.unwrap();
     }
     at(start, 600).await;
@@ -280,14 +366,23 @@ async fn keep_firing_for_hides_a_short_resolution() {
     .await;
     router.send(alert(Error, "X", &[])).await.unwrap();
     at(start, 50).await;
-    router.send(alert(Error, "X", &[]).resolved_at(router.now())).await.unwrap();
+    router
+        .send(alert(Error, "X", &[]).resolved_at(router.now()))
+        .await
+        .unwrap();
     at(start, 70).await;
     router.send(alert(Error, "X", &[])).await.unwrap();
     at(start, 200).await;
-    router.send(alert(Error, "X", &[]).resolved_at(router.now())).await.unwrap();
+    router
+        .send(alert(Error, "X", &[]).resolved_at(router.now()))
+        .await
+        .unwrap();
     at(start, 400).await;
     // 50s..70s never showed; the 200s resolution took effect at 260s, sent at 270s.
-    assert_eq!(rec.lines(), ["30s group X=firing", "270s update#1 X=resolved"]);
+    assert_eq!(
+        rec.lines(),
+        ["30s group X=firing", "270s update#1 X=resolved"]
+    );
     assert_eq!(router.stats().resolved, 1);
     router.shutdown(s(1)).await;
 }
@@ -315,12 +410,23 @@ async fn escalation_then_ack_stops_escalation_and_repeats() {
     let a = alert(Critical, "ModelDown", &[("model", "bikes")]);
     router.send(a.clone()).await.unwrap();
     at(start, 400).await;
-    router.ack(a.fingerprint(), "alice", "rolling back").await.unwrap();
+    router
+        .ack(a.fingerprint(), "alice", "rolling back")
+        .await
+        .unwrap();
     assert!(router.is_acked(a.fingerprint()));
     at(start, 1300).await;
-    assert_eq!(team.lines(), ["30s group ModelDown=firing"], "no repeat at 630s or 1230s once acked");
+    assert_eq!(
+        team.lines(),
+        ["30s group ModelDown=firing"],
+        "no repeat at 630s or 1230s once acked"
+    );
     assert_eq!(manager.lines(), ["300s notify ModelDown=firing(escalated)"]);
-    assert_eq!(director.lines(), Vec::<String>::new(), "acked before the second step");
+    assert_eq!(
+        director.lines(),
+        Vec::<String>::new(),
+        "acked before the second step"
+    );
     let log = router.notification_log(&LogQuery::default()).await.unwrap();
     let kinds: Vec<(LogKind, String, String)> = log
         .iter()
@@ -331,8 +437,16 @@ async fn escalation_then_ack_stops_escalation_and_repeats() {
         kinds,
         [
             (LogKind::Notified, "team".to_owned(), String::new()),
-            (LogKind::Escalated, "manager".to_owned(), "level 1".to_owned()),
-            (LogKind::Acked, String::new(), "alice: rolling back".to_owned()),
+            (
+                LogKind::Escalated,
+                "manager".to_owned(),
+                "level 1".to_owned()
+            ),
+            (
+                LogKind::Acked,
+                String::new(),
+                "alice: rolling back".to_owned()
+            ),
         ]
     );
     assert_eq!(router.stats().suppressed["acked"], 1);
@@ -341,7 +455,13 @@ async fn escalation_then_ack_stops_escalation_and_repeats() {
         .ack(alert(Info, "Nope", &[]).fingerprint(), "alice", "")
         .await
         .unwrap_err();
-    assert!(matches!(err, alert_router::RouterError::NotFound { what: "alert", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            alert_router::RouterError::NotFound { what: "alert", .. }
+        ),
+        "{err}"
+    );
     router.shutdown(s(1)).await;
 }
 
@@ -354,15 +474,25 @@ async fn escalation_without_ack_reaches_every_step() {
         Router::builder()
             .receiver(Receiver::new("team").channel(team.clone()))
             .receiver(Receiver::new("manager").channel(manager.clone()))
-            .route(one_minute_ticks("team").escalate(s(300), "manager").escalate(s(600), "manager"))
+            .route(
+                one_minute_ticks("team")
+                    .escalate(s(300), "manager")
+                    .escalate(s(600), "manager"),
+            )
             .resolve_timeout(s(7200)),
     )
     .await;
-    router.send(alert(Critical, "ModelDown", &[])).await.unwrap();
+    router
+        .send(alert(Critical, "ModelDown", &[]))
+        .await
+        .unwrap();
     at(start, 700).await;
     assert_eq!(
         manager.lines(),
-        ["300s notify ModelDown=firing(escalated)", "600s notify ModelDown=firing(escalated)"]
+        [
+            "300s notify ModelDown=firing(escalated)",
+            "600s notify ModelDown=firing(escalated)"
+        ]
     );
     router.shutdown(s(1)).await;
 }
@@ -399,14 +529,28 @@ async fn action_cooldown_and_dry_run_are_audited() {
                     .action("rollback"),
             )
             .action(Arc::new(retrain), ActionPolicy::cooldown(s(600)))
-            .action(Arc::new(rollback), ActionPolicy::cooldown(s(600)).dry_run(true))
+            .action(
+                Arc::new(rollback),
+                ActionPolicy::cooldown(s(600)).dry_run(true),
+            )
             .resolve_timeout(s(7200)),
     )
     .await;
-    router.send(alert(Error, "AccuracyDrop", &[("model", "bikes")])).await.unwrap();
+    router
+        .send(alert(Error, "AccuracyDrop", &[("model", "bikes")]))
+        .await
+        .unwrap();
     at(start, 700).await;
-    assert_eq!(runs.load(Ordering::SeqCst), 2, "at 30s and again at 630s after the cool-down");
-    assert_eq!(rollback_calls.load(Ordering::SeqCst), 0, "dry run never runs");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "at 30s and again at 630s after the cool-down"
+    );
+    assert_eq!(
+        rollback_calls.load(Ordering::SeqCst),
+        0,
+        "dry run never runs"
+    );
     let records = router
         .store()
         .query_actions(&ActionQuery {
@@ -423,7 +567,10 @@ async fn action_cooldown_and_dry_run_are_audited() {
             let what = match &r.outcome {
                 ActionOutcome::Succeeded { output } => format!("ok: {output}"),
                 ActionOutcome::Cooldown { until } => {
-                    format!("cooldown until {}s", until.duration_since(common::t0()).as_secs())
+                    format!(
+                        "cooldown until {}s",
+                        until.duration_since(common::t0()).as_secs()
+                    )
                 }
                 other => format!("{other:?}"),
             };
@@ -450,7 +597,12 @@ async fn action_cooldown_and_dry_run_are_audited() {
         })
         .await
         .unwrap();
-    assert_eq!(dry.iter().filter(|r| r.outcome == ActionOutcome::DryRun).count(), 2);
+    assert_eq!(
+        dry.iter()
+            .filter(|r| r.outcome == ActionOutcome::DryRun)
+            .count(),
+        2
+    );
     assert_eq!(router.stats().actions_run, 2);
     router.shutdown(s(1)).await;
 }
@@ -480,7 +632,10 @@ async fn critical_goes_before_info_when_a_channel_is_backed_up() {
         .iter()
         .map(|l| l.split(' ').nth(2).unwrap_or("").to_owned())
         .collect();
-    assert_eq!(order, ["First=firing", "High=firing", "Mid=firing", "Low=firing"]);
+    assert_eq!(
+        order,
+        ["First=firing", "High=firing", "Mid=firing", "Low=firing"]
+    );
     router.shutdown(s(1)).await;
 }
 
@@ -495,7 +650,9 @@ async fn a_restarted_router_resumes_from_the_store_without_duplicates() {
             .route(one_minute_ticks("team").repeat_interval(s(3600)))
             .store(store.clone())
             .resolve_timeout(s(7200))
-            .clock(Arc::new(TokioClock::starting_at(common::t0().saturating_add(start.elapsed()))))
+            .clock(Arc::new(TokioClock::starting_at(
+                common::t0().saturating_add(start.elapsed()),
+            )))
     };
     let first = make().build().await.unwrap();
     first.send(alert(Error, "X", &[])).await.unwrap();
@@ -505,14 +662,29 @@ async fn a_restarted_router_resumes_from_the_store_without_duplicates() {
     first.shutdown(s(1)).await;
     drop(first);
     let second = make().build().await.unwrap();
-    assert_eq!(second.alerts(&AlertFilter::default()).len(), 2, "alerts restored");
+    assert_eq!(
+        second.alerts(&AlertFilter::default()).len(),
+        2,
+        "alerts restored"
+    );
     at(start, 200).await;
-    assert_eq!(rec.lines().len(), 2, "no duplicate after restart: {:?}", rec.lines());
-    second.send(alert(Error, "X", &[]).resolved_at(second.now())).await.unwrap();
+    assert_eq!(
+        rec.lines().len(),
+        2,
+        "no duplicate after restart: {:?}",
+        rec.lines()
+    );
+    second
+        .send(alert(Error, "X", &[]).resolved_at(second.now()))
+        .await
+        .unwrap();
     at(start, 300).await;
     let lines = rec.lines();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[2].contains("update#") && lines[2].ends_with("X=resolved"), "{lines:?}");
+    assert!(
+        lines[2].contains("update#") && lines[2].ends_with("X=resolved"),
+        "{lines:?}"
+    );
     second.shutdown(s(1)).await;
 }
 
@@ -544,20 +716,35 @@ async fn time_windows_mute_and_activate_routes() {
             .time_interval("weekend", vec![weekend])
             .route(
                 one_minute_ticks("muted")
-                    .route(Route::new().when("team = ml").receiver("office").active_during("weekend").continue_matching(true))
+                    .route(
+                        Route::new()
+                            .when("team = ml")
+                            .receiver("office")
+                            .active_during("weekend")
+                            .continue_matching(true),
+                    )
                     .route(Route::new().mute_during("maintenance")),
             )
             .resolve_timeout(s(7200)),
     )
     .await;
-    router.send(alert(Error, "X", &[("team", "ml")])).await.unwrap();
+    router
+        .send(alert(Error, "X", &[("team", "ml")]))
+        .await
+        .unwrap();
     at(start, 400).await;
     // Muted until 10:05 (300s): first tick after it is 330s.
     assert_eq!(muted.lines(), ["330s group X=firing"]);
     // The office route is only active at weekends.
     assert_eq!(office.lines(), Vec::<String>::new());
     let s = router.stats();
-    assert_eq!((s.suppressed["mute_interval"], s.suppressed["inactive_interval"]), (1, 1));
+    assert_eq!(
+        (
+            s.suppressed["mute_interval"],
+            s.suppressed["inactive_interval"]
+        ),
+        (1, 1)
+    );
     router.shutdown(Duration::from_secs(1)).await;
     settle().await;
 }

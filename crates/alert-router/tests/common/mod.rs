@@ -29,7 +29,15 @@ fn describe(alerts: &[Alert]) -> String {
         .map(|a| {
             let mut s = format!("{}={}", a.name, a.status);
             if !a.summary.is_empty() && a.summary.starts_with('[') {
-                s = format!("{}({})", s, a.summary.split(']').next().unwrap_or("").trim_start_matches('['));
+                s = format!(
+                    "{}({})",
+                    s,
+                    a.summary
+                        .split(']')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches('[')
+                );
             }
             s
         })
