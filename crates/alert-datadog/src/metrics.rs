@@ -291,7 +291,9 @@ pub struct MetricsError {
     pub error: NotifyError,
     /// What was sent before the error.
     pub report: MetricsReport,
-    /// The series not sent, normalised, including the failed request's.
+    /// The series not sent, including the failed request's: normalised, or as given
+    /// when the submission was refused before anything was sent (a metric name with
+    /// no letter, a point too large for any request).
     pub unsent: Vec<Series>,
 }
 
