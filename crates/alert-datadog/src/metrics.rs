@@ -291,9 +291,8 @@ pub struct MetricsError {
     pub error: NotifyError,
     /// What was sent before the error.
     pub report: MetricsReport,
-    /// The series not sent, including the failed request's: normalised, or as given
-    /// when the submission was refused before anything was sent (a metric name with
-    /// no letter, a point too large for any request).
+    /// The series not sent, including the failed request's, normalised; as given
+    /// when a metric name had no letter (then nothing was sent).
     pub unsent: Vec<Series>,
 }
 
