@@ -135,6 +135,7 @@ struct Group {
 #[derive(Debug)]
 struct AlertState {
     alert: Arc<Alert>,
+    fp: Fingerprint,
     received_at: Timestamp,
     updated_at: Timestamp,
     resolved_at: Option<Timestamp>,
@@ -175,7 +176,7 @@ impl AlertState {
     }
 
     fn record(&self) -> AlertRecord {
-        let mut r = AlertRecord::new(self.alert.clone(), self.received_at);
+        let mut r = AlertRecord::with_fingerprint(self.alert.clone(), self.fp, self.received_at);
         r.updated_at = self.updated_at;
         r.resolved_at = self.resolved_at;
         r.keep_firing_until = self.keep_firing_until;
@@ -427,7 +428,7 @@ impl Engine {
     fn group_of(&self, route: u32, alert: &Alert) -> (GroupId, Option<String>) {
         let node = &self.cfg.tree.nodes[route as usize];
         match &node.group_by {
-            GroupBy::All => ((route, alert.fingerprint()), None),
+            GroupBy::All => ((route, fingerprint_of(alert)), None),
             GroupBy::Labels(ls) => {
                 let fp = Fingerprint::of_sorted_labels(
                     ls.iter()
@@ -454,8 +455,16 @@ impl Engine {
             }
             first = false;
             s.push_str(k);
-            s.push('=');
-            s.push_str(&serde_json::to_string(v).unwrap_or_default());
+            s.push_str("=\"");
+            for c in v.chars() {
+                match c {
+                    '"' => s.push_str("\\\""),
+                    '\\' => s.push_str("\\\\"),
+                    c if c.is_control() => s.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => s.push(c),
+                }
+            }
+            s.push('"');
         };
         match &node.group_by {
             GroupBy::All => {
@@ -564,7 +573,7 @@ impl Engine {
     pub(crate) fn ingest(&mut self, incoming: Alert, now: Timestamp, out: &mut Output) {
         self.counters.received += 1;
         let rt = self.cfg.resolve_timeout;
-        let fp = incoming.fingerprint();
+        let fp = fingerprint_of(&incoming);
         let resolved_in =
             incoming.status == Status::Resolved || incoming.ends_at.is_some_and(|e| e <= now);
         let Some(st) = self.alerts.get_mut(&fp) else {
@@ -602,8 +611,9 @@ impl Engine {
             st.expires_at = Some(expiry(&st.alert, now, rt));
             let alert = st.alert.clone();
             self.counters.fired += 1;
-            out.changes.push(Change::Event(AlertEvent::of(
+            out.changes.push(Change::Event(AlertEvent::of_fingerprint(
                 &alert,
+                fp,
                 EventKind::Fired,
                 "",
                 now,
@@ -642,8 +652,9 @@ impl Engine {
             && st.seen & (1 << 15) == 0
         {
             st.seen |= 1 << 15;
-            out.changes.push(Change::Event(AlertEvent::of(
+            out.changes.push(Change::Event(AlertEvent::of_fingerprint(
                 &st.alert,
+                fp,
                 EventKind::Suppressed(SuppressReason::Dedup),
                 "",
                 now,
@@ -670,6 +681,7 @@ impl Engine {
         let st = AlertState {
             expires_at: Some(self.expiry_of(&alert, now)),
             alert: alert.clone(),
+            fp,
             received_at: now,
             updated_at: now,
             resolved_at: None,
@@ -681,8 +693,9 @@ impl Engine {
         out.changes.push(Change::PutAlert(st.record()));
         self.alerts.insert(fp, st);
         self.counters.fired += 1;
-        out.changes.push(Change::Event(AlertEvent::of(
+        out.changes.push(Change::Event(AlertEvent::of_fingerprint(
             &alert,
+            fp,
             EventKind::Fired,
             "",
             now,
@@ -747,8 +760,9 @@ impl Engine {
         let alert = st.alert.clone();
         out.changes.push(Change::PutAlert(st.record()));
         self.counters.resolved += 1;
-        out.changes.push(Change::Event(AlertEvent::of(
+        out.changes.push(Change::Event(AlertEvent::of_fingerprint(
             &alert,
+            fp,
             EventKind::Resolved,
             "",
             at,
@@ -819,8 +833,9 @@ impl Engine {
                     serde_util::format(fc.stable_for)
                 ),
             );
-            out.changes.push(Change::Event(AlertEvent::of(
+            out.changes.push(Change::Event(AlertEvent::of_fingerprint(
                 &st.alert,
+                fp,
                 EventKind::Flapping,
                 "",
                 now,
@@ -963,8 +978,9 @@ impl Engine {
                 ),
             );
             self.counters.escalations += 1;
-            out.changes.push(Change::Event(AlertEvent::of(
+            out.changes.push(Change::Event(AlertEvent::of_fingerprint(
                 &st.alert,
+                fp,
                 EventKind::Escalated,
                 &e.route,
                 now,
@@ -1090,8 +1106,9 @@ impl Engine {
         {
             st.seen |= bit;
             self.counters.suppressed[reason_bit(reason)] += 1;
-            out.changes.push(Change::Event(AlertEvent::of(
+            out.changes.push(Change::Event(AlertEvent::of_fingerprint(
                 &st.alert,
+                fp,
                 EventKind::Suppressed(reason),
                 route,
                 now,
@@ -1345,8 +1362,9 @@ impl Engine {
         } else {
             format!("{}: {}", ack.by, ack.comment)
         };
-        out.changes.push(Change::Event(AlertEvent::of(
+        out.changes.push(Change::Event(AlertEvent::of_fingerprint(
             &st.alert,
+            ack.fingerprint,
             EventKind::Acked,
             "",
             ack.at,
@@ -1607,6 +1625,7 @@ impl Engine {
             };
             let st = AlertState {
                 alert: alert.clone(),
+                fp,
                 received_at: rec.received_at,
                 updated_at: rec.updated_at,
                 resolved_at: rec.resolved_at,
@@ -1724,4 +1743,46 @@ pub(crate) fn needs_update(
         };
     }
     Decision::Dedup
+}
+
+/// [`Alert::fingerprint`] without the temporary vector: the labels in order with
+/// `alertname` merged into its place.
+pub(crate) fn fingerprint_of(alert: &Alert) -> Fingerprint {
+    let mut name = Some(("alertname", alert.name.as_str()));
+    let mut labels = alert
+        .labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "alertname")
+        .peekable();
+    Fingerprint::of_sorted_labels(std::iter::from_fn(move || match (name, labels.peek()) {
+        (Some(n), Some((k, _))) if k.as_str() > "alertname" => {
+            name = None;
+            Some(n)
+        }
+        (Some(n), None) => {
+            name = None;
+            Some(n)
+        }
+        _ => labels.next().map(|(k, v)| (k.as_str(), v.as_str())),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_without_allocation_equals_the_core_definition() {
+        for labels in [
+            vec![],
+            vec![("a", "1")],
+            vec![("zz", "1")],
+            vec![("a", "1"), ("alertnamf", "x"), ("b", "2")],
+            vec![("alertnam", "1"), ("z", "2")],
+            vec![("model", "bikes"), ("env", "prod"), ("instance", "i1")],
+        ] {
+            let a = Alert::new(Severity::Error, "HighLatency").with_labels(labels.clone());
+            assert_eq!(fingerprint_of(&a), a.fingerprint(), "{labels:?}");
+        }
+    }
 }

@@ -102,7 +102,42 @@ pub struct Matcher {
     op: MatchOp,
     value: String,
     re: Option<Regex>,
+    /// The regex as plain alternatives when it is only literals and `literal.*`
+    /// (`api|web`, `ml-.*`): matched without the regex engine.
+    fast: Option<Vec<Alt>>,
     severity: Option<Severity>,
+}
+
+/// One alternative of a simple regex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Alt {
+    Exact(String),
+    Prefix(String),
+}
+
+/// `a|b|c.*` → alternatives, or `None` when the pattern uses anything else.
+fn simple_alternatives(pattern: &str) -> Option<Vec<Alt>> {
+    const META: &[char] = &[
+        '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+    ];
+    pattern
+        .split('|')
+        .map(|alt| match alt.strip_suffix(".*") {
+            Some(p) if !p.contains(META) => Some(Alt::Prefix(p.to_owned())),
+            _ if !alt.contains(META) => Some(Alt::Exact(alt.to_owned())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn regex_match(re: &Option<Regex>, fast: &Option<Vec<Alt>>, v: &str) -> bool {
+    match fast {
+        Some(alts) => alts.iter().any(|a| match a {
+            Alt::Exact(x) => v == x,
+            Alt::Prefix(p) => v.starts_with(p.as_str()),
+        }),
+        None => re.as_ref().is_some_and(|r| r.is_match(v)),
+    }
 }
 
 impl fmt::Debug for Matcher {
@@ -167,11 +202,13 @@ impl Matcher {
             ),
             _ => None,
         };
+        let fast = re.as_ref().and_then(|_| simple_alternatives(&value));
         Ok(Matcher {
             name,
             op,
             value,
             re,
+            fast,
             severity,
         })
     }
@@ -185,6 +222,7 @@ impl Matcher {
             op: MatchOp::Eq,
             value,
             re: None,
+            fast: None,
             severity: None,
         })
     }
@@ -198,6 +236,7 @@ impl Matcher {
             op: MatchOp::NotEq,
             value,
             re: None,
+            fast: None,
             severity: None,
         })
     }
@@ -219,6 +258,7 @@ impl Matcher {
             op: MatchOp::Ge,
             value: s.as_str().into(),
             re: None,
+            fast: None,
             severity: Some(s),
         }
     }
@@ -258,8 +298,8 @@ impl Matcher {
         match self.op {
             MatchOp::Eq => v == self.value,
             MatchOp::NotEq => v != self.value,
-            MatchOp::Re => self.re.as_ref().is_some_and(|r| r.is_match(v)),
-            MatchOp::NotRe => !self.re.as_ref().is_some_and(|r| r.is_match(v)),
+            MatchOp::Re => regex_match(&self.re, &self.fast, v),
+            MatchOp::NotRe => !regex_match(&self.re, &self.fast, v),
             MatchOp::Ge | MatchOp::Gt | MatchOp::Le | MatchOp::Lt => {
                 match (v.parse::<Severity>(), self.severity) {
                     (Ok(have), Some(want)) => match self.op {
@@ -453,6 +493,42 @@ mod tests {
         ] {
             let m: Matcher = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(m.matches(&a), expect, "{text}");
+        }
+    }
+
+    #[test]
+    fn simple_regexes_skip_the_engine_and_agree_with_it() {
+        assert_eq!(
+            simple_alternatives("api|web-.*|"),
+            Some(vec![
+                Alt::Exact("api".into()),
+                Alt::Prefix("web-".into()),
+                Alt::Exact(String::new())
+            ])
+        );
+        for p in [
+            "a.b", "a+", "(a|b)", "[ab]", "a\\.b", "x{2}", "^a", "(?i)a", ".*x",
+        ] {
+            assert_eq!(simple_alternatives(p), None, "{p}");
+        }
+        let patterns = [
+            "api|web-.*",
+            ".*",
+            "bikes",
+            "a|",
+            "ml-.*|x",
+            "a.b|c",
+            "(?i)API",
+        ];
+        let values = [
+            "api", "web-1", "web", "", "bikes", "ml-x", "x", "axb", "a.b", "c", "API", "Api",
+        ];
+        for p in patterns {
+            let m = Matcher::regex("l", p).unwrap();
+            let slow = Regex::new(&format!("^(?:{p})$")).unwrap();
+            for v in values {
+                assert_eq!(m.matches_value(v), slow.is_match(v), "{p} on {v:?}");
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use alert_core::{Alert, BuildError};
 use serde::{Deserialize, Serialize};
 
-use crate::matcher::{Matcher, all_match};
+use crate::matcher::{MatchOp, Matcher, all_match, label_value};
 use crate::serde_util;
 
 /// Alertmanager's defaults.
@@ -237,7 +237,24 @@ pub(crate) struct RouteNode {
     pub(crate) active: Vec<u32>,
     pub(crate) escalate: Vec<(Duration, u32)>,
     pub(crate) actions: Vec<u32>,
+    /// For nodes with many children: which children can match, by the value of the
+    /// label most children test for equality.
+    pub(crate) index: Option<ChildIndex>,
 }
+
+/// Children of a node indexed by one label's value (equality matchers), so matching
+/// tries only the children that can match, still in their order.
+#[derive(Clone, Debug)]
+pub(crate) struct ChildIndex {
+    label: String,
+    /// Positions (in `children`) of the children requiring `label == value`.
+    by_value: HashMap<String, Vec<u32>>,
+    /// Positions of the children with no equality matcher on `label`.
+    rest: Vec<u32>,
+}
+
+/// Nodes with fewer children are scanned in order.
+const INDEX_MIN_CHILDREN: usize = 8;
 
 /// Names the compiled tree refers to.
 pub(crate) struct Names<'a> {
@@ -288,7 +305,55 @@ impl RouteTree {
         let mut tree = RouteTree { nodes: Vec::new() };
         let mut seen = HashMap::new();
         tree.add(root, "route", "root", &inherited, names, &mut seen)?;
+        for i in 0..tree.nodes.len() {
+            tree.nodes[i].index = tree.build_index(i);
+        }
         Ok(tree)
+    }
+
+    fn eq_value<'a>(&'a self, child: u32, label: &str) -> Option<&'a str> {
+        self.nodes[child as usize]
+            .matchers
+            .iter()
+            .find(|m| m.op() == MatchOp::Eq && m.name() == label)
+            .map(Matcher::value)
+    }
+
+    fn build_index(&self, node: usize) -> Option<ChildIndex> {
+        let children = &self.nodes[node].children;
+        if children.len() < INDEX_MIN_CHILDREN {
+            return None;
+        }
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for &c in children {
+            let mut seen = Vec::new();
+            for m in &self.nodes[c as usize].matchers {
+                if m.op() == MatchOp::Eq && !seen.contains(&m.name()) {
+                    seen.push(m.name());
+                    *counts.entry(m.name()).or_default() += 1;
+                }
+            }
+        }
+        let (label, n) = counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+        if n < INDEX_MIN_CHILDREN / 2 {
+            return None;
+        }
+        let label = label.to_owned();
+        let mut by_value: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut rest = Vec::new();
+        for (pos, &c) in children.iter().enumerate() {
+            match self.eq_value(c, &label) {
+                Some(v) => by_value.entry(v.to_owned()).or_default().push(pos as u32),
+                None => rest.push(pos as u32),
+            }
+        }
+        Some(ChildIndex {
+            label,
+            by_value,
+            rest,
+        })
     }
 
     fn add(
@@ -423,6 +488,7 @@ impl RouteTree {
             active,
             escalate: inh.escalate.clone(),
             actions,
+            index: None,
         });
         let own_id = self.nodes[idx as usize].id.clone();
         for (i, child) in r.routes.iter().enumerate() {
@@ -451,10 +517,37 @@ impl RouteTree {
             return false;
         }
         let before = out.len();
-        for &c in &node.children {
-            let matched = self.match_node(c, alert, out);
-            if matched && !self.nodes[c as usize].cont {
-                break;
+        match &node.index {
+            None => {
+                for &c in &node.children {
+                    let matched = self.match_node(c, alert, out);
+                    if matched && !self.nodes[c as usize].cont {
+                        break;
+                    }
+                }
+            }
+            Some(ix) => {
+                // Merge the two sorted position lists: same order as a full scan, minus
+                // the children whose equality matcher cannot hold.
+                let hits: &[u32] = ix
+                    .by_value
+                    .get(label_value(alert, &ix.label))
+                    .map_or(&[], Vec::as_slice);
+                let (mut i, mut j) = (0, 0);
+                while i < hits.len() || j < ix.rest.len() {
+                    let pos = if j >= ix.rest.len() || (i < hits.len() && hits[i] < ix.rest[j]) {
+                        i += 1;
+                        hits[i - 1]
+                    } else {
+                        j += 1;
+                        ix.rest[j - 1]
+                    };
+                    let c = node.children[pos as usize];
+                    let matched = self.match_node(c, alert, out);
+                    if matched && !self.nodes[c as usize].cont {
+                        break;
+                    }
+                }
             }
         }
         if out.len() == before {
@@ -558,6 +651,42 @@ mod tests {
         // A child that matches but whose own children do not handles the alert itself.
         let a = Alert::new(Severity::Info, "X").with_label("model", "bikes");
         assert_eq!(ids(&tree, &a), ["root/0"]);
+    }
+
+    #[test]
+    fn the_child_index_gives_the_same_routes_as_a_full_scan() {
+        let mut root = Route::to("team");
+        for i in 0..40 {
+            let r = match i % 4 {
+                0 => Route::new().when(&format!("model = m{}", i % 7)),
+                1 => Route::new()
+                    .when(&format!("model = m{}", i % 5))
+                    .when("severity >= error")
+                    .continue_matching(true),
+                2 => Route::new().when(r#"model =~ "m1|m2""#),
+                _ => Route::new()
+                    .when("env = prod")
+                    .continue_matching(i % 8 == 3),
+            };
+            root = root.route(r.receiver(if i % 2 == 0 { "db" } else { "oncall" }));
+        }
+        let indexed = compile(&root).unwrap();
+        assert!(indexed.nodes[0].index.is_some());
+        let mut plain = indexed.clone();
+        plain.nodes[0].index = None;
+        for model in ["m0", "m1", "m2", "m3", "m4", "m5", "m6", "x", ""] {
+            for sev in Severity::ALL {
+                for env in ["prod", "dev"] {
+                    let a = Alert::new(sev, "X")
+                        .with_label("model", model)
+                        .with_label("env", env);
+                    let (mut x, mut y) = (Vec::new(), Vec::new());
+                    indexed.match_alert(&a, &mut x);
+                    plain.match_alert(&a, &mut y);
+                    assert_eq!(x, y, "{model} {sev} {env}");
+                }
+            }
+        }
     }
 
     #[test]

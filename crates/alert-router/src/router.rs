@@ -810,11 +810,15 @@ impl Router {
     /// Receives one alert (firing, or resolved). Returns once its state is stored:
     /// an error means nothing was stored and the caller still owns the alert.
     pub async fn send(&self, alert: Alert) -> Result<(), RouterError> {
-        self.send_batch(vec![alert]).await
+        self.ingest(std::iter::once(alert)).await
     }
 
     /// Receives several alerts; one store write for all of them.
     pub async fn send_batch(&self, alerts: Vec<Alert>) -> Result<(), RouterError> {
+        self.ingest(alerts).await
+    }
+
+    async fn ingest(&self, alerts: impl IntoIterator<Item = Alert>) -> Result<(), RouterError> {
         self.check_open()?;
         let now = self.inner.clock.now();
         let mut out = Output::default();

@@ -116,6 +116,8 @@ pub enum StoreError {
 pub struct AlertRecord {
     /// The latest version received (its `status` is what the sender said).
     pub alert: Arc<Alert>,
+    /// The alert's fingerprint (the key).
+    pub fingerprint: Fingerprint,
     /// When the router first saw this fingerprint (this episode).
     pub received_at: Timestamp,
     /// When it last received it.
@@ -132,8 +134,18 @@ pub struct AlertRecord {
 impl AlertRecord {
     /// A record for an alert first seen at `at`.
     pub fn new(alert: Arc<Alert>, at: Timestamp) -> AlertRecord {
+        let fp = alert.fingerprint();
+        AlertRecord::with_fingerprint(alert, fp, at)
+    }
+    /// A record whose fingerprint the caller already computed.
+    pub fn with_fingerprint(
+        alert: Arc<Alert>,
+        fingerprint: Fingerprint,
+        at: Timestamp,
+    ) -> AlertRecord {
         AlertRecord {
             alert,
+            fingerprint,
             received_at: at,
             updated_at: at,
             resolved_at: None,
@@ -142,7 +154,7 @@ impl AlertRecord {
     }
     /// The alert's fingerprint.
     pub fn fingerprint(&self) -> Fingerprint {
-        self.alert.fingerprint()
+        self.fingerprint
     }
 }
 
@@ -606,10 +618,20 @@ pub struct AlertEvent {
 impl AlertEvent {
     /// An event about `alert`.
     pub fn of(alert: &Alert, kind: EventKind, route: &str, at: Timestamp) -> AlertEvent {
+        AlertEvent::of_fingerprint(alert, alert.fingerprint(), kind, route, at)
+    }
+    /// An event about `alert` whose fingerprint the caller already computed.
+    pub fn of_fingerprint(
+        alert: &Alert,
+        fingerprint: Fingerprint,
+        kind: EventKind,
+        route: &str,
+        at: Timestamp,
+    ) -> AlertEvent {
         AlertEvent {
             at,
             kind,
-            fingerprint: alert.fingerprint(),
+            fingerprint,
             alert_name: alert.name.clone(),
             route: route.to_owned(),
             severity: alert.severity,

@@ -1,0 +1,112 @@
+//! Memory per active alert, measured with a counting global allocator.
+//!
+//! ```text
+//! cargo bench -p alert-router --bench routing_memory
+//! ```
+//!
+//! It builds 10,000 alerts (counting what the alerts themselves take), sends them
+//! to a router with 100 routes and the default in-memory store, and reports the
+//! bytes the router and the store hold beyond the alerts: one group per alert
+//! (the worst case) and 100 alerts per group.
+// A global allocator needs `unsafe impl GlobalAlloc`; it only forwards to the system
+// allocator and counts.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+use alert_core::{Alert, ConsoleNotifier, Severity};
+use alert_router::{Receiver, Route, Router};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: as for `realloc` on the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+const N: usize = 10_000;
+
+fn tree() -> Route {
+    let mut root = Route::to("team").group_by(["alertname", "model", "instance"]);
+    for i in 0..100 {
+        root = root.route(Route::new().when(&format!("model = m{i}")));
+    }
+    root
+}
+
+fn alert(i: usize, per_group: usize) -> Alert {
+    Alert::new(Severity::Error, "HighLatency")
+        .with_summary("p99 latency above 500ms")
+        .with_label("model", format!("m{}", (i / per_group) % 100))
+        .with_label("instance", format!("i{}", i / per_group))
+        .with_label("series", format!("s{i}"))
+        .with_label("env", "prod")
+}
+
+fn measure(per_group: usize) -> (f64, f64, usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let router = Router::builder()
+            .receiver(Receiver::new("team").channel(ConsoleNotifier::new("bench", std::io::sink())))
+            .route(tree())
+            .manual_ticks()
+            .build()
+            .await
+            .expect("router");
+        // Warm up maps and the runtime with one alert, then forget it.
+        router.send(alert(N + 1, 1)).await.expect("send");
+        let before_alerts = live();
+        let alerts: Vec<Alert> = (0..N).map(|i| alert(i, per_group)).collect();
+        let alerts_bytes = (live() - before_alerts) as f64 / N as f64;
+        let before = live();
+        router.send_batch(alerts).await.expect("send");
+        let after = live();
+        let groups = router.stats().groups as usize;
+        // The router moved each alert into an `Arc` (size_of::<Alert>() + 16 bytes);
+        // the alert's own heap (strings, labels) was counted in `alerts_bytes`.
+        let arc_box = (size_of::<Alert>() + 16) as f64;
+        let per_alert = (after - before) as f64 / N as f64;
+        router.shutdown(Duration::from_millis(10)).await;
+        (alerts_bytes + arc_box, per_alert - arc_box, groups)
+    })
+}
+
+fn main() {
+    for per_group in [1usize, 100] {
+        let (alert_size, beyond, groups) = measure(per_group);
+        println!(
+            "{N} alerts, {groups} groups ({per_group} per group): alert itself {alert_size:.0} B, \
+             router + store beyond the alert {beyond:.0} B per active alert"
+        );
+    }
+}
