@@ -32,7 +32,7 @@ pub(crate) const DEFAULT_REPEAT_INTERVAL: Duration = Duration::from_secs(4 * 360
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationStep {
-    /// Delay from the alert's first notification on this route.
+    /// Delay from when the alert started firing (was first received).
     #[serde(with = "serde_util::duration")]
     pub after: Duration,
     /// The receiver to add.
@@ -49,7 +49,8 @@ impl EscalationStep {
     }
 }
 
-/// A node of the routing tree; see the [module docs](self).
+/// A node of the routing tree (Alertmanager's matching, `continue`, inheritance;
+/// see the [crate docs](crate) and `docs/routing.md`).
 ///
 /// ```
 /// use std::time::Duration;
