@@ -136,6 +136,8 @@ struct Group {
 struct AlertState {
     alert: Arc<Alert>,
     fp: Fingerprint,
+    /// Arrival order, for stable ordering inside a notification.
+    seq: u64,
     received_at: Timestamp,
     updated_at: Timestamp,
     resolved_at: Option<Timestamp>,
@@ -345,6 +347,7 @@ pub(crate) struct Engine {
     cooldowns: HashMap<(u32, Fingerprint), Timestamp>,
     inhibit: Vec<InhibitIndex>,
     route_buf: Vec<u32>,
+    seq: u64,
     pub(crate) counters: Counters,
 }
 
@@ -380,6 +383,7 @@ impl Engine {
             cooldowns: HashMap::new(),
             inhibit,
             route_buf: Vec::with_capacity(8),
+            seq: 0,
             counters: Counters::default(),
         }
     }
@@ -678,10 +682,12 @@ impl Engine {
             groups.push(gid);
         }
         self.route_buf = routes;
+        self.seq += 1;
         let st = AlertState {
             expires_at: Some(self.expiry_of(&alert, now)),
             alert: alert.clone(),
             fp,
+            seq: self.seq,
             received_at: now,
             updated_at: now,
             resolved_at: None,
@@ -1188,8 +1194,8 @@ impl Engine {
         members.sort_by_key(|fp| {
             self.alerts
                 .get(fp)
-                .map(|s| (s.received_at, *fp))
-                .unwrap_or((now, *fp))
+                .map(|s| (s.received_at, s.seq))
+                .unwrap_or((now, u64::MAX))
         });
         let mut alerts = Vec::with_capacity(members.len());
         let mut firing = Vec::new();
@@ -1623,9 +1629,11 @@ impl Engine {
             } else {
                 None
             };
+            self.seq += 1;
             let st = AlertState {
                 alert: alert.clone(),
                 fp,
+                seq: self.seq,
                 received_at: rec.received_at,
                 updated_at: rec.updated_at,
                 resolved_at: rec.resolved_at,

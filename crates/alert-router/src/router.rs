@@ -37,8 +37,9 @@ pub enum RouterError {
     /// The configuration is invalid (the error names the key).
     #[error(transparent)]
     Build(#[from] BuildError),
-    /// The store failed; nothing of the call was made durable. The caller still owns
-    /// the alert and should retry or report it.
+    /// The store failed: the call's effect is not durable yet (for `send`, the
+    /// router keeps the alert and writes it with the next successful write; for
+    /// silences, nothing changed). Retry or report it.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The outbox refused a notification.
@@ -431,6 +432,8 @@ impl RouterBuilder {
             running_actions: Mutex::new(Vec::new()),
             retention: self.retention,
             counters: RouterCounters::default(),
+            pending: Mutex::new(Vec::new()),
+            write_lock: tokio::sync::Mutex::new(()),
         });
         if self.driver {
             let handle = tokio::spawn(drive(Arc::downgrade(&inner), inner.wake.clone()));
@@ -464,6 +467,9 @@ struct Inner {
     running_actions: Mutex<Vec<JoinHandle<()>>>,
     retention: Option<Duration>,
     counters: RouterCounters,
+    /// Changes the store refused, written first by the next write.
+    pending: Mutex<Vec<Change>>,
+    write_lock: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -524,9 +530,15 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
                 tracing::warn!(error = %e, "pruning history failed");
             }
         }
-        let wait = due
+        let mut wait = due
             .map(|t| t.duration_since(now))
             .unwrap_or(Duration::from_secs(3600));
+        if !lock(&inner.pending).is_empty() {
+            // Changes the store refused: try again every second.
+            if inner.write(Vec::new()).await.is_err() {
+                wait = wait.min(Duration::from_secs(1));
+            }
+        }
         drop(inner);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -536,18 +548,36 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
 }
 
 impl Inner {
+    /// Writes state changes in order, after any earlier batch the store refused. On
+    /// failure the whole batch is kept and written first next time, so the store
+    /// never misses a change the in-memory state already made (writes are
+    /// serialised so they stay in order).
+    async fn write(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        let _g = self.write_lock.lock().await;
+        let mut batch = std::mem::take(&mut *lock(&self.pending));
+        batch.extend(changes);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        match self.store.apply(&batch).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                *lock(&self.pending) = batch;
+                Err(e)
+            }
+        }
+    }
+
     /// Writes state changes; on failure, retries with back-off (the state is in
     /// memory, so nothing is lost while the process lives).
     async fn persist(&self, changes: &[Change]) {
-        if changes.is_empty() {
-            return;
-        }
+        let mut first = Some(changes.to_vec());
         let mut delay = Duration::from_millis(100);
         loop {
-            match self.store.apply(changes).await {
+            match self.write(first.take().unwrap_or_default()).await {
                 Ok(()) => return,
                 Err(e) => {
-                    self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(error = %e, "could not write router state; retrying");
                     if self.closed.load(Ordering::SeqCst) {
                         return;
@@ -807,8 +837,11 @@ impl Router {
         }
     }
 
-    /// Receives one alert (firing, or resolved). Returns once its state is stored:
-    /// an error means nothing was stored and the caller still owns the alert.
+    /// Receives one alert (firing, or resolved). Returns once its state is stored.
+    ///
+    /// On [`RouterError::Store`] the alert is not durable yet: the router keeps it
+    /// in memory, routes it, and writes it with the next successful store write;
+    /// sending it again is harmless (counted as a duplicate).
     pub async fn send(&self, alert: Alert) -> Result<(), RouterError> {
         self.ingest(std::iter::once(alert)).await
     }
@@ -828,8 +861,12 @@ impl Router {
                 engine.ingest(a, now, &mut out);
             }
         }
-        if !out.changes.is_empty() {
-            self.inner.store.apply(&out.changes).await?;
+        let changes = std::mem::take(&mut out.changes);
+        if let Err(e) = self.inner.write(changes).await {
+            // The router holds the alert and writes it with the next successful
+            // write; the caller learns it is not durable yet.
+            self.inner.wake.notify_one();
+            return Err(e.into());
         }
         if out.wake {
             self.inner.wake.notify_one();
@@ -1061,7 +1098,7 @@ impl Router {
                     }
                 }
             })?;
-        self.inner.store.apply(&out.changes).await?;
+        self.inner.write(out.changes).await?;
         Ok(())
     }
 

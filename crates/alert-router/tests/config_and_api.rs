@@ -395,7 +395,7 @@ async fn flush_sends_pending_groups_at_once_for_short_lived_jobs() {
 }
 
 #[tokio::test]
-async fn a_store_that_is_down_fails_send_with_a_clear_error() {
+async fn a_store_that_is_down_fails_send_with_a_clear_error_and_loses_nothing() {
     let store = Arc::new(alert_router::MemoryStore::new());
     let router = Router::builder()
         .receiver(
@@ -411,7 +411,66 @@ async fn a_store_that_is_down_fails_send_with_a_clear_error() {
         e.to_string(),
         "store `memory` unavailable: set unavailable for a test"
     );
+    // Silences are written before they take effect: refused, nothing changed.
+    let silence = Silence::new(vec!["alertname = X".parse().unwrap()], "ops", "");
+    assert!(router.create_silence(silence).await.is_err());
+    assert!(router.silences().is_empty());
     store.set_unavailable(false);
+    // The retry is a duplicate, and the refused batch is written with it.
     router.send(alert(Error, "X", &[])).await.unwrap();
+    let snap = alert_router::Store::load(&*store).await.unwrap();
+    assert_eq!(
+        snap.alerts.len(),
+        1,
+        "the alert reached the store once it was back"
+    );
+    assert_eq!(router.stats().suppressed["dedup"], 1);
     router.shutdown(Duration::from_millis(100)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn testkit_recorder_sees_one_group_notification_with_the_evidence() {
+    use alert_core::{Evidence, Source};
+    use alert_testkit::{Call, MemoryNotifier};
+    let mem = MemoryNotifier::new("mem");
+    let router = build(
+        Router::builder()
+            .receiver(Receiver::new("team").channel(mem.clone()))
+            .route(Route::to("team").group_by(["model"])),
+    )
+    .await;
+    let drift = |feature: &str, p: f64| {
+        alert(
+            Warning,
+            "DataDrift",
+            &[("model", "bikes"), ("feature", feature)],
+        )
+        .with_evidence(Evidence::metric(feature).test("ks", 0.3).p_value(p))
+        .with_source(Source::model("bikes").version("3"))
+    };
+    router
+        .send_batch(vec![drift("age", 0.001), drift("hour", 0.004)])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    common::settle().await;
+    let calls = mem.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let Call::Group(alerts) = &calls[0] else {
+        panic!("expected one group call, got {calls:?}");
+    };
+    let features: Vec<&str> = alerts
+        .iter()
+        .map(|a| a.labels["feature"].as_str())
+        .collect();
+    assert_eq!(features, ["age", "hour"]);
+    assert_eq!(alerts[0].evidence.p_value, Some(0.001));
+    assert_eq!(alerts[1].source.version.as_deref(), Some("3"));
+    router.shutdown(Duration::from_secs(1)).await;
+}
+
+#[test]
+fn the_router_is_send_sync_and_cheap_to_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<Router>();
 }
