@@ -121,6 +121,45 @@ fn yes() -> bool {
     true
 }
 
+impl ReceiverConfig {
+    /// A receiver with these channels (resolved notices on).
+    pub fn new(name: impl Into<String>, channels: Vec<ChannelConfig>) -> ReceiverConfig {
+        ReceiverConfig {
+            name: name.into(),
+            send_resolved: true,
+            channels,
+        }
+    }
+}
+
+impl TimeIntervalConfig {
+    /// A named set of windows.
+    pub fn new(name: impl Into<String>, time_intervals: Vec<TimeInterval>) -> TimeIntervalConfig {
+        TimeIntervalConfig {
+            name: name.into(),
+            time_intervals,
+        }
+    }
+}
+
+impl Default for ConsoleConfig {
+    /// `app = "alerts"`, standard error, `detailed` lines.
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            app: default_app(),
+            target: default_target(),
+            format: default_format(),
+        }
+    }
+}
+
+impl CustomChannelConfig {
+    /// Refers to the channel registered in code under `name`.
+    pub fn new(name: impl Into<String>) -> CustomChannelConfig {
+        CustomChannelConfig { name: name.into() }
+    }
+}
+
 /// A named set of time windows.
 #[non_exhaustive]
 #[derive(Clone, Debug, Deserialize)]
