@@ -11,8 +11,10 @@
 //! * **Writes are batches of [`Change`]s**, applied atomically by [`Store::apply`].
 //!   One ingest call, one group flush or one delivery outcome is one batch, so a SQL
 //!   store does one transaction per batch and a batch of 100 alerts costs one commit.
-//!   The router awaits `apply` before it answers (`Router::send` returns after the
-//!   alert is stored), so an acknowledged alert survives a crash.
+//!   The router awaits `apply` before it answers (`Router::send` returns `Ok` after
+//!   the alert is stored), so an acknowledged alert survives a crash. A refused
+//!   batch is kept and written first by the next write, so the store never misses
+//!   a change the router's memory already holds.
 //! * **Reads are few**: [`Store::load`] once at start-up (the router rebuilds its
 //!   indexes from the [`Snapshot`]); [`Store::last_notification`] and
 //!   [`Store::receipt`] at flush/delivery time (per group, not per alert), so a shared
@@ -39,14 +41,17 @@
 //! ## Where delivery plugs in
 //!
 //! The router never calls a channel directly from a flush: it builds a
-//! [`Notification`] (with a unique `id` that doubles as the idempotency key), writes
+//! [`Notification`] (with a unique `id` that doubles as the idempotency key) and
+//! hands it to the [`Outbox`](crate::delivery::Outbox), which writes
 //! [`Change::Enqueue`] **before the first attempt**, queues it by severity, and after
-//! each attempt writes a [`DeliveryAttempt`] (and [`Change::Dequeue`] once delivered or
-//! given up, with the [`ReceiptRecord`] a later resolution needs). On start-up
-//! `Router::start` reads [`Store::pending_outbox`] and re-queues what was not done.
-//! The delivery layers (retry, timeout, rate limit, circuit breaker) wrap each
-//! channel's `Arc<dyn Notifier>`; they may use [`Change::Reschedule`] to persist a
-//! retry's next attempt.
+//! each attempt writes a [`DeliveryAttempt`] (and [`Change::Dequeue`] once delivered
+//! or given up, with the [`ReceiptRecord`] a later resolution needs;
+//! [`Change::Reschedule`] persists a retry's next attempt). The router writes the
+//! notification-log entry only after the outbox accepted the notification, so a
+//! crash in between can duplicate a notification but never lose one. On start-up
+//! `RouterBuilder::build` starts the outbox, which reads [`Store::pending_outbox`] and
+//! re-queues what was not done. Each channel's `Arc<dyn Notifier>` may be wrapped
+//! in the delivery layers (timeout, rate limit, circuit breaker); the outbox retries.
 //!
 //! # Implementing a store
 //!
