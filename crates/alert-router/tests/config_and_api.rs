@@ -115,9 +115,10 @@ async fn a_full_config_parses_validates_and_routes() {
     );
     // The dry-run action was recorded in the log.
     let log = router
-        .notification_log(&LogQuery {
-            kinds: vec![LogKind::Action],
-            ..LogQuery::default()
+        .notification_log(&{
+            let mut q = LogQuery::default();
+            q.kinds = vec![LogKind::Action];
+            q
         })
         .await
         .unwrap();
@@ -342,9 +343,10 @@ async fn listing_filters_stats_and_the_log() {
     assert_eq!(s.notifications, 2);
     assert_eq!(s.groups, 3);
     let log = router
-        .notification_log(&LogQuery {
-            receiver: Some("ops".into()),
-            ..LogQuery::default()
+        .notification_log(&{
+            let mut q = LogQuery::default();
+            q.receiver = Some("ops".into());
+            q
         })
         .await
         .unwrap();

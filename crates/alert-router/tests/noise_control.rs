@@ -342,9 +342,10 @@ async fn flap_detection_on_a_fire_resolve_storm() {
     // Held back once in each of the two episodes that started while flapping.
     assert_eq!(stats.suppressed["flapping"], 2);
     let log = router
-        .notification_log(&LogQuery {
-            kinds: vec![LogKind::Flapping],
-            ..LogQuery::default()
+        .notification_log(&{
+            let mut q = LogQuery::default();
+            q.kinds = vec![LogKind::Flapping];
+            q
         })
         .await
         .unwrap();
@@ -553,9 +554,10 @@ async fn action_cooldown_and_dry_run_are_audited() {
     );
     let records = router
         .store()
-        .query_actions(&ActionQuery {
-            action: Some("retrain".into()),
-            ..ActionQuery::default()
+        .query_actions(&{
+            let mut q = ActionQuery::default();
+            q.action = Some("retrain".into());
+            q
         })
         .await
         .unwrap();
@@ -591,9 +593,10 @@ async fn action_cooldown_and_dry_run_are_audited() {
     );
     let dry = router
         .store()
-        .query_actions(&ActionQuery {
-            action: Some("rollback".into()),
-            ..ActionQuery::default()
+        .query_actions(&{
+            let mut q = ActionQuery::default();
+            q.action = Some("rollback".into());
+            q
         })
         .await
         .unwrap();

@@ -322,7 +322,8 @@ impl LogEntry {
 }
 
 /// A filter over the notification log; empty fields do not filter. Results are
-/// newest first. Build it with `..Default::default()` so new fields do not break you.
+/// newest first. Start from `LogQuery::default()` and set fields.
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogQuery {
@@ -519,6 +520,7 @@ impl DeliveryAttempt {
 }
 
 /// A filter over delivery attempts; newest first.
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AttemptQuery {
@@ -645,6 +647,7 @@ impl AlertEvent {
 }
 
 /// A filter over events; oldest first (reports read them in order).
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventQuery {
@@ -706,6 +709,7 @@ pub struct ActionRecord {
 }
 
 /// A filter over action records; newest first.
+#[non_exhaustive]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActionQuery {
