@@ -1,0 +1,326 @@
+//! Alertmanager compatibility: the API v2 `postableAlerts` body that Prometheus,
+//! Grafana and vmalert send (`POST /api/v2/alerts`), and the webhook payload (version
+//! 4) an existing Alertmanager forwards (`POST /api/v1/alertmanager`).
+//!
+//! Mapping to [`Alert`] (documented in `docs/api.md`):
+//!
+//! | Alertmanager | Alert |
+//! |---|---|
+//! | `labels.alertname` | `name` (`unnamed` when absent) |
+//! | other labels | `labels` (so the fingerprint equals Alertmanager's) |
+//! | `labels.severity` | `severity` (lenient parse; `warning` when absent or unknown) |
+//! | `annotations.summary` | `summary` |
+//! | `annotations.description` (else `message`) | `message` |
+//! | all annotations | `annotations` (`runbook_url`, `dashboard_url` recognised) |
+//! | `generatorURL` | annotation `generator_url` |
+//! | labels `model`, `model_version`/`version`, `env`/`environment`, `run_id` | `source` |
+//! | `startsAt` / `endsAt` | `starts_at` / `ends_at`; resolved when `endsAt` is not after now |
+//!
+//! Unknown fields in these bodies are ignored, as Alertmanager ignores them, so any
+//! sender that works with Alertmanager works here.
+
+use std::collections::BTreeMap;
+
+use alert_core::{Alert, Labels, Severity, Source, Status, Timestamp, annotation};
+use serde::Deserialize;
+
+/// One alert of `POST /api/v2/alerts` (Alertmanager's `postableAlert`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostableAlert {
+    /// Identifying labels; must not be empty.
+    pub labels: BTreeMap<String, String>,
+    /// Free annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// When the alert started firing.
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// When it ends (or ended).
+    #[serde(default)]
+    pub ends_at: Option<String>,
+    /// Link to the rule that generated it.
+    #[serde(default, rename = "generatorURL")]
+    pub generator_url: Option<String>,
+}
+
+/// The webhook payload (version 4) Alertmanager POSTs to receivers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookMessage {
+    /// Payload version; `"4"` today.
+    #[serde(default)]
+    pub version: String,
+    /// The alerts of the group.
+    pub alerts: Vec<WebhookAlert>,
+    /// The receiver that sent it.
+    #[serde(default)]
+    pub receiver: String,
+}
+
+/// One alert of a [`WebhookMessage`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAlert {
+    /// `firing` or `resolved`.
+    pub status: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Start time.
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// End time (`0001-01-01T00:00:00Z` while firing).
+    #[serde(default)]
+    pub ends_at: Option<String>,
+    /// Link to the rule.
+    #[serde(default, rename = "generatorURL")]
+    pub generator_url: Option<String>,
+    /// Alertmanager's fingerprint (recomputed here; must agree).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+}
+
+/// A conversion failure naming the field (e.g. `[3].startsAt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the bad field.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Alertmanager's zero time, sent as `endsAt` for firing alerts.
+fn is_zero_time(t: &Timestamp) -> bool {
+    t.unix_seconds() < 0 && t.to_utc_fields().0 <= 1
+}
+
+fn parse_time(v: &Option<String>, field: String) -> Result<Option<Timestamp>, FieldError> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<Timestamp>()
+            .map(|t| (!is_zero_time(&t)).then_some(t))
+            .map_err(|e| FieldError {
+                field,
+                message: e.to_string(),
+            }),
+    }
+}
+
+/// The parts of an Alertmanager alert, whichever body it came in.
+struct Raw<'a> {
+    labels: &'a BTreeMap<String, String>,
+    annotations: &'a BTreeMap<String, String>,
+    generator_url: Option<&'a str>,
+    starts_at: Option<Timestamp>,
+    ends_at: Option<Timestamp>,
+    status: Option<Status>,
+}
+
+fn build(index: usize, raw: Raw<'_>, now: Timestamp) -> Result<Alert, FieldError> {
+    let Raw {
+        labels,
+        annotations,
+        generator_url,
+        starts_at,
+        ends_at,
+        status,
+    } = raw;
+    if labels.is_empty() {
+        return Err(FieldError {
+            field: format!("[{index}].labels"),
+            message: "labels must not be empty".to_owned(),
+        });
+    }
+    if let Some((k, _)) = labels.iter().find(|(k, _)| k.is_empty()) {
+        return Err(FieldError {
+            field: format!("[{index}].labels"),
+            message: format!("label names must not be empty ({k:?})"),
+        });
+    }
+    let name = labels
+        .get("alertname")
+        .cloned()
+        .unwrap_or_else(|| "unnamed".to_owned());
+    let severity = labels
+        .get("severity")
+        .and_then(|s| s.parse::<Severity>().ok())
+        .unwrap_or(Severity::Warning);
+    let mut alert = Alert::new(severity, name);
+    alert.labels = labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "alertname")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect::<Labels>();
+    alert.annotations = annotations.clone();
+    if let Some(s) = annotations.get("summary") {
+        alert.summary = s.clone();
+    }
+    if let Some(d) = annotations
+        .get("description")
+        .or_else(|| annotations.get("message"))
+    {
+        alert.message = d.clone();
+    }
+    if let Some(r) = annotations
+        .get("runbook")
+        .filter(|_| !annotations.contains_key(annotation::RUNBOOK_URL))
+    {
+        alert
+            .annotations
+            .insert(annotation::RUNBOOK_URL.to_owned(), r.clone());
+    }
+    if let Some(g) = generator_url.filter(|g| !g.is_empty()) {
+        alert
+            .annotations
+            .insert(annotation::GENERATOR_URL.to_owned(), g.to_owned());
+    }
+    let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).cloned());
+    alert.source = Source::default();
+    alert.source.model = pick(&["model", "model_name"]);
+    alert.source.version = pick(&["model_version", "version"]);
+    alert.source.environment = pick(&["env", "environment"]);
+    alert.source.run_id = pick(&["run_id", "job_id"]);
+    alert.starts_at = Some(starts_at.unwrap_or(now));
+    alert.ends_at = ends_at;
+    alert.status = status.unwrap_or(match ends_at {
+        Some(end) if end <= now => Status::Resolved,
+        _ => Status::Firing,
+    });
+    Ok(alert)
+}
+
+/// Converts an API v2 batch. `now` decides which alerts have already ended.
+pub fn from_postable(batch: &[PostableAlert], now: Timestamp) -> Result<Vec<Alert>, FieldError> {
+    batch
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let starts = parse_time(&a.starts_at, format!("[{i}].startsAt"))?;
+            let ends = parse_time(&a.ends_at, format!("[{i}].endsAt"))?;
+            let raw = Raw {
+                labels: &a.labels,
+                annotations: &a.annotations,
+                generator_url: a.generator_url.as_deref(),
+                starts_at: starts,
+                ends_at: ends,
+                status: None,
+            };
+            build(i, raw, now)
+        })
+        .collect()
+}
+
+/// Converts an Alertmanager webhook message.
+pub fn from_webhook(msg: &WebhookMessage, now: Timestamp) -> Result<Vec<Alert>, FieldError> {
+    msg.alerts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let status = match a.status.as_str() {
+                "firing" => Status::Firing,
+                "resolved" => Status::Resolved,
+                other => {
+                    return Err(FieldError {
+                        field: format!("alerts[{i}].status"),
+                        message: format!("expected \"firing\" or \"resolved\", got {other:?}"),
+                    });
+                }
+            };
+            let starts = parse_time(&a.starts_at, format!("alerts[{i}].startsAt"))?;
+            let ends = parse_time(&a.ends_at, format!("alerts[{i}].endsAt"))?;
+            let raw = Raw {
+                labels: &a.labels,
+                annotations: &a.annotations,
+                generator_url: a.generator_url.as_deref(),
+                starts_at: starts,
+                ends_at: ends,
+                status: Some(status),
+            };
+            build(i, raw, now).map_err(|e| FieldError {
+                field: format!("alerts{}", e.field),
+                ..e
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        "2026-11-24T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn prometheus_batch_converts_with_alertmanager_fingerprint() {
+        let body = r#"[{"labels":{"alertname":"HighErrorRate","severity":"critical","model":"bikes","env":"prod","instance":"a:9090"},
+            "annotations":{"summary":"5xx above 5%","description":"errors rising","runbook_url":"https://rb/x"},
+            "startsAt":"2026-11-24T11:00:00Z","endsAt":"2026-11-24T12:05:00Z","generatorURL":"http://prom/graph","extra":1},
+            {"labels":{"alertname":"Done"},"endsAt":"2026-11-24T11:59:00Z"}]"#;
+        let batch: Vec<PostableAlert> = serde_json::from_str(body).unwrap();
+        let alerts = from_postable(&batch, now()).unwrap();
+        let a = &alerts[0];
+        assert_eq!(a.name, "HighErrorRate");
+        assert_eq!(a.severity, Severity::Critical);
+        assert_eq!(a.status, Status::Firing);
+        assert_eq!(a.summary, "5xx above 5%");
+        assert_eq!(a.message, "errors rising");
+        assert_eq!(a.runbook(), Some("https://rb/x"));
+        assert_eq!(a.annotations["generator_url"], "http://prom/graph");
+        assert_eq!(a.source.model.as_deref(), Some("bikes"));
+        assert_eq!(a.source.environment.as_deref(), Some("prod"));
+        // Alertmanager's fingerprint of the full label set (computed independently).
+        let fp = alert_core::Fingerprint::of_sorted_labels([
+            ("alertname", "HighErrorRate"),
+            ("env", "prod"),
+            ("instance", "a:9090"),
+            ("model", "bikes"),
+            ("severity", "critical"),
+        ]);
+        assert_eq!(a.fingerprint(), fp);
+        assert_eq!(alerts[1].status, Status::Resolved);
+        assert_eq!(alerts[1].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let batch: Vec<PostableAlert> = serde_json::from_str(
+            r#"[{"labels":{"a":"b"}},{"labels":{"a":"b"},"startsAt":"yesterday"}]"#,
+        )
+        .unwrap();
+        let e = from_postable(&batch, now()).unwrap_err();
+        assert_eq!(e.field, "[1].startsAt");
+        assert!(e.message.contains("RFC 3339"));
+        let batch: Vec<PostableAlert> = serde_json::from_str(r#"[{"labels":{}}]"#).unwrap();
+        assert_eq!(
+            from_postable(&batch, now()).unwrap_err().field,
+            "[0].labels"
+        );
+    }
+
+    #[test]
+    fn webhook_v4_converts_and_keeps_status() {
+        let body = r#"{"version":"4","groupKey":"{}:{}","status":"firing","receiver":"ml","groupLabels":{},
+          "commonLabels":{},"commonAnnotations":{},"externalURL":"http://am","truncatedAlerts":0,
+          "alerts":[{"status":"resolved","labels":{"alertname":"Drift","severity":"warning"},"annotations":{},
+          "startsAt":"2026-11-24T10:00:00Z","endsAt":"2026-11-24T11:00:00Z","generatorURL":"","fingerprint":"x"},
+          {"status":"firing","labels":{"alertname":"Down"},"annotations":{},"startsAt":"2026-11-24T10:00:00Z",
+          "endsAt":"0001-01-01T00:00:00Z"}]}"#;
+        let msg: WebhookMessage = serde_json::from_str(body).unwrap();
+        let alerts = from_webhook(&msg, now()).unwrap();
+        assert_eq!(alerts[0].status, Status::Resolved);
+        assert_eq!(alerts[1].status, Status::Firing);
+        assert_eq!(alerts[1].ends_at, None);
+        let bad: WebhookMessage =
+            serde_json::from_str(r#"{"alerts":[{"status":"weird","labels":{"a":"b"}}]}"#).unwrap();
+        assert_eq!(
+            from_webhook(&bad, now()).unwrap_err().field,
+            "alerts[0].status"
+        );
+    }
+}

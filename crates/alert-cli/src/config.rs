@@ -1,0 +1,574 @@
+//! The service configuration file (TOML).
+//!
+//! The file is the router's configuration ([`RouterConfig`]: `route`, `receivers`,
+//! `inhibit_rules`, `time_intervals`, `flap_detection`, `actions`, ...) plus the
+//! service's own sections:
+//!
+//! | section | what |
+//! |---|---|
+//! | `[server]` | `listen`, `shutdown_grace`, `[server.auth]`, `[server.limits]` |
+//! | `[storage]` | `backend` (`sqlite` or `memory`), `path`, `retention` |
+//! | `[log]` | `format` (`text` or `json`), `level` |
+//! | `[[rules]]` | threshold rules fed by `POST /api/v1/metrics` (`alert_conditions::rules::ThresholdSpec`) |
+//!
+//! `${VAR}` is replaced by the environment variable `VAR` before parsing (see
+//! [`crate::interp`]). Unknown keys are errors. Every error names the file, the line,
+//! the column and the key (`config.toml:12:3: receivers[0].chanels: unknown field ...`),
+//! and never quotes an interpolated value. Every key is documented in
+//! `docs/configuration.md`, which a test keeps in sync with these types.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alert_conditions::rules::ThresholdSpec;
+use alert_router::RouterConfig;
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::auth::AuthConfig;
+use crate::interp;
+use crate::limits::Limits;
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
+
+/// Environment variable naming the config file when `--config` is not given.
+pub const ENV_CONFIG: &str = "ALERTS_CONFIG";
+
+/// Environment variable overriding the data directory.
+pub const ENV_DATA_DIR: &str = "ALERTS_DATA_DIR";
+
+/// Environment variable with the service URL for the client commands.
+pub const ENV_SERVER: &str = "ALERTS_SERVER";
+
+fn parse_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(|e| {
+        de::Error::custom(format!(
+            "invalid duration {s:?}: {e} (e.g. \"10s\", \"5m\")"
+        ))
+    })
+}
+
+fn parse_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    parse_duration(d).map(Some)
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:9095`). A non-loopback address needs
+    /// auth tokens.
+    pub listen: SocketAddr,
+    /// How long shutdown waits for in-flight deliveries (default `10s`); what is not
+    /// done by then stays in the outbox for the next start.
+    #[serde(deserialize_with = "parse_duration")]
+    pub shutdown_grace: Duration,
+    /// Bearer tokens.
+    pub auth: AuthConfig,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: DEFAULT_LISTEN.parse().expect("valid default"),
+            shutdown_grace: Duration::from_secs(10),
+            auth: AuthConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Where state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// SQLite in WAL mode (default): nothing is lost across restarts.
+    #[default]
+    Sqlite,
+    /// In memory: state is lost on exit (tests, throwaway runs).
+    Memory,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `sqlite` (default) or `memory`.
+    pub backend: Backend,
+    /// Data directory (default: the platform's data directory + `/alerts`, e.g.
+    /// `~/.local/share/alerts`; `ALERTS_DATA_DIR` or `--data-dir` override it). The
+    /// database is `alerts.db` inside it.
+    pub path: Option<PathBuf>,
+    /// Delivered notifications, history and events older than this are pruned
+    /// (default `30d`).
+    #[serde(deserialize_with = "parse_opt_duration")]
+    pub retention: Option<Duration>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (default).
+    #[default]
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+    /// `error`, `warn`, `info` (default), `debug` or `trace`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// The service's own sections (everything but the router's).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Sections {
+    server: ServerConfig,
+    storage: StorageConfig,
+    log: LogConfig,
+    rules: Vec<ThresholdSpec>,
+}
+
+/// Keys of [`Sections`], filtered out before the router parses the file.
+const SECTION_KEYS: [&str; 4] = ["server", "storage", "log", "rules"];
+
+/// The whole service configuration.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[storage]`.
+    pub storage: StorageConfig,
+    /// `[log]`.
+    pub log: LogConfig,
+    /// `[[rules]]`.
+    pub rules: Vec<ThresholdSpec>,
+    /// Everything else: the router.
+    pub router: RouterConfig,
+    /// Where it came from (`None`: the embedded default).
+    pub source: Option<PathBuf>,
+}
+
+/// A config that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFileError {
+    /// The file (or `<embedded>`).
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// The key path (`receivers[0].channels[1].type`), when known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// The offending line as written (before interpolation), when known.
+    pub snippet: Option<String>,
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if let Some(k) = self.key.as_deref().filter(|k| !k.is_empty() && *k != ".") {
+            write!(f, "{k}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(s) = &self.snippet {
+            write!(f, "\n    | {}", s.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigFileError {}
+
+/// A deserializer that hides some top-level keys from the visitor, so the router's
+/// config (which rejects unknown keys) can be read from the same document as the
+/// service's sections without losing spans.
+struct Without<'a, D> {
+    inner: D,
+    skip: &'a [&'a str],
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Without<'_, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.inner.deserialize_any(FilterVisitor {
+            inner: v,
+            skip: self.skip,
+        })
+    }
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+        self.inner.deserialize_map(FilterVisitor {
+            inner: v,
+            skip: self.skip,
+        })
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, D::Error> {
+        // Ask for a map so the filtered keys are never seen as fields.
+        let _ = (name, fields);
+        self.inner.deserialize_map(FilterVisitor {
+            inner: v,
+            skip: self.skip,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct newtype_struct seq tuple tuple_struct enum identifier ignored_any
+    }
+}
+
+struct FilterVisitor<'a, V> {
+    inner: V,
+    skip: &'a [&'a str],
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for FilterVisitor<'_, V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_map(FilterMap {
+            inner: map,
+            skip: self.skip,
+        })
+    }
+}
+
+struct FilterMap<'a, A> {
+    inner: A,
+    skip: &'a [&'a str],
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for FilterMap<'_, A> {
+    type Error = A::Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        loop {
+            let Some(key) = self.inner.next_key::<String>()? else {
+                return Ok(None);
+            };
+            if self.skip.contains(&key.as_str()) {
+                self.inner.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            let key_de: de::value::StringDeserializer<A::Error> = key.into_deserializer();
+            return seed.deserialize(key_de).map(Some);
+        }
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        self.inner.next_value_seed(seed)
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    (
+        before.matches('\n').count() + 1,
+        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+    )
+}
+
+/// Finds the line of a top-level-ish key by name, for errors without a span.
+fn find_key_line(text: &str, key_path: &str) -> Option<(usize, usize)> {
+    let last = key_path.rsplit(['.', ']']).find(|s| !s.is_empty())?;
+    text.lines().enumerate().find_map(|(i, l)| {
+        let t = l.trim_start();
+        let indent = l[..l.len() - t.len()].chars().count();
+        let header = t
+            .trim_start_matches('[')
+            .trim_end()
+            .trim_end_matches(']')
+            .trim();
+        if t.starts_with('[') && header == last {
+            return Some((i + 1, indent + 1));
+        }
+        let rest = t.strip_prefix(last)?;
+        rest.trim_start()
+            .starts_with('=')
+            .then_some((i + 1, indent + 1))
+    })
+}
+
+impl ServiceConfig {
+    /// The embedded default: a console receiver (plus desktop where `desktop` is
+    /// true), everything routed to it, SQLite state, loopback only.
+    pub fn embedded(desktop: bool) -> ServiceConfig {
+        let channels = if desktop {
+            r#"[{ type = "console" }, { type = "desktop", app_name = "alerts" }]"#
+        } else {
+            r#"[{ type = "console" }]"#
+        };
+        let text = format!(
+            "[route]\nreceiver = \"default\"\ngroup_by = [\"alertname\"]\ngroup_wait = \"2s\"\n\
+             group_interval = \"1m\"\nrepeat_interval = \"4h\"\n\n[[receivers]]\nname = \"default\"\n\
+             channels = {channels}\n"
+        );
+        ServiceConfig::parse(&text, "<embedded>", |_| None).expect("the embedded config is valid")
+    }
+
+    /// Reads and parses `path`, interpolating `${VAR}` with `lookup`.
+    pub fn load(
+        path: &Path,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServiceConfig, Box<ConfigFileError>> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| {
+            Box::new(ConfigFileError {
+                file: file.clone(),
+                line: None,
+                column: None,
+                key: None,
+                message: format!("cannot read the file: {e}"),
+                snippet: None,
+            })
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let (line, column) = line_col(&text, offset);
+            Box::new(ConfigFileError {
+                file: file.clone(),
+                line: Some(line),
+                column: Some(column),
+                key: None,
+                message: "the file is not valid UTF-8".into(),
+                snippet: None,
+            })
+        })?;
+        let mut cfg = ServiceConfig::parse(&text, &file, lookup)?;
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Parses config text; `file` names it in errors.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServiceConfig, Box<ConfigFileError>> {
+        let interp = interp::interpolate(text, lookup).map_err(|e| {
+            Box::new(ConfigFileError {
+                file: file.to_owned(),
+                line: Some(e.line),
+                column: Some(e.column),
+                key: None,
+                message: e.message,
+                snippet: text.lines().nth(e.line - 1).map(str::to_owned),
+            })
+        })?;
+        let err_at = |offset: Option<usize>, key: Option<String>, message: String| {
+            // A span at the very start of the document is the root table's: the key
+            // itself is a better guide.
+            let offset = offset
+                .filter(|o| *o > 0 || key.as_deref().is_none_or(|k| k.is_empty() || k == "."));
+            let (line, column, snippet) = match offset {
+                Some(o) => {
+                    let (l, c, s) = interp.original_position(o);
+                    (Some(l), Some(c), Some(s.to_owned()))
+                }
+                None => match key.as_deref().and_then(|k| find_key_line(text, k)) {
+                    Some((l, c)) => (Some(l), Some(c), text.lines().nth(l - 1).map(str::to_owned)),
+                    None => (None, None, None),
+                },
+            };
+            Box::new(ConfigFileError {
+                file: file.to_owned(),
+                line,
+                column,
+                key,
+                message,
+                snippet,
+            })
+        };
+        let parse_doc = || {
+            toml::Deserializer::parse(&interp.text).map_err(|e| {
+                err_at(
+                    e.span().map(|s| s.start),
+                    None,
+                    e.message().trim().to_owned(),
+                )
+            })
+        };
+        let sections: Sections = serde_path_to_error::deserialize(parse_doc()?).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            err_at(
+                inner.span().map(|s| s.start),
+                Some(key),
+                inner.message().trim().to_owned(),
+            )
+        })?;
+        let router: RouterConfig = serde_path_to_error::deserialize(Without {
+            inner: parse_doc()?,
+            skip: &SECTION_KEYS,
+        })
+        .map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let mut message = inner.message().trim().to_owned();
+            if message.starts_with("unknown field") {
+                message.push_str(&format!(
+                    " (the service also accepts {})",
+                    SECTION_KEYS.join(", ")
+                ));
+            }
+            err_at(inner.span().map(|s| s.start), Some(key), message)
+        })?;
+        Ok(ServiceConfig {
+            server: sections.server,
+            storage: sections.storage,
+            log: sections.log,
+            rules: sections.rules,
+            router,
+            source: None,
+        })
+    }
+
+    /// The data directory: `--data-dir`, else `ALERTS_DATA_DIR`, else `[storage] path`,
+    /// else the platform data directory + `/alerts`, else `./.alerts-data`.
+    pub fn data_dir(
+        &self,
+        flag: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> PathBuf {
+        flag.map(Path::to_path_buf)
+            .or_else(|| lookup(ENV_DATA_DIR).map(PathBuf::from))
+            .or_else(|| self.storage.path.clone())
+            .or_else(|| dirs::data_dir().map(|d| d.join("alerts")))
+            .unwrap_or_else(|| PathBuf::from(".alerts-data"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        (k == "HOOK").then(|| "http://127.0.0.1:1/hook-secret".to_owned())
+    }
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+shutdown_grace = "3s"
+[server.limits]
+max_alerts_per_request = 50
+
+[storage]
+backend = "memory"
+
+[log]
+format = "json"
+
+[[rules]]
+name = "AccuracyLow"
+metric = "accuracy"
+
+[route]
+receiver = "team"
+group_by = ["alertname"]
+
+[[receivers]]
+name = "team"
+channels = [{ type = "console" }]
+"#;
+
+    #[test]
+    fn parses_service_and_router_sections_together() {
+        let c = ServiceConfig::parse(GOOD, "t.toml", env).unwrap();
+        assert_eq!(c.server.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(c.server.limits.max_alerts_per_request, 50);
+        assert_eq!(c.storage.backend, Backend::Memory);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.rules.len(), 1);
+        assert_eq!(c.router.receivers.len(), 1);
+    }
+
+    #[test]
+    fn errors_give_file_line_column_and_key() {
+        let bad = GOOD.replace("channels = [{ type = \"console\" }]", "chanels = []");
+        let e = ServiceConfig::parse(&bad, "t.toml", env).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("receivers[0].chanels"));
+        assert_eq!(e.line, Some(24));
+        assert!(
+            e.to_string()
+                .starts_with("t.toml:24:1: receivers[0].chanels: unknown field `chanels`"),
+            "{e}"
+        );
+
+        let bad = GOOD.replace("shutdown_grace = \"3s\"", "shutdown_grace = \"soon\"");
+        let e = ServiceConfig::parse(&bad, "t.toml", env).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("server.shutdown_grace"));
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("invalid duration \"soon\""), "{e}");
+
+        let bad = GOOD.replace("[log]", "[logging]");
+        let e = ServiceConfig::parse(&bad, "t.toml", env).unwrap_err();
+        assert!(e.message.contains("unknown field `logging`"), "{e}");
+        assert!(e.message.contains("server, storage, log, rules"), "{e}");
+        assert_eq!(e.line, Some(11));
+
+        let e = ServiceConfig::parse("[route\n", "t.toml", env).unwrap_err();
+        assert_eq!(e.line, Some(1));
+    }
+
+    #[test]
+    fn interpolated_secrets_never_reach_errors() {
+        let text = "[[receivers]]\nname = \"x\"\nchannels = [{ type = \"console\", target = \"${HOOK}\" }]\nbogus = 1\n";
+        let e = ServiceConfig::parse(text, "t.toml", env).unwrap_err();
+        assert!(!e.to_string().contains("hook-secret"), "{e}");
+        let e = ServiceConfig::parse("x = \"${MISSING}\"", "t.toml", env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.toml:1:6: environment variable `MISSING` is not set\n    | x = \"${MISSING}\""
+        );
+    }
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let c = ServiceConfig::embedded(false);
+        assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.storage.backend, Backend::Sqlite);
+        assert_eq!(c.router.receivers.len(), 1);
+    }
+}
