@@ -741,6 +741,18 @@ impl RuleSet {
         }
         Ok(out)
     }
+    /// Feeds a sample of `metric`, with its context, to every rule watching it.
+    pub fn observe_sample(&mut self, metric: &str, sample: Sample) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for r in self.rules.iter_mut().filter(|r| r.metric() == metric) {
+            out.extend(r.observe_sample(sample.clone())?);
+        }
+        Ok(out)
+    }
+    /// Whether any rule watches `metric`.
+    pub fn watches(&self, metric: &str) -> bool {
+        self.rules.iter().any(|r| r.metric() == metric)
+    }
     /// Ticks every rule.
     pub fn tick(&mut self, now: Timestamp) -> Vec<Alert> {
         self.rules.iter_mut().flat_map(|r| r.tick(now)).collect()
