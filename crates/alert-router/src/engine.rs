@@ -348,6 +348,7 @@ pub(crate) struct Engine {
     inhibit: Vec<InhibitIndex>,
     route_buf: Vec<u32>,
     seq: u64,
+    tickets: u64,
     pub(crate) counters: Counters,
 }
 
@@ -384,8 +385,17 @@ impl Engine {
             inhibit,
             route_buf: Vec::with_capacity(8),
             seq: 0,
+            tickets: 0,
             counters: Counters::default(),
         }
+    }
+
+    /// The next write ticket: taken under the engine lock right after a mutation, so
+    /// store writes can be applied in the order the engine made them.
+    pub(crate) fn ticket(&mut self) -> u64 {
+        let t = self.tickets;
+        self.tickets += 1;
+        t
     }
 
     pub(crate) fn alert_count(&self) -> usize {

@@ -433,7 +433,8 @@ impl RouterBuilder {
             retention: self.retention,
             counters: RouterCounters::default(),
             pending: Mutex::new(Vec::new()),
-            write_lock: tokio::sync::Mutex::new(()),
+            seq: Mutex::new(SeqState::default()),
+            seq_notify: Notify::new(),
         });
         if self.driver {
             let handle = tokio::spawn(drive(Arc::downgrade(&inner), inner.wake.clone()));
@@ -469,7 +470,64 @@ struct Inner {
     counters: RouterCounters,
     /// Changes the store refused, written first by the next write.
     pending: Mutex<Vec<Change>>,
-    write_lock: tokio::sync::Mutex<()>,
+    /// Which write ticket goes next, and tickets abandoned before their turn.
+    seq: Mutex<SeqState>,
+    seq_notify: Notify,
+}
+
+#[derive(Debug, Default)]
+struct SeqState {
+    next: u64,
+    abandoned: BTreeMap<u64, Vec<Change>>,
+}
+
+/// Ends a ticket whatever happens to the future holding it: hands unwritten
+/// changes to `pending` and lets the next ticket go.
+struct TicketGuard<'a> {
+    inner: &'a Inner,
+    ticket: u64,
+    /// Not yet taken into a batch (the turn did not come).
+    changes: Option<Vec<Change>>,
+    /// Taken into a batch that is not known to be written.
+    batch: Option<Vec<Change>>,
+}
+
+impl Drop for TicketGuard<'_> {
+    fn drop(&mut self) {
+        let mut seq = lock(&self.inner.seq);
+        if seq.next != self.ticket {
+            // Dropped before its turn: its changes go when the turn comes.
+            let changes = self.changes.take().unwrap_or_default();
+            seq.abandoned.insert(self.ticket, changes);
+            return;
+        }
+        {
+            let mut pending = lock(&self.inner.pending);
+            let unwritten: Vec<Change> = self
+                .batch
+                .take()
+                .into_iter()
+                .flatten()
+                .chain(self.changes.take().into_iter().flatten())
+                .collect();
+            if !unwritten.is_empty() {
+                let later = std::mem::take(&mut *pending);
+                *pending = unwritten;
+                pending.extend(later);
+            }
+        }
+        seq.next += 1;
+        loop {
+            let next = seq.next;
+            let Some(changes) = seq.abandoned.remove(&next) else {
+                break;
+            };
+            lock(&self.inner.pending).extend(changes);
+            seq.next += 1;
+        }
+        drop(seq);
+        self.inner.seq_notify.notify_waiters();
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -520,8 +578,12 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
         {
             last_prune = Some(now);
             let mut out = Output::default();
-            lock(&inner.engine).gc_flap(now, &mut out);
-            inner.persist(&out.changes).await;
+            let ticket = {
+                let mut engine = lock(&inner.engine);
+                engine.gc_flap(now, &mut out);
+                engine.ticket()
+            };
+            inner.persist(ticket, out.changes).await;
             if let Err(e) = inner
                 .store
                 .prune(&Retention::before(now.saturating_sub(ret)))
@@ -535,7 +597,8 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
             .unwrap_or(Duration::from_secs(3600));
         if !lock(&inner.pending).is_empty() {
             // Changes the store refused: try again every second.
-            if inner.write(Vec::new()).await.is_err() {
+            let ticket = lock(&inner.engine).ticket();
+            if inner.write_ordered(ticket, Vec::new()).await.is_err() {
                 wait = wait.min(Duration::from_secs(1));
             }
         }
@@ -548,56 +611,94 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
 }
 
 impl Inner {
-    /// Writes state changes in order, after any earlier batch the store refused. On
-    /// failure the whole batch is kept and written first next time, so the store
-    /// never misses a change the in-memory state already made (writes are
-    /// serialised so they stay in order).
-    async fn write(&self, changes: Vec<Change>) -> Result<(), StoreError> {
-        let _g = self.write_lock.lock().await;
+    /// Writes the changes of `ticket` (taken under the engine lock, so tickets follow
+    /// the order in which the engine made the changes) once every earlier ticket is
+    /// written, after any batch the store refused before. On failure the batch is
+    /// kept and written first next time; if this future is dropped (a cancelled
+    /// request) its changes are handed on the same way. So the store never misses,
+    /// nor reorders, a change the in-memory state already made.
+    async fn write_ordered(&self, ticket: u64, changes: Vec<Change>) -> Result<(), StoreError> {
+        let mut guard = TicketGuard {
+            inner: self,
+            ticket,
+            changes: Some(changes),
+            batch: None,
+        };
+        loop {
+            let turn = self.seq_notify.notified();
+            if lock(&self.seq).next == ticket {
+                break;
+            }
+            turn.await;
+        }
         let mut batch = std::mem::take(&mut *lock(&self.pending));
-        batch.extend(changes);
+        batch.extend(guard.changes.take().unwrap_or_default());
         if batch.is_empty() {
             return Ok(());
         }
-        match self.store.apply(&batch).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
-                *lock(&self.pending) = batch;
-                Err(e)
-            }
+        let result = self.store.apply(guard.batch.insert(batch)).await;
+        if result.is_ok() {
+            guard.batch = None;
+        } else {
+            self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     /// Writes state changes; on failure, retries with back-off (the state is in
     /// memory, so nothing is lost while the process lives).
-    async fn persist(&self, changes: &[Change]) {
-        let mut first = Some(changes.to_vec());
+    async fn persist(&self, ticket: u64, changes: Vec<Change>) {
+        let mut result = self.write_ordered(ticket, changes).await;
         let mut delay = Duration::from_millis(100);
-        loop {
-            match self.write(first.take().unwrap_or_default()).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::error!(error = %e, "could not write router state; retrying");
-                    if self.closed.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
+        while let Err(e) = result {
+            tracing::error!(error = %e, "could not write router state; retrying");
+            if self.closed.load(Ordering::SeqCst) {
+                return;
             }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+            let ticket = lock(&self.engine).ticket();
+            result = self.write_ordered(ticket, Vec::new()).await;
+        }
+    }
+
+    /// Appends that need no ordering (action audit records), retried until written.
+    async fn append(&self, changes: Vec<Change>) {
+        let mut delay = Duration::from_millis(100);
+        while let Err(e) = self.store.apply(&changes).await {
+            self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "could not write an audit record; retrying");
+            if self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
         }
     }
 
     async fn process(self: &Arc<Self>, now: Timestamp) -> Result<(), RouterError> {
         let _g = self.tick_lock.lock().await;
         let mut out = Output::default();
-        lock(&self.engine).run_due(now, &mut out);
-        self.handle(out, now).await
+        let ticket = {
+            let mut engine = lock(&self.engine);
+            engine.run_due(now, &mut out);
+            engine.ticket()
+        };
+        self.handle(out, Some(ticket), now).await
     }
 
-    async fn handle(self: &Arc<Self>, out: Output, now: Timestamp) -> Result<(), RouterError> {
-        self.persist(&out.changes).await;
+    /// Delivers what an engine call produced. `ticket` orders the write of
+    /// `out.changes` (required when there are changes).
+    async fn handle(
+        self: &Arc<Self>,
+        mut out: Output,
+        ticket: Option<u64>,
+        now: Timestamp,
+    ) -> Result<(), RouterError> {
+        let changes = std::mem::take(&mut out.changes);
+        if let Some(t) = ticket {
+            self.persist(t, changes).await;
+        }
         let mut notifications = Vec::new();
         let mut logs = Vec::new();
         for notice in out.notices {
@@ -699,8 +800,10 @@ impl Inner {
         self.submit(notifications).await?;
         let mut more = Output::default();
         let mut jobs = Vec::new();
+        let logs_ticket;
         {
             let mut engine = lock(&self.engine);
+            logs_ticket = engine.ticket();
             for plan in &acked_repeats {
                 for fp in &plan.firing {
                     engine.suppress_acked(*fp, &plan.route_id, now, &mut more);
@@ -719,7 +822,7 @@ impl Inner {
             }
         }
         logs.extend(more.changes);
-        self.persist(&logs).await;
+        self.persist(logs_ticket, logs).await;
         for job in jobs {
             self.spawn_action(job);
         }
@@ -810,7 +913,7 @@ impl Inner {
                 duration,
                 outcome,
             };
-            inner.persist(&[Change::Action(record)]).await;
+            inner.append(vec![Change::Action(record)]).await;
         });
         let mut running = lock(&self.running_actions);
         running.retain(|h| !h.is_finished());
@@ -855,14 +958,15 @@ impl Router {
         self.check_open()?;
         let now = self.inner.clock.now();
         let mut out = Output::default();
-        {
+        let ticket = {
             let mut engine = lock(&self.inner.engine);
             for a in alerts {
                 engine.ingest(a, now, &mut out);
             }
-        }
+            engine.ticket()
+        };
         let changes = std::mem::take(&mut out.changes);
-        if let Err(e) = self.inner.write(changes).await {
+        if let Err(e) = self.inner.write_ordered(ticket, changes).await {
             // The router holds the alert and writes it with the next successful
             // write; the caller learns it is not durable yet.
             self.inner.wake.notify_one();
@@ -877,7 +981,7 @@ impl Router {
                 notices: out.notices,
                 ..Output::default()
             };
-            self.inner.handle(notices, now).await?;
+            self.inner.handle(notices, None, now).await?;
         }
         Ok(())
     }
@@ -899,12 +1003,13 @@ impl Router {
         {
             let _g = self.inner.tick_lock.lock().await;
             let mut out = Output::default();
-            {
+            let ticket = {
                 let mut engine = lock(&self.inner.engine);
                 engine.run_due(now, &mut out);
                 engine.flush_all(now, &mut out);
-            }
-            self.inner.handle(out, now).await?;
+                engine.ticket()
+            };
+            self.inner.handle(out, Some(ticket), now).await?;
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let idle = self.inner.outbox.wait_idle(timeout).await;
@@ -1080,25 +1185,29 @@ impl Router {
         }
         let now = self.inner.clock.now();
         let mut out = Output::default();
-        lock(&self.inner.engine)
-            .ack(
-                Ack::new(fingerprint, by, now).with_comment(comment),
-                &mut out,
-            )
-            .map_err(|reason| {
-                if reason.starts_with("no active alert") {
-                    RouterError::NotFound {
-                        what: "alert",
-                        id: fingerprint.to_string(),
+        let ticket = {
+            let mut engine = lock(&self.inner.engine);
+            engine
+                .ack(
+                    Ack::new(fingerprint, by, now).with_comment(comment),
+                    &mut out,
+                )
+                .map_err(|reason| {
+                    if reason.starts_with("no active alert") {
+                        RouterError::NotFound {
+                            what: "alert",
+                            id: fingerprint.to_string(),
+                        }
+                    } else {
+                        RouterError::Invalid {
+                            what: "ack",
+                            reason,
+                        }
                     }
-                } else {
-                    RouterError::Invalid {
-                        what: "ack",
-                        reason,
-                    }
-                }
-            })?;
-        self.inner.write(out.changes).await?;
+                })?;
+            engine.ticket()
+        };
+        self.inner.write_ordered(ticket, out.changes).await?;
         Ok(())
     }
 

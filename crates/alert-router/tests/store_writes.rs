@@ -1,0 +1,151 @@
+//! Store writes stay complete and in order when callers give up (cancelled
+//! requests) while the store is slow.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use alert_core::{Alert, ConsoleNotifier, Severity};
+use alert_router::store::{
+    ActionQuery, ActionRecord, AlertEvent, AttemptQuery, Change, DeliveryAttempt, EventQuery,
+    LogEntry, LogQuery, Notification, PruneReport, ReceiptRecord, Retention, Snapshot, Store,
+    StoreResult,
+};
+use alert_router::{MemoryStore, Receiver, Router};
+
+/// A memory store whose writes hang while `slow` is set.
+#[derive(Debug, Default)]
+struct SlowStore {
+    inner: MemoryStore,
+    slow: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Store for SlowStore {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+    async fn apply(&self, changes: &[Change]) -> StoreResult<()> {
+        while self.slow.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Give concurrent writers a chance to overtake (they must not).
+        tokio::task::yield_now().await;
+        self.inner.apply(changes).await
+    }
+    async fn load(&self) -> StoreResult<Snapshot> {
+        self.inner.load().await
+    }
+    async fn last_notification(&self, r: &str, c: &str, g: &str) -> StoreResult<Option<LogEntry>> {
+        self.inner.last_notification(r, c, g).await
+    }
+    async fn receipt(&self, r: &str, c: &str, g: &str) -> StoreResult<Option<ReceiptRecord>> {
+        self.inner.receipt(r, c, g).await
+    }
+    async fn query_log(&self, q: &LogQuery) -> StoreResult<Vec<LogEntry>> {
+        self.inner.query_log(q).await
+    }
+    async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>> {
+        self.inner.pending_outbox(limit).await
+    }
+    async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
+        self.inner.query_attempts(q).await
+    }
+    async fn query_events(&self, q: &EventQuery) -> StoreResult<Vec<AlertEvent>> {
+        self.inner.query_events(q).await
+    }
+    async fn query_actions(&self, q: &ActionQuery) -> StoreResult<Vec<ActionRecord>> {
+        self.inner.query_actions(q).await
+    }
+    async fn prune(&self, r: &Retention) -> StoreResult<PruneReport> {
+        self.inner.prune(r).await
+    }
+}
+
+fn a(name: &str) -> Alert {
+    Alert::new(Severity::Error, name)
+}
+
+async fn stored_names(store: &SlowStore) -> Vec<String> {
+    let mut v: Vec<String> = store
+        .load()
+        .await
+        .unwrap()
+        .alerts
+        .iter()
+        .map(|r| r.alert.name.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+async fn router(store: Arc<SlowStore>) -> Router {
+    Router::builder()
+        .receiver(Receiver::new("me").channel(ConsoleNotifier::new("t", std::io::sink())))
+        .store(store)
+        .manual_ticks()
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_cancelled_during_a_slow_write_loses_nothing() {
+    let store = Arc::new(SlowStore::default());
+    let router = router(store.clone()).await;
+    store.slow.store(true, Ordering::SeqCst);
+    // The caller gives up while its write hangs.
+    let r = tokio::time::timeout(Duration::from_millis(50), router.send(a("A"))).await;
+    assert!(r.is_err(), "the send should still be waiting on the store");
+    store.slow.store(false, Ordering::SeqCst);
+    router.send(a("B")).await.unwrap();
+    assert_eq!(stored_names(&store).await, ["A", "B"]);
+    router.shutdown(Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn a_request_cancelled_while_waiting_its_turn_neither_blocks_nor_loses() {
+    let store = Arc::new(SlowStore::default());
+    let router = router(store.clone()).await;
+    store.slow.store(true, Ordering::SeqCst);
+    let first = {
+        let r = router.clone();
+        tokio::spawn(async move { r.send(a("A")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // B waits behind A's hanging write, then its caller gives up.
+    let r = tokio::time::timeout(Duration::from_millis(50), router.send(a("B"))).await;
+    assert!(r.is_err());
+    store.slow.store(false, Ordering::SeqCst);
+    first.await.unwrap().unwrap();
+    // C is not blocked by B's abandoned turn, and B's alert is written with it.
+    tokio::time::timeout(Duration::from_secs(5), router.send(a("C")))
+        .await
+        .expect("C is not stuck behind an abandoned write")
+        .unwrap();
+    assert_eq!(stored_names(&store).await, ["A", "B", "C"]);
+    router.shutdown(Duration::from_millis(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_of_one_alert_are_stored_in_the_order_they_were_made() {
+    let store = Arc::new(SlowStore::default());
+    let router = router(store.clone()).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let r = router.clone();
+        tasks.push(tokio::spawn(async move {
+            r.send(a("X").with_summary(format!("update {i}"))).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // Whatever order the updates arrived in, the store holds the one the router
+    // holds.
+    let in_router = router.alerts(&Default::default())[0].alert.summary.clone();
+    let snap = store.load().await.unwrap();
+    assert_eq!(snap.alerts.len(), 1);
+    assert_eq!(snap.alerts[0].alert.summary, in_router);
+    router.shutdown(Duration::from_millis(10)).await;
+}
