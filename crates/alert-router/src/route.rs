@@ -530,10 +530,9 @@ impl RouteTree {
             Some(ix) => {
                 // Merge the two sorted position lists: same order as a full scan, minus
                 // the children whose equality matcher cannot hold.
-                let hits: &[u32] = ix
-                    .by_value
-                    .get(label_value(alert, &ix.label))
-                    .map_or(&[], Vec::as_slice);
+                let value = label_value(alert, &ix.label);
+                let hits: &[u32] = ix.by_value.get(value).map_or(&[], Vec::as_slice);
+                let quick = ix.label != "severity";
                 let (mut i, mut j) = (0, 0);
                 while i < hits.len() || j < ix.rest.len() {
                     let pos = if j >= ix.rest.len() || (i < hits.len() && hits[i] < ix.rest[j]) {
@@ -544,6 +543,16 @@ impl RouteTree {
                         ix.rest[j - 1]
                     };
                     let c = node.children[pos as usize];
+                    // Reject on the indexed label with the value already read (a
+                    // regex route on `model`, say) before the full check.
+                    if quick
+                        && self.nodes[c as usize]
+                            .matchers
+                            .iter()
+                            .any(|m| m.name() == ix.label && !m.matches_value(value))
+                    {
+                        continue;
+                    }
                     let matched = self.match_node(c, alert, out);
                     if matched && !self.nodes[c as usize].cont {
                         break;
