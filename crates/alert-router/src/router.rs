@@ -478,6 +478,7 @@ struct Inner {
 #[derive(Debug, Default)]
 struct SeqState {
     next: u64,
+    waiting: usize,
     abandoned: BTreeMap<u64, Vec<Change>>,
 }
 
@@ -490,31 +491,34 @@ struct TicketGuard<'a> {
     changes: Option<Vec<Change>>,
     /// Taken into a batch that is not known to be written.
     batch: Option<Vec<Change>>,
+    /// Counted in `SeqState::waiting`.
+    waiting: bool,
 }
 
 impl Drop for TicketGuard<'_> {
     fn drop(&mut self) {
         let mut seq = lock(&self.inner.seq);
+        if self.waiting {
+            seq.waiting -= 1;
+        }
         if seq.next != self.ticket {
             // Dropped before its turn: its changes go when the turn comes.
             let changes = self.changes.take().unwrap_or_default();
             seq.abandoned.insert(self.ticket, changes);
             return;
         }
-        {
+        let unwritten: Vec<Change> = self
+            .batch
+            .take()
+            .into_iter()
+            .flatten()
+            .chain(self.changes.take().into_iter().flatten())
+            .collect();
+        if !unwritten.is_empty() {
             let mut pending = lock(&self.inner.pending);
-            let unwritten: Vec<Change> = self
-                .batch
-                .take()
-                .into_iter()
-                .flatten()
-                .chain(self.changes.take().into_iter().flatten())
-                .collect();
-            if !unwritten.is_empty() {
-                let later = std::mem::take(&mut *pending);
-                *pending = unwritten;
-                pending.extend(later);
-            }
+            let later = std::mem::take(&mut *pending);
+            *pending = unwritten;
+            pending.extend(later);
         }
         seq.next += 1;
         loop {
@@ -525,8 +529,11 @@ impl Drop for TicketGuard<'_> {
             lock(&self.inner.pending).extend(changes);
             seq.next += 1;
         }
+        let wake = seq.waiting > 0;
         drop(seq);
-        self.inner.seq_notify.notify_waiters();
+        if wake {
+            self.inner.seq_notify.notify_waiters();
+        }
     }
 }
 
@@ -623,13 +630,23 @@ impl Inner {
             ticket,
             changes: Some(changes),
             batch: None,
+            waiting: false,
         };
         loop {
-            let turn = self.seq_notify.notified();
-            if lock(&self.seq).next == ticket {
-                break;
-            }
+            let turn = {
+                let mut seq = lock(&self.seq);
+                if seq.next == ticket {
+                    break;
+                }
+                // Registered before the lock is released, so the wake-up cannot be
+                // missed.
+                seq.waiting += 1;
+                guard.waiting = true;
+                self.seq_notify.notified()
+            };
             turn.await;
+            lock(&self.seq).waiting -= 1;
+            guard.waiting = false;
         }
         let mut batch = std::mem::take(&mut *lock(&self.pending));
         batch.extend(guard.changes.take().unwrap_or_default());
