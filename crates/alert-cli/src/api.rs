@@ -591,7 +591,14 @@ async fn get_log(
     lq.receiver = q.receiver;
     if let Some(k) = q.kind {
         let kind: LogKind = serde_json::from_value(Value::String(k.clone()))
-            .map_err(|_| ApiError::bad("kind", format!("unknown log kind {k:?}")))?;
+            .map_err(|_| {
+                ApiError::bad(
+                    "kind",
+                    format!(
+                        "unknown log kind {k:?}: expected notified, flapping, escalated, acked or action"
+                    ),
+                )
+            })?;
         lq.kinds = vec![kind];
     }
     lq.since = parse_time("since", &q.since, now)?;

@@ -368,11 +368,11 @@ pub async fn check(config: Option<&Path>) -> u8 {
     };
     let file = path.display().to_string();
     if let Err(e) = alert_conditions::rules::RuleSet::from_specs(cfg.rules.clone()) {
-        eprintln!("alerts check: {file}: rules: {e}");
+        eprintln!("alerts check: {}", cfg.rules_error(&e));
         return EXIT_FAILED;
     }
     if let Err(e) = crate::auth::Auth::new(&cfg.server.auth, env).check_bind(cfg.server.listen) {
-        eprintln!("alerts check: {file}: server.listen: {e}");
+        eprintln!("alerts check: {}", cfg.error_at("server.listen", e));
         return EXIT_FAILED;
     }
     // Builds every channel, action, route, inhibition rule and time interval, and
@@ -387,16 +387,18 @@ pub async fn check(config: Option<&Path>) -> u8 {
         Ok(r) => {
             let receivers = r.receivers();
             r.shutdown(Duration::from_millis(100)).await;
+            let count =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             println!(
-                "{file}: OK ({} receivers, {} channels, {} rules)",
-                receivers.len(),
-                receivers.iter().map(|(_, c)| c.len()).sum::<usize>(),
-                cfg.rules.len()
+                "{file}: OK ({}, {}, {})",
+                count(receivers.len(), "receiver"),
+                count(receivers.iter().map(|(_, c)| c.len()).sum(), "channel"),
+                count(cfg.rules.len(), "rule")
             );
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("alerts check: {file}: {e}");
+            eprintln!("alerts check: {}", cfg.router_error(&e));
             EXIT_FAILED
         }
     }

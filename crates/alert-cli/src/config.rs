@@ -52,6 +52,32 @@ fn parse_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error>
     })
 }
 
+fn parse_listen<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(|_| {
+        de::Error::custom(format!(
+            "expected an IP address and a port such as \"127.0.0.1:9095\" or \"[::1]:9095\" \
+             (host names are not resolved), not {s:?}"
+        ))
+    })
+}
+
+/// The log levels `[log] level` accepts.
+pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+fn parse_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    let lower = s.to_ascii_lowercase();
+    if LOG_LEVELS.contains(&lower.as_str()) {
+        Ok(lower)
+    } else {
+        Err(de::Error::custom(format!(
+            "expected one of {}, not {s:?}",
+            LOG_LEVELS.join(", ")
+        )))
+    }
+}
+
 fn parse_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     parse_duration(d).map(Some)
 }
@@ -62,6 +88,7 @@ fn parse_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration
 pub struct ServerConfig {
     /// Address to listen on (default `127.0.0.1:9095`). A non-loopback address needs
     /// auth tokens.
+    #[serde(deserialize_with = "parse_listen")]
     pub listen: SocketAddr,
     /// How long shutdown waits for in-flight deliveries (default `10s`); what is not
     /// done by then stays in the outbox for the next start.
@@ -129,6 +156,7 @@ pub struct LogConfig {
     /// `text` (default) or `json`.
     pub format: LogFormat,
     /// `error`, `warn`, `info` (default), `debug` or `trace`.
+    #[serde(deserialize_with = "parse_level")]
     pub level: String,
 }
 
@@ -169,6 +197,62 @@ pub struct ServiceConfig {
     pub router: RouterConfig,
     /// Where it came from (`None`: the embedded default).
     pub source: Option<PathBuf>,
+    /// The text as written (for locating keys in errors found after parsing).
+    text: SourceText,
+}
+
+/// The config text as written. Its `Debug` shows only the length: a file may hold
+/// literal secrets.
+#[derive(Clone, Default)]
+struct SourceText(Option<std::sync::Arc<str>>);
+
+impl fmt::Debug for SourceText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.as_deref().map_or(0, str::len))
+    }
+}
+
+/// Splits `receivers[0].channels[1].url` into `receivers`, `0`, `channels`, `1`, `url`.
+fn key_segments(key: &str) -> Vec<&str> {
+    key.split(['.', '[', ']'])
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The byte span of the value (or, for a table, the header) at `key` in TOML `text`.
+fn span_of(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut span = doc.span();
+    let mut table: Option<&DeTable<'_>> = Some(doc.get_ref());
+    let mut array: Option<&[toml::Spanned<DeValue<'_>>]> = None;
+    for seg in key_segments(key) {
+        let value = if let Some(a) = array.take() {
+            a.get(seg.parse::<usize>().ok()?)?
+        } else {
+            let t = table.take()?;
+            let (k, v) = t.iter().find(|(k, _)| k.get_ref() == seg)?;
+            // A table's own span covers its contents; point at its key instead.
+            if matches!(v.get_ref(), DeValue::Table(_) | DeValue::Array(_)) {
+                span = k.span();
+            } else {
+                span = v.span();
+            }
+            match v.get_ref() {
+                DeValue::Table(t) => table = Some(t),
+                DeValue::Array(a) => array = Some(&a[..]),
+                _ => {}
+            }
+            continue;
+        };
+        span = value.span();
+        match value.get_ref() {
+            DeValue::Table(t) => table = Some(t),
+            DeValue::Array(a) => array = Some(&a[..]),
+            _ => {}
+        }
+    }
+    Some(span)
 }
 
 /// A config that could not be loaded.
@@ -446,7 +530,8 @@ impl ServiceConfig {
             let key = e.path().to_string();
             let inner = e.into_inner();
             let mut message = inner.message().trim().to_owned();
-            if message.starts_with("unknown field") {
+            // A misspelt top-level section: the router's list is not the whole story.
+            if message.starts_with("unknown field") && !key.contains(['.', '[']) {
                 message.push_str(&format!(
                     " (the service also accepts {})",
                     SECTION_KEYS.join(", ")
@@ -461,7 +546,63 @@ impl ServiceConfig {
             rules: sections.rules,
             router,
             source: None,
+            text: SourceText(Some(text.into())),
         })
+    }
+
+    /// Describes a router build error: located in the file (`file:line:column: key:
+    /// reason`) when it names a config key, else `file: error`.
+    pub fn router_error(&self, e: &alert_router::RouterError) -> String {
+        match e {
+            alert_router::RouterError::Build(alert_core::BuildError::InvalidConfig {
+                field,
+                reason,
+            }) => self.error_at(field, reason.clone()).to_string(),
+            other => format!("{}: {other}", self.file_name()),
+        }
+    }
+
+    /// Describes an error of the `[[rules]]`, located at the rule it names
+    /// (`rules[2] (AccuracyLow).warning: ...`).
+    pub fn rules_error(&self, e: &impl fmt::Display) -> String {
+        let message = e.to_string();
+        let key = message
+            .find("rules[")
+            .and_then(|i| {
+                let rest = &message[i + "rules[".len()..];
+                let n: usize = rest[..rest.find(']')?].parse().ok()?;
+                Some(format!("rules[{n}]"))
+            })
+            .unwrap_or_else(|| "rules".to_owned());
+        self.error_at(&key, message).to_string()
+    }
+
+    fn file_name(&self) -> String {
+        self.source
+            .as_ref()
+            .map_or_else(|| "<embedded>".to_owned(), |p| p.display().to_string())
+    }
+
+    /// An error about `key` (a path such as `receivers[0].channels[1].url`, as
+    /// build errors name it), located in the file as written when the key is there.
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigFileError {
+        let file = self.file_name();
+        let text = self.text.0.as_deref().unwrap_or("");
+        let position = span_of(text, key)
+            .map(|r| line_col(text, r.start))
+            .or_else(|| find_key_line(text, key));
+        let (line, column, snippet) = match position {
+            Some((l, c)) => (Some(l), Some(c), text.lines().nth(l - 1).map(str::to_owned)),
+            None => (None, None, None),
+        };
+        ConfigFileError {
+            file,
+            line,
+            column,
+            key: Some(key.to_owned()),
+            message: message.into(),
+            snippet,
+        }
     }
 
     /// The data directory: `--data-dir`, else `ALERTS_DATA_DIR`, else `[storage] path`,

@@ -130,7 +130,9 @@ pub fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Problem> 
                     field.push('.');
                     field.push_str(variant);
                 }
-                serde_path_to_error::Segment::Unknown => field.push_str(".?"),
+                // A key not read yet (truncated or broken object): the message's
+                // line and column say where.
+                serde_path_to_error::Segment::Unknown => {}
             }
         }
         Problem::bad(field, e.into_inner().to_string())

@@ -239,8 +239,11 @@ fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
     let level: tracing::Level = level.parse().map_err(|_| {
         format!("[log] level: expected error, warn, info, debug or trace, not {level:?}")
     })?;
+    // Colours only on a terminal: log files and journald get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let result = match format {
         LogFormat::Text => builder.try_init(),

@@ -81,15 +81,14 @@ pub async fn start(
         }
     };
     let store: Arc<dyn Store> = Arc::new(MeteredStore::new(store, metrics.clone()));
-    let rules =
-        RuleSet::from_specs(cfg.rules.clone()).map_err(|e| format!("invalid [[rules]]: {e}"))?;
+    let rules = RuleSet::from_specs(cfg.rules.clone()).map_err(|e| cfg.rules_error(&e))?;
     let router = Router::builder()
         .config(cfg.router.clone())
         .store(store)
         .retention(cfg.storage.retention.unwrap_or(DEFAULT_RETENTION))
         .build()
         .await
-        .map_err(|e| format!("cannot start the router: {e}"))?;
+        .map_err(|e| format!("cannot start the router: {}", cfg.router_error(&e)))?;
     let router = Arc::new(router);
     metrics.watch(&router);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -199,10 +198,16 @@ pub fn banner(r: &Running, config: Option<&std::path::Path>) -> String {
         .into_iter()
         .map(|(n, c)| format!("{n} ({})", c.join(", ")))
         .collect();
+    // `alerts send` finds the default address by itself; any other needs --server.
+    let server = if r.addr.to_string() == crate::config::DEFAULT_LISTEN {
+        String::new()
+    } else {
+        format!("--server {url} ")
+    };
     format!(
         "alerts serve: listening on {url}\n  config:    {}\n  state:     {state}\n  receivers: {}\n\n\
          Send a first alert from another terminal:\n  \
-         alerts send --severity warning --name FirstAlert --summary \"Hello from alerts\"\n  \
+         alerts send {server}--severity warning --name FirstAlert --summary \"Hello from alerts\"\n  \
          curl -X POST {url}/api/v1/alerts -H 'content-type: application/json' \\\n    \
          -d '{{\"name\":\"FirstAlert\",\"severity\":\"warning\",\"summary\":\"Hello from alerts\"}}'\n\n\
          Prometheus can use it as its Alertmanager: alerting.alertmanagers.static_configs.targets = [\"{}\"]\n",
