@@ -1,5 +1,5 @@
 //! The HTTP API of `alerts serve` (axum). Documented in `docs/api.md` and
-//! `docs/openapi.yaml`.
+//! `docs/openapi.json` (OpenAPI 3), kept in sync by `tests/e2e/docs.rs`.
 //!
 //! Every error is JSON: `{"error": {"status": 400, "field": "$[1].severity",
 //! "message": "..."}}`.
@@ -554,7 +554,22 @@ async fn get_history(
     let attempts = history::query(s.router.store().as_ref(), &aq)
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    Ok(Json(history::to_json(&attempts)).into_response())
+    Ok(Json(history_json(&attempts)).into_response())
+}
+
+/// The attempts as JSON, with the latency in milliseconds (`latency_ms`).
+fn history_json(attempts: &[alert_router::store::DeliveryAttempt]) -> Value {
+    let mut v = history::to_json(attempts);
+    for (a, item) in attempts.iter().zip(v.as_array_mut().into_iter().flatten()) {
+        if let Some(o) = item.as_object_mut() {
+            o.remove("latency");
+            o.insert(
+                "latency_ms".into(),
+                json!((a.latency.as_secs_f64() * 1e6).round() / 1e3),
+            );
+        }
+    }
+    v
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -594,10 +594,10 @@ pub fn history_table(v: &Value) -> String {
                 cell(&a["outcome"]),
                 a["latency_ms"]
                     .as_f64()
-                    .map_or_else(|| cell(&a["latency"]), |l| format!("{l:.1}ms")),
+                    .map_or_else(|| "-".to_owned(), |l| format!("{l:.1}ms")),
                 a["error"]
                     .as_str()
-                    .map_or_else(|| cell(&a["receipt"]["id"]), str::to_owned),
+                    .map_or_else(|| cell(&a["receipt"]["id"]), |e| cell(&Value::from(e))),
             ]
         })
         .collect();
@@ -609,43 +609,68 @@ pub fn history_table(v: &Value) -> String {
     )
 }
 
-/// Table of the effectiveness report (rows per alert name and per route).
+/// Seconds as a short duration (`42s`, `3.5m`, `1.2h`), `-` when absent.
+fn secs_cell(v: &Value) -> String {
+    match v.as_f64() {
+        None => "-".into(),
+        Some(s) if s < 60.0 => format!("{s:.0}s"),
+        Some(s) if s < 3600.0 => format!("{:.1}m", s / 60.0),
+        Some(s) => format!("{:.1}h", s / 3600.0),
+    }
+}
+
+/// Table of the effectiveness report: one table per alert name (with a total row)
+/// and one per route.
 pub fn report_table(v: &Value) -> String {
-    let mut out = String::new();
-    for (title, key) in [("By alert name", "by_alert"), ("By route", "by_route")] {
-        let rows: Vec<Vec<String>> = v[key]
-            .as_array()
+    let row = |r: &Value| -> Vec<String> {
+        let suppressed: u64 = r
+            .as_object()
             .into_iter()
             .flatten()
-            .map(|r| {
-                vec![
-                    cell(&r["key"]),
-                    cell(&r["fired"]),
-                    cell(&r["notifications"]),
-                    cell(&r["suppressed"]),
-                    cell(&r["flaps"]),
-                    cell(&r["time_to_ack"]["median_secs"]),
-                    cell(&r["time_to_resolve"]["median_secs"]),
-                    cell(&r["resolved_before_ack"]),
-                    cell(&r["never_acked"]),
-                ]
-            })
-            .collect();
+            .filter(|(k, _)| k.starts_with("suppressed_"))
+            .filter_map(|(_, n)| n.as_u64())
+            .sum();
+        vec![
+            cell(&r["key"]),
+            cell(&r["fired"]),
+            cell(&r["notifications"]),
+            cell(&r["deliveries"]),
+            cell(&r["failed"]),
+            suppressed.to_string(),
+            cell(&r["flaps"]),
+            cell(&r["acked"]),
+            secs_cell(&r["time_to_ack"]["p50_secs"]),
+            secs_cell(&r["time_to_resolve"]["p50_secs"]),
+            cell(&r["resolved_before_ack"]),
+            cell(&r["never_acked"]),
+        ]
+    };
+    let header = [
+        "KEY",
+        "FIRED",
+        "NOTIFIED",
+        "DELIVERED",
+        "FAILED",
+        "SUPPRESSED",
+        "FLAPS",
+        "ACKED",
+        "ACK p50",
+        "RESOLVE p50",
+        "RESOLVED UNACKED",
+        "NEVER ACKED",
+    ];
+    let mut out = format!(
+        "Alert effectiveness from {} to {}\n\n",
+        cell(&v["since"]),
+        cell(&v["until"])
+    );
+    for (title, key) in [("By alert name", "by_alert"), ("By route", "by_route")] {
+        let mut rows: Vec<Vec<String>> = v[key].as_array().into_iter().flatten().map(row).collect();
+        if key == "by_alert" && v["totals"].is_object() {
+            rows.push(row(&v["totals"]));
+        }
         out.push_str(&format!("{title}\n"));
-        out.push_str(&table(
-            &[
-                "KEY",
-                "FIRED",
-                "SENT",
-                "SUPPRESSED",
-                "FLAPS",
-                "ACK p50 s",
-                "RESOLVE p50 s",
-                "RESOLVED UNACKED",
-                "NEVER ACKED",
-            ],
-            &rows,
-        ));
+        out.push_str(&table(&header, &rows));
         out.push('\n');
     }
     out

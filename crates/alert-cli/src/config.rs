@@ -201,14 +201,17 @@ pub struct ServiceConfig {
     text: SourceText,
 }
 
-/// The config text as written. Its `Debug` shows only the length: a file may hold
-/// literal secrets.
+/// The config text as written, and the name errors give it. Its `Debug` shows only
+/// the length: a file may hold literal secrets.
 #[derive(Clone, Default)]
-struct SourceText(Option<std::sync::Arc<str>>);
+struct SourceText {
+    name: String,
+    text: std::sync::Arc<str>,
+}
 
 impl fmt::Debug for SourceText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{} bytes>", self.0.as_deref().map_or(0, str::len))
+        write!(f, "{}: <{} bytes>", self.name, self.text.len())
     }
 }
 
@@ -539,6 +542,19 @@ impl ServiceConfig {
             }
             err_at(inner.span().map(|s| s.start), Some(key), message)
         })?;
+        if sections.storage.retention.is_some() && router.retention.is_some() {
+            let (line, column, snippet) = find_key_line(text, "retention")
+                .map(|(l, c)| (Some(l), Some(c), text.lines().nth(l - 1).map(str::to_owned)))
+                .unwrap_or((None, None, None));
+            return Err(Box::new(ConfigFileError {
+                file: file.to_owned(),
+                line,
+                column,
+                key: Some("retention".into()),
+                message: "give `retention` at the top level or in [storage], not both".into(),
+                snippet,
+            }));
+        }
         Ok(ServiceConfig {
             server: sections.server,
             storage: sections.storage,
@@ -546,8 +562,20 @@ impl ServiceConfig {
             rules: sections.rules,
             router,
             source: None,
-            text: SourceText(Some(text.into())),
+            text: SourceText {
+                name: file.to_owned(),
+                text: text.into(),
+            },
         })
+    }
+
+    /// How long delivered notifications, history and events are kept: `[storage]
+    /// retention`, else the router's top-level `retention`, else 30 days.
+    pub fn retention(&self) -> Duration {
+        self.storage
+            .retention
+            .or(self.router.retention)
+            .unwrap_or(crate::serve::DEFAULT_RETENTION)
     }
 
     /// Describes a router build error: located in the file (`file:line:column: key:
@@ -580,14 +608,14 @@ impl ServiceConfig {
     fn file_name(&self) -> String {
         self.source
             .as_ref()
-            .map_or_else(|| "<embedded>".to_owned(), |p| p.display().to_string())
+            .map_or_else(|| self.text.name.clone(), |p| p.display().to_string())
     }
 
     /// An error about `key` (a path such as `receivers[0].channels[1].url`, as
     /// build errors name it), located in the file as written when the key is there.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigFileError {
         let file = self.file_name();
-        let text = self.text.0.as_deref().unwrap_or("");
+        let text: &str = &self.text.text;
         let position = span_of(text, key)
             .map(|r| line_col(text, r.start))
             .or_else(|| find_key_line(text, key));
@@ -703,6 +731,69 @@ channels = [{ type = "console" }]
             e.to_string(),
             "t.toml:1:6: environment variable `MISSING` is not set\n    | x = \"${MISSING}\""
         );
+    }
+
+    #[test]
+    fn retention_comes_from_either_place_not_both() {
+        let c = ServiceConfig::parse(GOOD, "t.toml", env).unwrap();
+        assert_eq!(c.retention(), crate::serve::DEFAULT_RETENTION);
+        let top = format!("retention = \"2d\"\n{GOOD}");
+        let c = ServiceConfig::parse(&top, "t.toml", env).unwrap();
+        assert_eq!(c.retention(), Duration::from_secs(2 * 86_400));
+        let both = top.replace(
+            "backend = \"memory\"",
+            "backend = \"memory\"\nretention = \"1d\"",
+        );
+        let e = ServiceConfig::parse(&both, "t.toml", env).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("retention"));
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn level_and_listen_are_checked_when_read() {
+        let bad = GOOD.replace("format = \"json\"", "format = \"json\"\nlevel = \"LOUD\"");
+        let e = ServiceConfig::parse(&bad, "t.toml", env).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("log.level"));
+        assert!(
+            e.message.contains("expected one of error, warn, info"),
+            "{e}"
+        );
+        let ok = GOOD.replace("format = \"json\"", "format = \"json\"\nlevel = \"DEBUG\"");
+        assert_eq!(
+            ServiceConfig::parse(&ok, "t.toml", env).unwrap().log.level,
+            "debug"
+        );
+        let bad = GOOD.replace("127.0.0.1:0", "localhost:9095");
+        let e = ServiceConfig::parse(&bad, "t.toml", env).unwrap_err();
+        assert_eq!((e.key.as_deref(), e.line), (Some("server.listen"), Some(3)));
+        assert!(e.message.contains("host names are not resolved"), "{e}");
+    }
+
+    #[test]
+    fn errors_after_parsing_are_located_by_key() {
+        let c = ServiceConfig::parse(GOOD, "t.toml", env).unwrap();
+        let e = c.error_at("receivers[0].channels[0].type", "boom");
+        assert_eq!((e.line, e.column), (Some(24), Some(22)));
+        assert_eq!(
+            e.snippet.as_deref(),
+            Some("channels = [{ type = \"console\" }]")
+        );
+        let e = c.error_at("route.receiver", "no receiver named `team`");
+        assert_eq!(
+            e.to_string(),
+            "t.toml:19:12: route.receiver: no receiver named `team`\n    | receiver = \"team\""
+        );
+        let e = c.error_at("rules[0]", "bad band");
+        assert_eq!(e.line, Some(14));
+        // A key that is not in the file (a default): the file, no position.
+        let e = c.error_at("route.group_wait", "must be greater than zero");
+        assert_eq!(
+            e.to_string(),
+            "t.toml: route.group_wait: must be greater than zero"
+        );
+        // The text is never printed by Debug (it may hold literal secrets).
+        assert!(!format!("{c:?}").contains("AccuracyLow\nmetric"), "{c:?}");
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub async fn start(
     let router = Router::builder()
         .config(cfg.router.clone())
         .store(store)
-        .retention(cfg.storage.retention.unwrap_or(DEFAULT_RETENTION))
+        .retention(cfg.retention())
         .build()
         .await
         .map_err(|e| format!("cannot start the router: {}", cfg.router_error(&e)))?;

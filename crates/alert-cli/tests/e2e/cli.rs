@@ -541,6 +541,8 @@ async fn silence_ack_history_report_and_test_against_the_service() {
     assert_eq!(history[0]["receiver"], "hook");
     assert_eq!(history[0]["channel"], "webhook");
     assert_eq!(history[0]["outcome"], "delivered");
+    assert!(history[0]["latency_ms"].as_f64().is_some(), "{history}");
+    assert_eq!(history[0]["fingerprints"], json!([fp]));
     let out = at(
         &w,
         server,
@@ -557,6 +559,8 @@ async fn silence_ack_history_report_and_test_against_the_service() {
     );
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(&row[1..5], ["hook", "webhook", "1", "delivered"], "{row:?}");
+    assert!(row[5].ends_with("ms"), "{row:?}");
+    assert_eq!(row[6], "1", "the receipt id the sink answered: {row:?}");
     assert_eq!(lines.next(), None);
     let out = at(&w, server, &["history", "--outcome", "gave_up", "--json"]).await;
     assert_eq!(out.expect_code(0).json(), json!([]));
@@ -587,12 +591,55 @@ async fn silence_ack_history_report_and_test_against_the_service() {
     let out = at(&w, server, &["report", "--since", "1d"]).await;
     out.expect_code(0);
     assert!(
-        out.stdout.starts_with("By alert name\nKEY"),
+        out.stdout.starts_with("Alert effectiveness from "),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("\nModelDown "), "{}", out.stdout);
-    assert!(out.stdout.contains("By route\n"), "{}", out.stdout);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let header = lines.iter().position(|l| *l == "By alert name").unwrap() + 1;
+    let columns: Vec<&str> = lines[header]
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "KEY",
+            "FIRED",
+            "NOTIFIED",
+            "DELIVERED",
+            "FAILED",
+            "SUPPRESSED",
+            "FLAPS",
+            "ACKED",
+            "ACK p50",
+            "RESOLVE p50",
+            "RESOLVED UNACKED",
+            "NEVER ACKED"
+        ]
+    );
+    let model_down: Vec<&str> = lines
+        .iter()
+        .find(|l| l.starts_with("ModelDown "))
+        .unwrap_or_else(|| panic!("{}", out.stdout))
+        .split_whitespace()
+        .collect();
+    // fired 1, notified 1, delivered 1, failed 0, suppressed 0, flaps 0, acked 1,
+    // an ack time, no resolve time, 0, 0.
+    assert_eq!(
+        &model_down[1..8],
+        ["1", "1", "1", "0", "0", "0", "1"],
+        "{model_down:?}"
+    );
+    assert!(model_down[8].ends_with('s'), "{model_down:?}");
+    assert_eq!(&model_down[9..], ["-", "0", "0"], "{model_down:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("total ")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\nBy route\n"), "{}", out.stdout);
 
     // `alerts test` through the service.
     let out = at(&w, server, &["test", "hook"]).await;

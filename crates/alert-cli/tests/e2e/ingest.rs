@@ -470,6 +470,9 @@ async fn every_channel_type_delivers_through_the_service() {
 [storage]
 backend = "sqlite"
 
+[log]
+level = "trace"
+
 [route]
 receiver = "everyone"
 group_by = ["alertname"]
@@ -570,7 +573,12 @@ channels = [
     })
     .await;
 
-    // No secret in the API or the logs.
+    // No secret in the API or the logs (at the most verbose level).
+    assert!(
+        svc.log().contains(" TRACE "),
+        "trace logs expected:\n{}",
+        svc.log()
+    );
     let (_, receivers) = svc.get("/api/v1/receivers").await;
     let (_, status) = svc.get("/api/v1/status").await;
     let (_, history) = svc.get("/api/v1/history").await;
@@ -586,4 +594,59 @@ channels = [
             "{secret} leaked:\n{everything}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metric_samples_feed_threshold_rules() {
+    let sink = FakeWebhook::start().await.unwrap();
+    let w = Workdir::new();
+    let rules = r#"
+[[rules]]
+name = "AccuracyLow"
+metric = "accuracy"
+labels = { model = "bikes" }
+warning = { lower = 0.8 }
+critical = { lower = 0.6 }
+"#;
+    let svc = Service::start(
+        &w,
+        &hook_config(&sink.url(), r#"["alertname"]"#, "100ms", rules),
+    )
+    .await;
+    let (status, body) = svc
+        .post(
+            "/api/v1/metrics",
+            &json!({"samples": [{"metric": "accuracy", "value": 0.91}, {"metric": "latency_p99", "value": 3.0}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"alerts": 0, "unmatched_metrics": ["latency_p99"]})
+        )
+    );
+    let (status, body) = svc
+        .post(
+            "/api/v1/metrics",
+            &json!({"samples": [{"metric": "accuracy", "value": 0.55, "window": "1h", "sample_size": 500}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"alerts": 1, "unmatched_metrics": []}))
+    );
+    assert_eq!(sink.wait_for_distinct(1, WAIT).await, 1, "{}", svc.log());
+    let a = &bodies(&sink)[0]["alerts"][0];
+    assert_eq!(a["name"], "AccuracyLow");
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["labels"]["model"], "bikes");
+    assert_eq!(a["evidence"]["metric"], "accuracy");
+    assert_eq!(a["evidence"]["observed"], 0.55);
+    assert_eq!(a["evidence"]["threshold"], 0.6);
+    assert!(
+        svc.metrics()
+            .await
+            .contains("alerts_received_total{endpoint=\"metrics\"} 1")
+    );
 }

@@ -8,6 +8,7 @@
 mod auth;
 mod check;
 mod cli;
+mod docs;
 mod durability;
 mod harness;
 mod ingest;
