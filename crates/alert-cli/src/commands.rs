@@ -405,22 +405,30 @@ pub async fn check(config: Option<&Path>) -> u8 {
 }
 
 /// `alerts test RECEIVER`: through the service when `--server` is given, else
-/// directly from the config.
+/// directly from the config. Prints each channel's receipt or error (a table, or
+/// with `json` the same JSON as `POST /api/v1/receivers/{name}/test`); exit code 0
+/// when every channel delivered, 1 when one failed, 2 for an unknown receiver.
 pub async fn test(
     receiver: &str,
     config: Option<&Path>,
     server: Option<String>,
     token: Option<String>,
+    json: bool,
 ) -> u8 {
-    if let Some(server) = server {
-        let client = match Client::new(&server, token) {
+    let result = if let Some(server) = server {
+        let remote = Remote {
+            server: Some(server),
+            token,
+            json,
+        };
+        let client = match remote.client(true) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("alerts test: {e}");
                 return EXIT_FAILED;
             }
         };
-        return match client
+        match client
             .call(
                 Method::POST,
                 &format!("/api/v1/receivers/{receiver}/test"),
@@ -428,63 +436,73 @@ pub async fn test(
             )
             .await
         {
-            Ok(v) => {
-                let mut failed = false;
-                for r in v["results"].as_array().into_iter().flatten() {
-                    if r["ok"].as_bool() == Some(true) {
-                        println!(
-                            "{}: delivered, receipt {}",
-                            cell(&r["channel"]),
-                            r["receipt"]
-                        );
-                    } else {
-                        failed = true;
-                        println!(
-                            "{}: FAILED ({}): {}",
-                            cell(&r["channel"]),
-                            cell(&r["kind"]),
-                            cell(&r["error"])
-                        );
-                    }
-                }
-                if failed { EXIT_FAILED } else { EXIT_OK }
-            }
+            Ok(v) => v,
             Err(e) => {
                 eprintln!("alerts test: {e}");
-                if e.is_bad_input() {
+                return if e.is_bad_input() {
                     EXIT_BAD_INPUT
                 } else {
                     EXIT_FAILED
-                }
+                };
+            }
+        }
+    } else {
+        let cfg = match load_config(config) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let targets = match resolve_targets(&[receiver.to_owned()], cfg.as_ref()) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("alerts test: {e}");
+                return EXIT_BAD_INPUT;
             }
         };
-    }
-    let cfg = match load_config(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let targets = match resolve_targets(&[receiver.to_owned()], cfg.as_ref()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("alerts test: {e}");
-            return EXIT_BAD_INPUT;
+        let alert = crate::api::test_alert();
+        let mut results = Vec::new();
+        for (label, n) in targets {
+            results.push(match n.notify(&alert).await {
+                Ok(r) => json!({ "channel": label, "ok": true, "receipt": r }),
+                Err(e) => {
+                    json!({ "channel": label, "ok": false, "kind": e.kind(), "error": e.to_string() })
+                }
+            });
         }
+        json!({ "receiver": receiver, "results": results })
     };
-    let alert = crate::api::test_alert();
-    let mut failed = false;
-    for (label, n) in targets {
-        match n.notify(&alert).await {
-            Ok(r) => println!(
-                "{label}: delivered, receipt {}",
-                serde_json::to_string(&r).unwrap_or_default()
-            ),
-            Err(e) => {
-                failed = true;
-                println!("{label}: FAILED ({}): {e}", e.kind());
+    let results = result["results"].as_array().cloned().unwrap_or_default();
+    if results.is_empty() {
+        eprintln!("alerts test: receiver `{receiver}` has no channels: nothing was sent");
+        return EXIT_FAILED;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        );
+    } else {
+        for r in &results {
+            if r["ok"].as_bool() == Some(true) {
+                println!(
+                    "{}: delivered, receipt {}",
+                    cell(&r["channel"]),
+                    r["receipt"]
+                );
+            } else {
+                println!(
+                    "{}: FAILED ({}): {}",
+                    cell(&r["channel"]),
+                    cell(&r["kind"]),
+                    cell(&r["error"])
+                );
             }
         }
     }
-    if failed { EXIT_FAILED } else { EXIT_OK }
+    if results.iter().all(|r| r["ok"].as_bool() == Some(true)) {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
 }
 
 /// Where client commands connect.

@@ -272,10 +272,27 @@ async fn serve_cmd(
         eprintln!("alerts serve: {e}");
         return EXIT_BAD_INPUT;
     }
+    let format = cfg.log.format;
     match serve::start(cfg, ServeOptions { listen, data_dir }, commands::env).await {
         Ok(running) => {
-            eprint!("{}", serve::banner(&running, path.as_deref()));
+            match format {
+                // JSON logs stay machine-readable: the banner is one event.
+                LogFormat::Json => tracing::info!(
+                    config = %path.as_deref().map_or_else(
+                        || "embedded default".to_owned(),
+                        |p| p.display().to_string()
+                    ),
+                    state = %running.database.as_deref().map_or_else(
+                        || "memory".to_owned(),
+                        |p| p.display().to_string()
+                    ),
+                    "listening on http://{}",
+                    running.addr
+                ),
+                LogFormat::Text => eprint!("{}", serve::banner(&running, path.as_deref())),
+            }
             running.run_until(serve::shutdown_signal()).await;
+            tracing::info!("stopped");
             0
         }
         Err(e) => {
@@ -325,7 +342,16 @@ async fn run(cli: Cli) -> u8 {
             receiver,
             config,
             remote,
-        } => commands::test(&receiver, config.as_deref(), remote.server, remote.token).await,
+        } => {
+            commands::test(
+                &receiver,
+                config.as_deref(),
+                remote.server,
+                remote.token,
+                remote.json,
+            )
+            .await
+        }
         Command::Silence { action } => match action {
             SilenceCmd::Add {
                 matchers,

@@ -114,6 +114,13 @@ async fn scopes_from_config_and_environment() {
         log.contains("\"level\":\"DEBUG\""),
         "debug JSON logs expected:\n{log}"
     );
+    // JSON logs are JSON lines only: the banner is an event too.
+    for line in log.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(v["level"].is_string(), "{line}");
+    }
+    assert!(log.contains(&format!("listening on {}", svc.url)), "{log}");
     for secret in [READ, WRITE, ENV_WRITE, "second-env-token"] {
         assert!(
             !log.contains(secret),

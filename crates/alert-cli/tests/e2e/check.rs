@@ -285,3 +285,36 @@ async fn unreadable_and_missing_configs() {
         "alerts check: no config file (give --config FILE or set ALERTS_CONFIG)\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_a_broken_config_with_the_same_errors() {
+    use crate::harness::{Service, Start};
+    let w = Workdir::new();
+    let text = "[storage]\nbackend = \"memory\"\n[route]\nreceiver = \"nobody\"\n[[receivers]]\nname = \"team\"\nchanels = []\n";
+    let (code, out) = Service::start_with(&w, text, Start::default())
+        .await
+        .map(|_| panic!("started with a broken config"))
+        .unwrap_err();
+    let file = w.path().join("config.toml");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "alerts serve: {}:7:1: receivers[0].chanels: unknown field `chanels`",
+            file.display()
+        )),
+        "{out}"
+    );
+    let text = text.replace("chanels = []\n", "");
+    let (code, out) = Service::start_with(&w, &text, Start::default())
+        .await
+        .map(|_| panic!("started with a route to nowhere"))
+        .unwrap_err();
+    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(
+        out,
+        format!(
+            "alerts serve: cannot start the router: {}:4:12: route.receiver: no receiver named `nobody`\n    | receiver = \"nobody\"\n",
+            file.display()
+        )
+    );
+}

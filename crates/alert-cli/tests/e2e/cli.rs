@@ -421,6 +421,24 @@ async fn send_directly_to_receivers_and_channels() {
         bodies(&sink).last().unwrap()["alerts"][0]["name"],
         "AlertsTest"
     );
+    let out = w
+        .run(&["test", "hook", "-c", cfg, "--json"], None, &[])
+        .await;
+    let v = out.expect_code(0).json();
+    assert_eq!(v["receiver"], "hook");
+    assert_eq!(v["results"][0]["channel"], "hook/webhook");
+    assert_eq!(v["results"][0]["ok"], true);
+    assert_eq!(v["results"][1]["channel"], "hook/console");
+    sink.push(Reply::text(400, "bad"));
+    let out = w
+        .run(&["test", "hook", "-c", cfg, "--json"], None, &[])
+        .await;
+    let v = out.expect_code(1).json();
+    assert_eq!(v["results"][0]["ok"], false);
+    assert_eq!(v["results"][0]["kind"], "rejected");
+    assert_eq!(v["results"][1]["ok"], true, "other channels still get it");
+    let out = w.run(&["test", "nobody", "-c", cfg], None, &[]).await;
+    out.expect_code(2);
 }
 
 /// `alerts ARGS --server SERVER`.
@@ -660,10 +678,14 @@ async fn silence_ack_history_report_and_test_against_the_service() {
     let out = at(&w, server, &["test", "hook"]).await;
     out.expect_code(1);
     assert!(
-        out.stdout.starts_with("webhook: FAILED ("),
+        out.stdout.starts_with("webhook: FAILED (server): "),
         "{}",
         out.stdout
     );
+    let out = at(&w, server, &["test", "hook", "--json"]).await;
+    let v = out.expect_code(0).json();
+    assert_eq!(v["results"][0]["ok"], true, "{v}");
+    assert_eq!(v["results"][0]["receipt"]["channel"], "webhook", "{v}");
 
     // Nothing reachable: 1.
     let out = w

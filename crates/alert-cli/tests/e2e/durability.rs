@@ -84,7 +84,7 @@ async fn sigkill_with_pending_notifications_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_deliveries_within_the_grace() {
     let sink = FakeWebhook::start().await.unwrap();
-    sink.set_default(Some(Reply::ok().with_delay(Duration::from_millis(800))));
+    sink.set_default(Some(Reply::ok().with_delay(Duration::from_millis(1500))));
     let w = Workdir::new();
     let config = hook_config(
         &sink.url(),
@@ -92,26 +92,42 @@ async fn sigterm_finishes_in_flight_deliveries_within_the_grace() {
         "100ms",
         "\n[server]\nshutdown_grace = \"10s\"\n",
     );
-    let svc = Service::start(&w, &config).await;
+    let mut svc = Service::start(&w, &config).await;
     let url = svc.url.clone();
     assert_eq!(svc.post("/api/v1/alerts", &batch("a", 3)).await.0, 202);
     arrived(&sink, 3).await;
     // Also one alert still in group_wait: shutdown flushes it.
     assert_eq!(svc.post("/api/v1/alerts", &batch("late", 1)).await.0, 202);
-    let (status, log) = svc.terminate(Duration::from_secs(15)).await;
+    svc.sigterm();
+    // It stops accepting at once, while deliveries are still under way.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    eventually(Duration::from_secs(5), "the port to close", || {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            client
+                .get(format!("{url}/healthz"))
+                .send()
+                .await
+                .is_err()
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(
+        svc.running(),
+        "it should still be delivering:\n{}",
+        svc.log()
+    );
+    assert!(sink.distinct() < 4, "deliveries should still be under way");
+    let (status, log) = svc.wait_exit(Duration::from_secs(15)).await;
     assert!(status.success(), "exit {status:?}:\n{log}");
     assert_eq!(sink.distinct(), 4, "delivered before exiting:\n{log}");
     assert!(log.contains("shutting down"), "{log}");
-    // Stopped accepting: the port is closed.
-    let refused = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap()
-        .get(format!("{url}/healthz"))
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await;
-    assert!(refused.is_err(), "still answering after exit");
+    assert!(log.contains("stopped"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

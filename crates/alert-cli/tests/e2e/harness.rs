@@ -329,13 +329,28 @@ impl Service {
     }
 
     /// SIGTERM, then waits (at most `within`) for the exit.
-    pub(crate) async fn terminate(mut self, within: Duration) -> (ExitStatus, String) {
+    pub(crate) async fn terminate(self, within: Duration) -> (ExitStatus, String) {
+        self.sigterm();
+        self.wait_exit(within).await
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub(crate) fn sigterm(&self) {
         let pid = self.child.id().to_string();
         let ok = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill -TERM");
         assert!(ok.success());
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Waits (at most `within`) for the process to exit.
+    pub(crate) async fn wait_exit(mut self, within: Duration) -> (ExitStatus, String) {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -345,7 +360,7 @@ impl Service {
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!(
-                    "alerts serve did not exit within {within:?} of SIGTERM:\n{}",
+                    "alerts serve did not exit within {within:?}:\n{}",
                     self.log()
                 );
             }
@@ -375,7 +390,7 @@ async fn reply(r: reqwest::RequestBuilder) -> (u16, Value) {
 
 fn banner_url(log: &str) -> Option<String> {
     let rest = &log[log.find("listening on http://")? + "listening on ".len()..];
-    let end = rest.find(['\n', ' '])?;
+    let end = rest.find(['\n', ' ', '"'])?;
     Some(rest[..end].to_owned())
 }
 
