@@ -196,7 +196,7 @@ async fn alertmanager_v2_and_webhook_v4_bodies_are_understood() {
 async fn grouping_sends_one_notification_per_group_and_interval() {
     let sink = FakeWebhook::start().await.unwrap();
     let w = Workdir::new();
-    let svc = Service::start(&w, &hook_config(&sink.url(), r#"["model"]"#, "700ms", "")).await;
+    let svc = Service::start(&w, &hook_config(&sink.url(), r#"["model"]"#, "1s", "")).await;
 
     // Three alerts for bikes in three requests, one for cars, inside group_wait.
     for name in ["A", "B", "C"] {
