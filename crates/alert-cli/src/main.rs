@@ -29,10 +29,10 @@ enum Command {
         /// present, else the embedded default).
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// Listen address (overrides [server] listen).
+        /// Listen address (overrides `server.listen` in the config).
         #[arg(long)]
         listen: Option<SocketAddr>,
-        /// Data directory for the SQLite state (overrides [storage] path).
+        /// Data directory for the SQLite state (overrides `storage.path` in the config).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
