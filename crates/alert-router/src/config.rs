@@ -28,6 +28,7 @@
 //! [[receivers]]
 //! name = "oncall"
 //! channels = [{ type = "custom", name = "pager" }]
+//! fallback = "team"           # what the pager cannot deliver goes to the team
 //!
 //! [[receivers]]
 //! name = "manager"
@@ -94,8 +95,12 @@ pub struct RouterConfig {
     /// When an alert without `ends_at` resolves by itself (default 5m).
     #[serde(default, with = "serde_util::opt_duration")]
     pub resolve_timeout: Option<Duration>,
-    /// Prune history older than this (default: keep).
-    #[serde(default, with = "serde_util::opt_duration")]
+    /// Prune history older than this, every hour (absent: 30 days,
+    /// [`DEFAULT_RETENTION`](crate::DEFAULT_RETENTION)). `"off"` keeps everything
+    /// and reads as `Some(Duration::MAX)`, which
+    /// [`RouterBuilder::retention`](crate::RouterBuilder::retention) takes as "never
+    /// prune".
+    #[serde(default, deserialize_with = "serde_util::opt_retention")]
     pub retention: Option<Duration>,
     /// Automated actions.
     #[serde(default)]
@@ -115,6 +120,12 @@ pub struct ReceiverConfig {
     /// Its channels.
     #[serde(default)]
     pub channels: Vec<ChannelConfig>,
+    /// The receiver that takes over what these channels cannot deliver (a permanent
+    /// error, a destination that is gone, the retry limits, an open circuit
+    /// breaker); see [`Receiver::fallback`]. Must name another receiver with
+    /// channels, without cycles.
+    #[serde(default)]
+    pub fallback: Option<String>,
 }
 
 fn yes() -> bool {
@@ -128,7 +139,14 @@ impl ReceiverConfig {
             name: name.into(),
             send_resolved: true,
             channels,
+            fallback: None,
         }
+    }
+
+    /// Sets the fallback receiver.
+    pub fn with_fallback(mut self, name: impl Into<String>) -> ReceiverConfig {
+        self.fallback = Some(name.into());
+        self
     }
 }
 
@@ -246,6 +264,13 @@ macro_rules! channel_config {
             )*
         }
 
+        /// Every cargo feature config can name, and whether this build has it (the
+        /// same table whatever the features, so tests exercise every branch).
+        pub(crate) const FEATURES: &[(&str, bool)] = &[
+            $( ($feature, cfg!(feature = $feature)), )*
+            ("http-action", cfg!(feature = "http-action")),
+        ];
+
         impl ChannelConfig {
             /// The channel kind (`slack`), which is also the default channel name.
             pub fn kind(&self) -> &'static str {
@@ -256,11 +281,36 @@ macro_rules! channel_config {
                 }
             }
 
-            /// Builds the channel.
+            /// The cargo feature this channel needs (`None` for `console` and
+            /// `custom`, which are always there).
+            pub fn feature(&self) -> Option<&'static str> {
+                match self {
+                    ChannelConfig::Console(_) | ChannelConfig::Custom(_) => None,
+                    $( ChannelConfig::$variant(_) => Some($feature), )*
+                }
+            }
+
+            /// Builds the channel; a channel whose feature is off fails with
+            /// [`BuildError::MissingFeature`] naming it.
             pub fn build(
                 &self,
                 custom: &HashMap<String, Arc<dyn Notifier>>,
             ) -> Result<Arc<dyn Notifier>, BuildError> {
+                self.build_with(custom, &compiled_in)
+            }
+
+            /// [`build`](Self::build) with the feature table given (tests pass one
+            /// where a compiled-in feature is off).
+            pub(crate) fn build_with(
+                &self,
+                custom: &HashMap<String, Arc<dyn Notifier>>,
+                compiled_in: &dyn Fn(&str) -> bool,
+            ) -> Result<Arc<dyn Notifier>, BuildError> {
+                if let Some(f) = self.feature()
+                    && !compiled_in(f)
+                {
+                    return Err(missing_feature(self.kind(), f));
+                }
                 match self {
                     ChannelConfig::Console(c) => build_console(c),
                     ChannelConfig::Custom(c) => custom.get(&c.name).cloned().ok_or_else(|| {
@@ -275,10 +325,7 @@ macro_rules! channel_config {
                             Ok(Arc::new($krate::$notifier::new(c.clone())?))
                         }
                         #[cfg(not(feature = $feature))]
-                        ChannelConfig::$variant(_) => Err(BuildError::MissingFeature {
-                            channel: $feature.into(),
-                            feature: $feature.into(),
-                        }),
+                        ChannelConfig::$variant(_) => Err(missing_feature($feature, $feature)),
                     )*
                 }
             }
@@ -299,6 +346,19 @@ channel_config! {
     Statuspal, "statuspal", alert_statuspal::StatuspalConfig, StatuspalNotifier;
     /// A generic JSON webhook (`alert-webhook`).
     Webhook, "webhook", alert_webhook::WebhookConfig, WebhookNotifier;
+}
+
+/// Whether this build has the cargo feature `feature` ([`FEATURES`]).
+pub(crate) fn compiled_in(feature: &str) -> bool {
+    FEATURES.iter().any(|(f, on)| *f == feature && *on)
+}
+
+/// The error for a config that names something whose feature is off.
+fn missing_feature(channel: &str, feature: &str) -> BuildError {
+    BuildError::MissingFeature {
+        channel: channel.into(),
+        feature: feature.into(),
+    }
 }
 
 fn build_console(c: &ConsoleConfig) -> Result<Arc<dyn Notifier>, BuildError> {
@@ -471,12 +531,26 @@ impl RouterConfig {
         &self,
         custom: &HashMap<String, Arc<dyn Notifier>>,
     ) -> Result<BuiltConfig, BuildError> {
+        self.build_parts_with(custom, &compiled_in)
+    }
+
+    /// [`build_parts`](Self::build_parts) with the feature table given.
+    pub(crate) fn build_parts_with(
+        &self,
+        custom: &HashMap<String, Arc<dyn Notifier>>,
+        compiled_in: &dyn Fn(&str) -> bool,
+    ) -> Result<BuiltConfig, BuildError> {
         let mut receivers = Vec::new();
         for (i, rc) in self.receivers.iter().enumerate() {
             let mut r = Receiver::new(rc.name.clone()).send_resolved(rc.send_resolved);
+            if let Some(f) = &rc.fallback {
+                r = r.fallback(f.clone());
+            }
             for (j, cc) in rc.channels.iter().enumerate() {
                 let path = format!("receivers[{i}].channels[{j}]");
-                let n = cc.build(custom).map_err(|e| prefix(e, &path))?;
+                let n = cc
+                    .build_with(custom, compiled_in)
+                    .map_err(|e| prefix(e, &path))?;
                 let (name, kind) = match cc {
                     ChannelConfig::Custom(c) => (c.name.clone(), None),
                     other => (other.kind().to_owned(), Some(other.kind().to_owned())),
@@ -487,6 +561,9 @@ impl RouterConfig {
         }
         let mut actions: Vec<(Arc<dyn Action>, ActionPolicy)> = Vec::new();
         for (i, ac) in self.actions.iter().enumerate() {
+            if matches!(ac, ActionConfig::Http { .. }) && !compiled_in("http-action") {
+                return Err(missing_feature("http action", "http-action"));
+            }
             match ac {
                 ActionConfig::Command { command, policy } => {
                     if command.program.trim().is_empty() {
@@ -524,10 +601,7 @@ impl RouterConfig {
                 }
                 #[cfg(not(feature = "http-action"))]
                 ActionConfig::Http { .. } => {
-                    return Err(BuildError::MissingFeature {
-                        channel: "http action".into(),
-                        feature: "http-action".into(),
-                    });
+                    return Err(missing_feature("http action", "http-action"));
                 }
             }
         }
@@ -558,5 +632,132 @@ impl RouterConfig {
             resolve_timeout: self.resolve_timeout,
             retention: self.retention,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One parseable config per channel kind that needs a feature.
+    const CHANNELS: &[(&str, &str)] = &[
+        ("desktop", r#"{ type = "desktop" }"#),
+        (
+            "slack",
+            r#"{ type = "slack", webhook_url = "https://hooks.slack.com/services/T0/B0/x" }"#,
+        ),
+        (
+            "discord",
+            r#"{ type = "discord", webhook_url = "https://discord.com/api/webhooks/123456789012345678/tok" }"#,
+        ),
+        ("datadog", r#"{ type = "datadog", api_key = "k" }"#),
+        (
+            "statuspal",
+            r#"{ type = "statuspal", api_key = "k", subdomain = "acme" }"#,
+        ),
+        (
+            "webhook",
+            r#"{ type = "webhook", url = "http://127.0.0.1:9/hook" }"#,
+        ),
+    ];
+
+    fn config(channel: &str) -> RouterConfig {
+        RouterConfig::from_toml_str(&format!(
+            "[[receivers]]\nname = \"a\"\nchannels = [{channel}]\n"
+        ))
+        .unwrap_or_else(|e| panic!("{channel}: {e}"))
+    }
+
+    #[test]
+    fn the_feature_table_is_what_cargo_compiled() {
+        let expected = [
+            ("desktop", cfg!(feature = "desktop")),
+            ("slack", cfg!(feature = "slack")),
+            ("discord", cfg!(feature = "discord")),
+            ("datadog", cfg!(feature = "datadog")),
+            ("statuspal", cfg!(feature = "statuspal")),
+            ("webhook", cfg!(feature = "webhook")),
+            ("http-action", cfg!(feature = "http-action")),
+        ];
+        assert_eq!(FEATURES, expected);
+        assert!(!compiled_in("console"), "console needs no feature");
+        assert!(!compiled_in("nonsense"));
+        let kinds: Vec<&str> = CHANNELS.iter().map(|(k, _)| *k).collect();
+        let table: Vec<&str> = FEATURES.iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            kinds,
+            table[..table.len() - 1],
+            "every channel kind is listed"
+        );
+    }
+
+    /// Runs under every feature set (CI builds with all of them): the feature check
+    /// is the same code path a build without the feature takes.
+    #[test]
+    fn a_compiled_out_channel_names_its_feature_whatever_the_build() {
+        let none = HashMap::new();
+        for (kind, text) in CHANNELS {
+            let cfg = config(text);
+            let cc = &cfg.receivers[0].channels[0];
+            assert_eq!((cc.kind(), cc.feature()), (*kind, Some(*kind)));
+            let err = cc.build_with(&none, &|_| false).map(|_| ()).unwrap_err();
+            match err {
+                BuildError::MissingFeature { channel, feature } => {
+                    assert_eq!((channel.as_str(), feature.as_str()), (*kind, *kind));
+                }
+                other => panic!("{kind}: {other:?}"),
+            }
+            // Through the whole config, as `Router::from_config` does.
+            let Err(err) = cfg.build_parts_with(&none, &|f| f != *kind) else {
+                panic!("{kind}: built without its feature");
+            };
+            assert_eq!(
+                err.to_string(),
+                format!("channel `{kind}` is not compiled in: enable the `{kind}` feature"),
+                "{kind}"
+            );
+        }
+        // Console and custom never need a feature.
+        let cfg = config(r#"{ type = "console" }"#);
+        assert_eq!(cfg.receivers[0].channels[0].feature(), None);
+        assert!(cfg.build_parts_with(&none, &|_| false).is_ok());
+    }
+
+    #[test]
+    fn a_compiled_out_http_action_names_its_feature_whatever_the_build() {
+        let cfg = RouterConfig::from_toml_str(
+            "[[receivers]]\nname = \"a\"\n[[actions]]\ntype = \"http\"\nname = \"scale\"\nurl = \"http://127.0.0.1:9/scale\"\n",
+        )
+        .unwrap();
+        let Err(err) = cfg.build_parts_with(&HashMap::new(), &|f| f != "http-action") else {
+            panic!("built without the feature");
+        };
+        match err {
+            BuildError::MissingFeature { channel, feature } => {
+                assert_eq!(
+                    (channel.as_str(), feature.as_str()),
+                    ("http action", "http-action")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn retention_reads_durations_and_off() {
+        let r = |t: &str| RouterConfig::from_toml_str(&format!("retention = {t}\n"));
+        assert_eq!(
+            r("\"7d\"").unwrap().retention,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(r("\"off\"").unwrap().retention, Some(Duration::MAX));
+        assert_eq!(r("\"OFF\"").unwrap().retention, Some(Duration::MAX));
+        assert_eq!(RouterConfig::from_toml_str("").unwrap().retention, None);
+        let e = r("\"forever\"").unwrap_err();
+        assert_eq!(e.path, "retention");
+        assert!(
+            e.message.contains("invalid duration \"forever\"") && e.message.contains("\"off\""),
+            "{e}"
+        );
     }
 }

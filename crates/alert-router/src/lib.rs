@@ -101,7 +101,6 @@
 //! * `keep_firing_for` and flap control are router-wide settings, not per route.
 //! * Time zones come from the IANA database compiled into the binary (jiff's bundled
 //!   copy); a rule change after the release needs a dependency update.
-//! * The outbox stamps attempts with the system clock, not the router's [`Clock`].
 //!
 //! # Supported Rust versions
 //!
@@ -132,7 +131,8 @@ pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use receiver::{InhibitRule, Receiver};
 pub use route::{EscalationStep, Route};
 pub use router::{
-    DEFAULT_RESOLVE_TIMEOUT, Router, RouterBuilder, RouterError, RouterStats, SilenceView,
+    DEFAULT_RESOLVE_TIMEOUT, DEFAULT_RETENTION, Router, RouterBuilder, RouterError, RouterStats,
+    SilenceView,
 };
 pub use silence::{Silence, SilenceState};
 pub use store::{MemoryStore, Store};

@@ -23,20 +23,29 @@ pub(crate) struct ChannelSlot {
 /// Channels added in code are used as given (wrap them in delivery layers yourself);
 /// channels built from config get the recommended delivery stack for their kind.
 ///
+/// A receiver may name a **fallback** receiver ([`Receiver::fallback`], `fallback =
+/// "name"` in config): what one of its channels cannot deliver (a permanent error, a
+/// destination that is gone, the retry limits) or what its open circuit breaker
+/// refuses goes to every channel of the fallback, through the outbox (see
+/// [`OutboxBuilder::fallback`](crate::delivery::OutboxBuilder::fallback)).
+///
 /// ```
 /// use alert_core::ConsoleNotifier;
 /// use alert_router::Receiver;
 /// let team = Receiver::new("team")
 ///     .channel(ConsoleNotifier::stderr("bikes"))
-///     .send_resolved(true);
+///     .send_resolved(true)
+///     .fallback("desk");
 /// assert_eq!(team.name(), "team");
 /// assert_eq!(team.channel_names(), ["console"]);
+/// assert_eq!(team.fallback_name(), Some("desk"));
 /// ```
 #[derive(Clone)]
 pub struct Receiver {
     pub(crate) name: String,
     pub(crate) channels: Vec<ChannelSlot>,
     pub(crate) send_resolved: bool,
+    pub(crate) fallback: Option<String>,
 }
 
 impl fmt::Debug for Receiver {
@@ -45,6 +54,7 @@ impl fmt::Debug for Receiver {
             .field("name", &self.name)
             .field("channels", &self.channel_names())
             .field("send_resolved", &self.send_resolved)
+            .field("fallback", &self.fallback)
             .finish()
     }
 }
@@ -56,6 +66,7 @@ impl Receiver {
             name: name.into(),
             channels: Vec::new(),
             send_resolved: true,
+            fallback: None,
         }
     }
 
@@ -107,9 +118,26 @@ impl Receiver {
         self
     }
 
+    /// Sends what this receiver's channels cannot deliver to the receiver called
+    /// `name` instead (e.g. Slack down: desktop plus an e-mail webhook). The router
+    /// refuses, when it is built, a name that is not a receiver, this receiver
+    /// itself, a receiver without channels, and cycles.
+    ///
+    /// The fallback gets the same notification (group, alerts, resolutions
+    /// included) whatever its own `send_resolved` says.
+    pub fn fallback(mut self, name: impl Into<String>) -> Receiver {
+        self.fallback = Some(name.into());
+        self
+    }
+
     /// The name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The fallback receiver's name, if any.
+    pub fn fallback_name(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// The channels' names, in order.

@@ -160,6 +160,11 @@ impl fmt::Debug for RouterBuilder {
 /// Alertmanager's default `resolve_timeout`.
 pub const DEFAULT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
+/// How long history is kept unless told otherwise: 30 days (the same as the
+/// `alerts` service). Log entries, delivery attempts, events, action records and
+/// expired silences older than this are pruned every hour.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+
 impl RouterBuilder {
     fn new() -> RouterBuilder {
         RouterBuilder {
@@ -267,10 +272,18 @@ impl RouterBuilder {
         self.driver = false;
         self
     }
-    /// Prunes history older than `d` every hour (default: keep everything).
+    /// Prunes history older than `d` every hour, once at start-up first (default
+    /// [`DEFAULT_RETENTION`], 30 days). `Duration::MAX` keeps everything, as
+    /// [`RouterBuilder::retention_off`] does and `retention = "off"` in config.
+    /// Overrides the config's `retention`.
     pub fn retention(mut self, d: Duration) -> RouterBuilder {
         self.retention = Some(d);
         self
+    }
+    /// Never prunes history: the store grows without bound (prune it yourself with
+    /// [`Router::prune`]).
+    pub fn retention_off(self) -> RouterBuilder {
+        self.retention(Duration::MAX)
     }
 
     /// Validates everything, loads the store, starts delivery and the timer task.
@@ -344,6 +357,41 @@ impl RouterBuilder {
                 .into());
             }
         }
+        for (i, r) in receivers.iter().enumerate() {
+            let Some(f) = &r.fallback else {
+                continue;
+            };
+            let invalid = |reason: String| -> RouterError {
+                BuildError::invalid(format!("receivers[{i}].fallback"), reason).into()
+            };
+            let Some(&j) = rmap.get(f) else {
+                return Err(invalid(format!("no receiver named `{f}`")));
+            };
+            if *f == r.name {
+                return Err(invalid("a receiver cannot fall back to itself".into()));
+            }
+            if receivers[j as usize].channels.is_empty() {
+                return Err(invalid(format!(
+                    "receiver `{f}` has no channels to fall back to"
+                )));
+            }
+            let mut path = vec![r.name.as_str()];
+            let mut at = f.as_str();
+            loop {
+                if path.contains(&at) {
+                    path.push(at);
+                    return Err(invalid(format!("fallback cycle: {}", path.join(" → "))));
+                }
+                path.push(at);
+                match rmap
+                    .get(at)
+                    .and_then(|&k| receivers[k as usize].fallback.as_deref())
+                {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+        }
         let route = route.unwrap_or_else(|| Route::to(receivers[0].name.clone()));
         let tree = RouteTree::compile(
             &route,
@@ -394,7 +442,7 @@ impl RouterBuilder {
             store.apply(&out.changes).await?;
         }
 
-        let mut ob = Outbox::builder(store.clone());
+        let mut ob = Outbox::builder(store.clone()).clock(clock.clone());
         let mut notifiers = HashMap::new();
         for r in &receivers {
             for c in &r.channels {
@@ -408,6 +456,9 @@ impl RouterBuilder {
                     ),
                     None => ob.channel(r.name.clone(), c.name.clone(), c.notifier.clone()),
                 };
+            }
+            if let Some(f) = &r.fallback {
+                ob = ob.fallback(r.name.clone(), f.clone());
             }
         }
         for f in self.delivery {
@@ -430,7 +481,10 @@ impl RouterBuilder {
             closed: AtomicBool::new(false),
             driver: Mutex::new(None),
             running_actions: Mutex::new(Vec::new()),
-            retention: self.retention,
+            retention: match self.retention.unwrap_or(DEFAULT_RETENTION) {
+                Duration::MAX => None,
+                d => Some(d),
+            },
             counters: RouterCounters::default(),
             pending: Mutex::new(Vec::new()),
             seq: Mutex::new(SeqState::default()),
@@ -466,6 +520,7 @@ struct Inner {
     closed: AtomicBool,
     driver: Mutex<Option<JoinHandle<()>>>,
     running_actions: Mutex<Vec<JoinHandle<()>>>,
+    /// `None`: never prune.
     retention: Option<Duration>,
     counters: RouterCounters,
     /// Changes the store refused, written first by the next write.

@@ -45,6 +45,17 @@ pub(crate) mod opt_duration {
     }
 }
 
+/// A retention: a duration, or `"off"` (keep everything) as `Duration::MAX`.
+pub(crate) fn opt_retention<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(Some(Duration::MAX));
+    }
+    parse(&s)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("{e}, or \"off\" to keep everything")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

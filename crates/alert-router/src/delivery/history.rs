@@ -3,7 +3,9 @@
 //! The outbox records one [`DeliveryAttempt`] per attempt: receiver, channel, the
 //! alerts' fingerprints, attempt number, start time, latency, outcome, error kind and
 //! text (never a secret: errors never hold any), and the receipt with the provider's
-//! id. Query them through [`Store::query_attempts`] with an [`AttemptQuery`] (by
+//! id. An attempt that handed its notification to the receiver's fallback reads
+//! `fell back to NAME` ([`AttemptOutcome::FellBack`]); the fallback's own attempts
+//! carry `fallback_from`. Query them through [`Store::query_attempts`] with an [`AttemptQuery`] (by
 //! fingerprint, receiver, time range and outcome), or with [`query`] here, which
 //! also renders.
 //!
@@ -21,7 +23,7 @@
 
 use std::fmt::Write as _;
 
-use crate::store::{AttemptQuery, DeliveryAttempt, Store, StoreResult};
+use crate::store::{AttemptOutcome, AttemptQuery, DeliveryAttempt, Store, StoreResult};
 
 /// The attempts matching `q`, newest first.
 pub async fn query(store: &dyn Store, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
@@ -48,9 +50,23 @@ fn cell(s: &str, width: usize) -> String {
     }
 }
 
+/// How the outcome reads in the table: `delivered`, `failed`, `gave_up`, `fell back
+/// to NAME`; an attempt of a fallback notification adds `(from NAME)`.
+fn outcome_cell(a: &DeliveryAttempt) -> String {
+    let mut s = match (&a.outcome, &a.fallback) {
+        (AttemptOutcome::FellBack, Some(to)) => format!("fell back to {}", cell(to, 20)),
+        (o, _) => o.as_str().to_owned(),
+    };
+    if let Some(from) = &a.fallback_from {
+        s.push_str(&format!(" (from {})", cell(from, 20)));
+    }
+    s
+}
+
 /// The attempts as a fixed-width table for people: time, receiver, channel,
-/// attempt, outcome, latency, the first fingerprint (and how many more), the
-/// provider's id, and the error.
+/// attempt, outcome (`fell back to NAME` when a fallback receiver took over),
+/// latency, the first fingerprint (and how many more), the provider's id, and the
+/// error.
 pub fn to_table(attempts: &[DeliveryAttempt]) -> String {
     let header = [
         "at",
@@ -75,7 +91,7 @@ pub fn to_table(attempts: &[DeliveryAttempt]) -> String {
             cell(&a.receiver, 20),
             cell(&a.channel, 14),
             a.attempt.to_string(),
-            a.outcome.as_str().to_owned(),
+            outcome_cell(a),
             format!("{} ms", a.latency.as_millis()),
             fp,
             cell(

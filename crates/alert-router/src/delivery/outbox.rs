@@ -17,7 +17,9 @@ use tokio::time::Instant;
 use super::{
     BreakerConfig, BreakerHandle, BreakerState, CircuitBreakerLayer, ConcurrencyLimitLayer,
     NotifierBuilder, RateLimit, RateLimitLayer, RetryDecision, RetryPolicy, TimeoutLayer,
+    is_circuit_open,
 };
+use crate::clock::{Clock, SystemClock};
 use crate::store::{
     AttemptOutcome, Change, DeliveryAttempt, Notification, NotificationKind, ReceiptRecord, Store,
     StoreError,
@@ -42,6 +44,16 @@ pub enum OutboxError {
     /// The outbox is shutting down.
     #[error("the outbox is shut down")]
     Closed,
+    /// A fallback set with [`OutboxBuilder::fallback`] cannot work.
+    #[error("receiver `{receiver}` cannot fall back to `{fallback}`: {reason}")]
+    InvalidFallback {
+        /// The receiver whose fallback it is.
+        receiver: String,
+        /// The fallback receiver.
+        fallback: String,
+        /// Why (no channels registered, a cycle).
+        reason: String,
+    },
 }
 
 /// A new unique notification id (also its idempotency key): 32 hex digits from the
@@ -178,6 +190,7 @@ struct Counters {
     delivered: AtomicU64,
     failed_attempts: AtomicU64,
     gave_up: AtomicU64,
+    fell_back: AtomicU64,
     resumed: AtomicU64,
     orphaned: AtomicU64,
     store_errors: AtomicU64,
@@ -193,8 +206,12 @@ pub struct OutboxStats {
     pub delivered: u64,
     /// Attempts that failed (each retry counts).
     pub failed_attempts: u64,
-    /// Notifications given up (permanent error, or the retry policy's limits).
+    /// Notifications given up (permanent error, or the retry policy's limits) by a
+    /// receiver without a fallback.
     pub gave_up: u64,
+    /// Notifications a receiver handed to its fallback (see
+    /// [`OutboxBuilder::fallback`]) instead of giving up or waiting for its breaker.
+    pub fell_back: u64,
     /// Pending notifications picked up from the store at start-up.
     pub resumed: u64,
     /// Pending notifications found at start-up for a channel that is not registered
@@ -202,6 +219,10 @@ pub struct OutboxStats {
     pub orphaned: u64,
     /// Failed writes of outcomes to the store (retried until they succeed).
     pub store_errors: u64,
+    /// The error of the last failed write of outcomes while it is still failing
+    /// (`None` once a write succeeds): the attempts it holds are delivered but not
+    /// recorded yet, so they stay pending and would be re-sent after a crash.
+    pub last_store_error: Option<String>,
     /// Notifications queued now (waiting or scheduled for a retry).
     pub queued: usize,
     /// Attempts running now.
@@ -229,6 +250,8 @@ pub struct ChannelStatus {
 pub struct OutboxBuilder {
     store: Arc<dyn Store>,
     lanes: HashMap<LaneKey, (Arc<dyn Notifier>, Option<BreakerHandle>)>,
+    fallbacks: HashMap<String, String>,
+    clock: Arc<dyn Clock>,
     retry: RetryPolicy,
     lane_concurrency: usize,
     commit_batch: usize,
@@ -239,6 +262,7 @@ impl fmt::Debug for OutboxBuilder {
         f.debug_struct("OutboxBuilder")
             .field("store", &self.store.name())
             .field("channels", &self.lanes.keys().collect::<Vec<_>>())
+            .field("fallbacks", &self.fallbacks)
             .field("retry", &self.retry)
             .field("lane_concurrency", &self.lane_concurrency)
             .finish()
@@ -300,6 +324,36 @@ impl OutboxBuilder {
         self
     }
 
+    /// Makes `fallback` take over the notifications of `receiver` that its channels
+    /// cannot deliver: when an attempt fails for good (a permanent error, a receiver
+    /// disabled by its breaker, or the retry policy's limits) or is refused by an open
+    /// circuit breaker, the notification is handed to **every channel of
+    /// `fallback`** instead of being given up or waiting for the cool-down.
+    ///
+    /// The hand-over is durable: the primary's attempt (outcome
+    /// [`FellBack`](crate::store::AttemptOutcome::FellBack), naming the fallback), its
+    /// removal from the outbox and the fallback's new notifications (same group, kind
+    /// and alerts; [`fallback_from`](Notification::fallback_from) set) are written in
+    /// one transaction, and the new notifications are delivered, retried and recorded
+    /// like any other. A fallback may have its own fallback; [`start`](Self::start)
+    /// refuses a fallback without registered channels and cycles.
+    pub fn fallback(
+        mut self,
+        receiver: impl Into<String>,
+        fallback: impl Into<String>,
+    ) -> OutboxBuilder {
+        self.fallbacks.insert(receiver.into(), fallback.into());
+        self
+    }
+
+    /// The clock that stamps attempts, schedules retries and measures the retry
+    /// deadline from a notification's `created_at` (default: the system clock; the
+    /// router passes its own, so both agree on simulated time).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> OutboxBuilder {
+        self.clock = clock;
+        self
+    }
+
     /// The durable retry policy (default: [`Outbox::default_retry`]). Its deadline
     /// counts from the notification's creation, across restarts.
     pub fn retry(mut self, policy: RetryPolicy) -> OutboxBuilder {
@@ -320,10 +374,49 @@ impl OutboxBuilder {
         self
     }
 
+    /// Checks the fallbacks: each names a receiver with channels, none names its own
+    /// receiver, and following them never comes back (no cycle).
+    fn check_fallbacks(&self) -> Result<(), OutboxError> {
+        let mut names: Vec<&String> = self.fallbacks.keys().collect();
+        names.sort();
+        for receiver in names {
+            let fallback = &self.fallbacks[receiver];
+            let invalid = |reason: String| OutboxError::InvalidFallback {
+                receiver: receiver.clone(),
+                fallback: fallback.clone(),
+                reason,
+            };
+            if fallback == receiver {
+                return Err(invalid("a receiver cannot fall back to itself".into()));
+            }
+            if !self.lanes.keys().any(|(r, _)| r == fallback) {
+                return Err(invalid(format!(
+                    "receiver `{fallback}` has no channels registered with the outbox"
+                )));
+            }
+            let mut path = vec![receiver.as_str()];
+            let mut at = fallback.as_str();
+            loop {
+                if path.contains(&at) {
+                    path.push(at);
+                    return Err(invalid(format!("fallback cycle: {}", path.join(" → "))));
+                }
+                path.push(at);
+                match self.fallbacks.get(at) {
+                    Some(next) => at = next,
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Starts the workers and resumes what the store holds pending: entries whose
     /// `next_attempt_at` is in the future wait until then, the others go first in
-    /// severity order. Needs a Tokio runtime.
+    /// severity order. Needs a Tokio runtime. Fails with
+    /// [`OutboxError::InvalidFallback`] when a [fallback](Self::fallback) cannot work.
     pub async fn start(self) -> Result<Outbox, OutboxError> {
+        self.check_fallbacks()?;
         let pending = self.store.pending_outbox(0).await?;
         let (commit_tx, commit_rx) = mpsc::channel::<Commit>(self.lane_concurrency.max(64) * 4);
         let lanes: HashMap<LaneKey, Arc<Lane>> = self
@@ -342,9 +435,25 @@ impl OutboxBuilder {
                 ((r, c), Arc::new(lane))
             })
             .collect();
+        let fallbacks = self
+            .fallbacks
+            .iter()
+            .map(|(receiver, to)| {
+                let mut targets: Vec<Arc<Lane>> = lanes
+                    .iter()
+                    .filter(|((r, _), _)| r == to)
+                    .map(|(_, l)| l.clone())
+                    .collect();
+                targets.sort_by(|a, b| a.channel.cmp(&b.channel));
+                (receiver.clone(), (to.clone(), targets))
+            })
+            .collect();
         let inner = Arc::new(Inner {
             store: self.store.clone(),
             lanes,
+            fallbacks,
+            clock: self.clock.clone(),
+            last_store_error: Mutex::new(None),
             retry: self.retry,
             seq: AtomicU64::new(0),
             counters: Counters::default(),
@@ -353,7 +462,7 @@ impl OutboxBuilder {
             commit_tx: Mutex::new(Some(commit_tx)),
             idle: Notify::new(),
         });
-        let now_wall = Timestamp::now();
+        let now_wall = inner.clock.now();
         let now = Instant::now();
         for n in pending {
             let key = (n.receiver.clone(), n.channel.clone());
@@ -404,6 +513,11 @@ struct Commit {
 struct Inner {
     store: Arc<dyn Store>,
     lanes: HashMap<LaneKey, Arc<Lane>>,
+    /// Receiver → (its fallback receiver, that receiver's lanes by channel name).
+    fallbacks: HashMap<String, (String, Vec<Arc<Lane>>)>,
+    /// The last failed outcome write, while writes keep failing.
+    last_store_error: Mutex<Option<String>>,
+    clock: Arc<dyn Clock>,
     retry: RetryPolicy,
     seq: AtomicU64,
     counters: Counters,
@@ -445,9 +559,20 @@ async fn writer(
         let mut backoff = Duration::from_millis(50);
         loop {
             match store.apply(&changes).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    inner
+                        .last_store_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take();
+                    break;
+                }
                 Err(e) => {
                     inner.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                    *inner
+                        .last_store_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                     tracing::error!(
                         store = store.name(),
                         error = %e,
@@ -530,7 +655,7 @@ async fn attempt(inner: &Inner, lane: &Lane, n: &Notification) -> Result<Receipt
 
 async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
     let number = n.attempts + 1;
-    let at = Timestamp::now();
+    let at = inner.clock.now();
     let t0 = Instant::now();
     let result = attempt(inner, lane, &n).await;
     let latency = t0.elapsed();
@@ -544,7 +669,7 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
                     channel: n.channel.clone(),
                     group_key: n.group_key.clone(),
                     receipt: receipt.clone(),
-                    at: Timestamp::now(),
+                    at: inner.clock.now(),
                 }));
             }
             a.receipt = Some(receipt);
@@ -558,8 +683,14 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
                 .counters
                 .failed_attempts
                 .fetch_add(1, Ordering::Relaxed);
-            let elapsed = Timestamp::now().duration_since(n.created_at);
+            let elapsed = inner.clock.now().duration_since(n.created_at);
             let decision = inner.retry.decide(number, &e, elapsed);
+            if let Some((to, lanes)) = inner.fallbacks.get(&n.receiver)
+                && (matches!(decision, RetryDecision::GiveUp(_)) || is_circuit_open(&e))
+            {
+                hand_over(inner, n, number, at, latency, &e, to, lanes).await;
+                return;
+            }
             let outcome = match decision {
                 RetryDecision::RetryAfter(_) => AttemptOutcome::Failed,
                 RetryDecision::GiveUp(_) => AttemptOutcome::GaveUp,
@@ -572,7 +703,7 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
                 RetryDecision::RetryAfter(wait) => {
                     tracing::debug!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
                         attempt = number, error = %e, wait = ?wait, "delivery failed; retry scheduled");
-                    let next = Timestamp::now().saturating_add(wait);
+                    let next = inner.clock.now().saturating_add(wait);
                     changes.push(Change::Reschedule {
                         id: n.id.clone(),
                         attempts: number,
@@ -596,18 +727,78 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
     }
 }
 
-async fn commit(inner: &Inner, changes: Vec<Change>) {
+/// Hands a notification its receiver cannot deliver to the receiver's fallback:
+/// one transaction records the attempt (`fell_back`), queues a copy for every
+/// channel of the fallback and removes the original.
+#[allow(clippy::too_many_arguments)]
+async fn hand_over(
+    inner: &Inner,
+    n: Notification,
+    number: u32,
+    at: Timestamp,
+    latency: Duration,
+    e: &NotifyError,
+    to: &str,
+    lanes: &[Arc<Lane>],
+) {
+    let mut a = DeliveryAttempt::of(&n, number, at, latency, AttemptOutcome::FellBack);
+    a.error_kind = Some(e.kind().to_owned());
+    a.error = Some(e.to_string());
+    a.fallback = Some(to.to_owned());
+    let now = inner.clock.now();
+    let copies: Vec<(Arc<Lane>, Notification)> = lanes
+        .iter()
+        .map(|lane| {
+            let mut f = Notification::new(
+                new_notification_id(),
+                to,
+                lane.channel.clone(),
+                n.group_key.clone(),
+                n.kind,
+                n.alerts.clone(),
+                n.severity,
+                now,
+            );
+            f.fallback_from = Some(n.receiver.clone());
+            (lane.clone(), f)
+        })
+        .collect();
+    let mut changes = Vec::with_capacity(copies.len() + 2);
+    changes.push(Change::Attempt(a));
+    changes.extend(copies.iter().map(|(_, f)| Change::Enqueue(f.clone())));
+    changes.push(Change::Dequeue(n.id.clone()));
+    tracing::warn!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
+        attempts = number, error = %e, fallback = to, "delivery failed; handed to the fallback receiver");
+    if commit(inner, changes).await {
+        inner.counters.fell_back.fetch_add(1, Ordering::Relaxed);
+        inner
+            .counters
+            .submitted
+            .fetch_add(copies.len() as u64, Ordering::Relaxed);
+        for (lane, f) in copies {
+            let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
+            lane.push_ready(seq, f);
+        }
+    }
+}
+
+/// Hands `changes` to the writer and waits until they are durable. `false` when the
+/// outbox is shutting down and they were not written (the store still holds the
+/// notification as it was: it is retried after the next start).
+async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
     let tx = inner
         .commit_tx
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     let Some(tx) = tx else {
-        return;
+        return false;
     };
     let (done, wait) = oneshot::channel();
     if tx.send(Commit { changes, done }).await.is_ok() {
-        let _ = wait.await;
+        wait.await.is_ok()
+    } else {
+        false
     }
 }
 
@@ -629,6 +820,15 @@ async fn commit(inner: &Inner, changes: Vec<Change>) {
 ///   written ([`Change::Reschedule`]), so it survives a restart. A permanent error,
 ///   or the policy's limits, give the notification up: recorded as `gave_up`,
 ///   logged at `error`, counted in [`OutboxStats::gave_up`].
+/// * **Fallback receivers.** A receiver with a [fallback](OutboxBuilder::fallback)
+///   hands such a notification, and one its open circuit breaker refuses, to the
+///   fallback's channels in the same transaction that records the attempt
+///   ([`AttemptOutcome::FellBack`]), counted in [`OutboxStats::fell_back`].
+/// * **Outcomes are written before the next attempt.** If the store refuses an
+///   outcome (database locked, disk full), the writer retries it with back-off
+///   (50 ms doubling to 5 s) until it is written; meanwhile the lane's worker waits,
+///   the notification stays pending, [`OutboxStats::last_store_error`] holds the
+///   error and [`OutboxStats::store_errors`] counts the failures.
 /// * **Resume on start-up.** [`OutboxBuilder::start`] re-queues everything the store
 ///   holds pending.
 ///
@@ -683,6 +883,8 @@ impl Outbox {
         OutboxBuilder {
             store,
             lanes: HashMap::new(),
+            fallbacks: HashMap::new(),
+            clock: Arc::new(SystemClock),
             retry: Outbox::default_retry(),
             lane_concurrency: 8,
             commit_batch: 256,
@@ -738,7 +940,7 @@ impl Outbox {
             .counters
             .submitted
             .fetch_add(ns.len() as u64, Ordering::Relaxed);
-        let now_wall = Timestamp::now();
+        let now_wall = self.inner.clock.now();
         let now = Instant::now();
         for (n, lane) in ns.into_iter().zip(lanes) {
             let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
@@ -760,9 +962,16 @@ impl Outbox {
             delivered: c.delivered.load(Ordering::Relaxed),
             failed_attempts: c.failed_attempts.load(Ordering::Relaxed),
             gave_up: c.gave_up.load(Ordering::Relaxed),
+            fell_back: c.fell_back.load(Ordering::Relaxed),
             resumed: c.resumed.load(Ordering::Relaxed),
             orphaned: c.orphaned.load(Ordering::Relaxed),
             store_errors: c.store_errors.load(Ordering::Relaxed),
+            last_store_error: self
+                .inner
+                .last_store_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             queued: self.inner.lanes.values().map(|l| l.queued()).sum(),
             in_flight: self
                 .inner

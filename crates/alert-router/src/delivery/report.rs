@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `fired` | episodes that started firing in the period |
 //! | `notifications` | notifications queued about it (`Notified` events) |
-//! | `deliveries` / `failed` | delivery attempts that succeeded / were given up |
+//! | `deliveries` / `failed` | delivery attempts that succeeded / were given up (a notification handed to a fallback receiver is neither: the fallback's own delivery counts) |
 //! | `suppressed_*` | held back by dedup, silence, inhibition, flap control, time intervals, acknowledgement |
 //! | `flaps` | times it entered the flapping state |
 //! | `time_to_ack`, `time_to_resolve` | from firing to the first ack / to resolution (count, mean, median, p90, max, seconds) |
@@ -294,13 +294,13 @@ impl EffectivenessReport {
                 match a.outcome {
                     AttemptOutcome::Delivered => acc.row.deliveries += 1,
                     AttemptOutcome::GaveUp => acc.row.failed += 1,
-                    AttemptOutcome::Failed => {}
+                    AttemptOutcome::Failed | AttemptOutcome::FellBack => {}
                 }
             }
             match a.outcome {
                 AttemptOutcome::Delivered => totals.row.deliveries += 1,
                 AttemptOutcome::GaveUp => totals.row.failed += 1,
-                AttemptOutcome::Failed => {}
+                AttemptOutcome::Failed | AttemptOutcome::FellBack => {}
             }
         }
 

@@ -402,6 +402,10 @@ pub struct Notification {
     /// When to try next (`None`: as soon as possible).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<Timestamp>,
+    /// When this notification is a fallback: the receiver whose delivery failed and
+    /// handed it over (see `Receiver::fallback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<String>,
 }
 
 impl Notification {
@@ -428,6 +432,7 @@ impl Notification {
             created_at,
             attempts: 0,
             next_attempt_at: None,
+            fallback_from: None,
         }
     }
     /// The fingerprints of its alerts.
@@ -446,6 +451,11 @@ pub enum AttemptOutcome {
     Failed,
     /// Failed and given up (permanent error or attempts exhausted).
     GaveUp,
+    /// Failed for good (as [`GaveUp`](AttemptOutcome::GaveUp)) or refused by an open
+    /// circuit breaker, and handed to the receiver's fallback: the attempt's
+    /// [`fallback`](DeliveryAttempt::fallback) names it, and the fallback's own
+    /// notifications are in the outbox (written in the same transaction).
+    FellBack,
 }
 
 impl AttemptOutcome {
@@ -455,6 +465,7 @@ impl AttemptOutcome {
             AttemptOutcome::Delivered => "delivered",
             AttemptOutcome::Failed => "failed",
             AttemptOutcome::GaveUp => "gave_up",
+            AttemptOutcome::FellBack => "fell_back",
         }
     }
 }
@@ -491,6 +502,13 @@ pub struct DeliveryAttempt {
     /// The receipt, on success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Receipt>,
+    /// On [`AttemptOutcome::FellBack`]: the receiver that took the notification over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+    /// On the attempts of a fallback notification: the receiver that handed it over
+    /// ([`Notification::fallback_from`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<String>,
 }
 
 impl DeliveryAttempt {
@@ -515,6 +533,8 @@ impl DeliveryAttempt {
             error_kind: None,
             error: None,
             receipt: None,
+            fallback: None,
+            fallback_from: n.fallback_from.clone(),
         }
     }
 }
