@@ -3,8 +3,9 @@
 //! Tasks:
 //!
 //! * `ci` — everything CI checks: fmt, clippy `-D warnings` on all targets, tidy,
-//!   tests, docs with warnings denied, each crate checked alone with default features
-//!   and with none, and a scaffolded channel built and tested, then removed.
+//!   tests, every example run (offline), docs with warnings denied, each crate
+//!   checked alone with default features and with none, and a scaffolded channel
+//!   built and tested, then removed.
 //! * `test` — the workspace tests only (cargo-nextest when installed, else cargo test).
 //! * `tidy` — the workspace conventions of `docs/adr/0002-workspace-conventions.md`
 //!   (also a `#[test]` in this crate).
@@ -54,8 +55,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci [--skip STEP]...  fmt, clippy, tidy, tests, docs, per-crate feature checks, scaffold check
-                       (steps: fmt clippy tidy test doc crates scaffold)
+  ci [--skip STEP]...  fmt, clippy, tidy, tests, examples, docs, per-crate feature checks,
+                       scaffold check (steps: fmt clippy tidy test examples doc crates scaffold)
   test                 the workspace tests (cargo-nextest when installed)
   tidy                 check workspace conventions
   new-channel NAME     scaffold crates/alert-NAME";
@@ -173,6 +174,9 @@ fn ci(args: &[String]) -> Result<(), String> {
     if on("test") {
         test()?;
     }
+    if on("examples") {
+        run_examples(&root())?;
+    }
     if on("doc") {
         let mut c = cargo();
         c.args(["doc", "--workspace", "--all-features", "--no-deps"]);
@@ -204,6 +208,87 @@ fn ci(args: &[String]) -> Result<(), String> {
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Extra runs of examples, with arguments, next to the plain run of each.
+const EXAMPLE_RUNS: &[(&str, &[&str])] = &[("serving_guard", &["--execute"])];
+
+/// Variables that would send an example to a real service; unset for the runs, so
+/// CI stays offline whatever the environment holds.
+const EXAMPLE_ENV_REMOVED: &[&str] = &[
+    "DD_API_KEY",
+    "ALERT_SLACK_WEBHOOK_URL",
+    "ALERT_SLACK_BOT_TOKEN",
+];
+
+/// The `[[example]]` names of `examples/Cargo.toml`, in order.
+fn example_names(root: &Path) -> Result<Vec<String>, String> {
+    let manifest = root.join("examples/Cargo.toml");
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let mut names = Vec::new();
+    let mut in_example = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_example = line == "[[example]]";
+        } else if in_example && let Some(v) = line.strip_prefix("name = ") {
+            names.push(v.trim_matches('"').to_owned());
+        }
+    }
+    if names.is_empty() {
+        return Err(format!("no [[example]] in {}", manifest.display()));
+    }
+    Ok(names)
+}
+
+/// Runs every example (each must exit 0; a failing demonstration exits non-zero),
+/// then the extra runs of [`EXAMPLE_RUNS`]; reports every failure.
+fn run_examples(root: &Path) -> Result<(), String> {
+    let names = example_names(root)?;
+    let mut c = cargo();
+    c.args([
+        "build",
+        "-q",
+        "-p",
+        "examples",
+        "--all-features",
+        "--examples",
+    ]);
+    run("examples (build)", c)?;
+    let runs = names.iter().map(|n| (n.as_str(), &[][..])).chain(
+        EXAMPLE_RUNS
+            .iter()
+            .filter(|(n, _)| names.iter().any(|m| m == n))
+            .map(|(n, a)| (*n, *a)),
+    );
+    let mut failed = Vec::new();
+    for (name, args) in runs {
+        let mut c = cargo();
+        c.args([
+            "run",
+            "-q",
+            "-p",
+            "examples",
+            "--all-features",
+            "--example",
+            name,
+        ]);
+        if !args.is_empty() {
+            c.arg("--").args(args);
+        }
+        for v in EXAMPLE_ENV_REMOVED {
+            c.env_remove(v);
+        }
+        let step = format!("example {name} {}", args.join(" "));
+        if let Err(e) = run(step.trim_end(), c) {
+            failed.push(e);
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("examples:\n  {}", failed.join("\n  ")))
+    }
 }
 
 #[cfg(test)]
