@@ -3,7 +3,11 @@
 //! * Tokens come from config (`[server.auth]`, usually `${ENV}`-interpolated) or the
 //!   environment (`ALERTS_READ_TOKEN`, `ALERTS_WRITE_TOKEN`; comma-separated lists).
 //! * A write token also grants read.
-//! * Comparison is constant-time for tokens of equal length (`subtle`).
+//! * Comparison is constant-time whatever the lengths: both the configured tokens
+//!   and the presented one are hashed with SHA-256 first, and the fixed-length
+//!   digests are compared with `subtle` (whose `ct_eq` on byte slices returns early
+//!   when the lengths differ, which would leak a token's length). Every configured
+//!   token is compared, so timing does not reveal which one matched either.
 //! * Without any token, the service only listens on loopback: a non-loopback bind
 //!   refuses to start ([`Auth::check_bind`]).
 
@@ -11,6 +15,7 @@ use std::net::SocketAddr;
 
 use alert_core::Secret;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Environment variable with read tokens (comma-separated).
@@ -48,11 +53,27 @@ pub enum Denied {
     ReadOnly,
 }
 
-/// The token sets in force.
+/// The SHA-256 digest of a token: what is kept and compared.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    fn of(token: &str) -> TokenDigest {
+        TokenDigest(Sha256::digest(token.as_bytes()).into())
+    }
+}
+
+impl std::fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("**REDACTED**")
+    }
+}
+
+/// The token sets in force (kept as digests only).
 #[derive(Debug, Clone, Default)]
 pub struct Auth {
-    read: Vec<Secret>,
-    write: Vec<Secret>,
+    read: Vec<TokenDigest>,
+    write: Vec<TokenDigest>,
 }
 
 fn split_env(v: Option<String>) -> Vec<Secret> {
@@ -66,32 +87,31 @@ fn split_env(v: Option<String>) -> Vec<Secret> {
     .unwrap_or_default()
 }
 
-fn matches(list: &[Secret], token: &str) -> bool {
-    // Check every entry so timing does not reveal which one matched.
-    list.iter().fold(false, |found, s| {
-        let eq: bool = s.expose().as_bytes().ct_eq(token.as_bytes()).into();
-        found | eq
+/// Whether `token` is in `list`: its digest against every entry's, each comparison
+/// of 32 bytes in constant time, every entry checked.
+fn matches(list: &[TokenDigest], token: &str) -> bool {
+    let presented = TokenDigest::of(token);
+    list.iter().fold(subtle::Choice::from(0), |found, d| {
+        found | d.0.ct_eq(&presented.0)
     })
+    .into()
 }
 
 impl Auth {
     /// Tokens from config plus the environment (`lookup` reads a variable).
     pub fn new(config: &AuthConfig, lookup: impl Fn(&str) -> Option<String>) -> Auth {
-        let mut read: Vec<Secret> = config
-            .read_tokens
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect();
-        let mut write: Vec<Secret> = config
-            .write_tokens
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect();
-        read.extend(split_env(lookup(ENV_READ_TOKEN)));
-        write.extend(split_env(lookup(ENV_WRITE_TOKEN)));
-        Auth { read, write }
+        let digests = |configured: &[Secret], env: Vec<Secret>| -> Vec<TokenDigest> {
+            configured
+                .iter()
+                .chain(env.iter())
+                .filter(|s| !s.is_empty())
+                .map(|s| TokenDigest::of(s.expose()))
+                .collect()
+        };
+        Auth {
+            read: digests(&config.read_tokens, split_env(lookup(ENV_READ_TOKEN))),
+            write: digests(&config.write_tokens, split_env(lookup(ENV_WRITE_TOKEN))),
+        }
     }
 
     /// Whether any token is configured (otherwise every request is allowed, and only
@@ -170,6 +190,46 @@ mod tests {
             Err(Denied::Missing)
         );
         assert_eq!(a.check(None, Scope::Read), Err(Denied::Missing));
+    }
+
+    #[test]
+    fn wrong_tokens_of_any_length_are_refused() {
+        let a = auth();
+        // Same length as `w-token` and `r-token`, one byte off; a prefix; a longer
+        // token that starts with a real one; a much longer one; the empty token.
+        for wrong in [
+            "w-tokem", "x-token", "r-tokeN", "w-toke", "w", "w-token2", &"w".repeat(4096), "",
+        ] {
+            let header = format!("Bearer {wrong}");
+            assert_eq!(
+                a.check(Some(&header), Scope::Read),
+                Err(Denied::Invalid),
+                "{wrong:?} must be refused"
+            );
+            assert_eq!(
+                a.check(Some(&header), Scope::Write),
+                Err(Denied::Invalid),
+                "{wrong:?} must be refused"
+            );
+        }
+        // The real ones still work, with their scopes.
+        assert_eq!(a.check(Some("Bearer w2"), Scope::Write), Ok(()));
+        assert_eq!(
+            a.check(Some("Bearer r-token"), Scope::Write),
+            Err(Denied::ReadOnly)
+        );
+    }
+
+    #[test]
+    fn digests_are_compared_and_never_printed() {
+        let list = [TokenDigest::of("abc"), TokenDigest::of("a-much-longer-token")];
+        assert!(matches(&list, "abc"));
+        assert!(matches(&list, "a-much-longer-token"));
+        assert!(!matches(&list, "ab"));
+        assert!(!matches(&list, "abcd"));
+        assert!(!matches(&[], "abc"));
+        let shown = format!("{:?}", auth());
+        assert!(!shown.contains("w-token") && !shown.contains("r-token"), "{shown}");
     }
 
     #[test]

@@ -66,6 +66,28 @@ async fn scopes_from_config_and_environment() {
     assert_eq!(s, 401);
     let (s, b) = send(anon(Method::GET, "/api/v1/alerts").bearer_auth("guess")).await;
     assert_eq!((s, &b["error"]["message"]), (401, &json!("unknown token")));
+    // Wrong tokens of the same length as a real one (one byte off), shorter, and
+    // longer (a real one with a suffix) are all refused, for reads and writes.
+    let mut same_len = WRITE.to_owned();
+    same_len.pop();
+    same_len.push('b');
+    assert_eq!(same_len.len(), WRITE.len());
+    for wrong in [
+        same_len.as_str(),
+        &WRITE[..WRITE.len() - 1],
+        &format!("{WRITE}0"),
+        &format!("{READ}{READ}"),
+    ] {
+        let (s, b) = send(anon(Method::GET, "/api/v1/alerts").bearer_auth(wrong)).await;
+        assert_eq!((s, &b["error"]["message"]), (401, &json!("unknown token")), "{wrong}");
+        let (s, _) = send(
+            anon(Method::POST, "/api/v1/alerts")
+                .bearer_auth(wrong)
+                .json(&alert),
+        )
+        .await;
+        assert_eq!(s, 401, "{wrong}");
+    }
 
     // A read token reads, and may not write.
     let (s, _) = send(anon(Method::GET, "/api/v1/alerts").bearer_auth(READ)).await;
