@@ -346,3 +346,358 @@ const _: fn() = || {
     let _ = assert_dyn;
     let _ = assert_arc;
 };
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::NotifyError;
+
+    /// What a [`Recorder`] saw, by method.
+    #[derive(Debug, Default, PartialEq)]
+    struct Calls {
+        notify: Vec<String>,
+        group: Vec<Vec<String>>,
+        update: Vec<(String, Option<String>)>,
+        flush: usize,
+    }
+
+    /// A notifier that overrides every method, so forwarding to a default is visible.
+    #[derive(Debug)]
+    struct Recorder {
+        name: String,
+        calls: Mutex<Calls>,
+    }
+
+    impl Recorder {
+        fn new(name: &str) -> Recorder {
+            Recorder {
+                name: name.to_owned(),
+                calls: Mutex::new(Calls::default()),
+            }
+        }
+        fn take(&self) -> Calls {
+            std::mem::take(&mut *self.calls.lock().unwrap())
+        }
+    }
+
+    #[async_trait]
+    impl Notifier for Recorder {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+            self.calls.lock().unwrap().notify.push(alert.name.clone());
+            Ok(Receipt::new(&self.name).with_id(format!("n:{}", alert.name)))
+        }
+        async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
+            let names: Vec<String> = alerts.iter().map(|a| a.name.clone()).collect();
+            let id = format!("g:{}", names.join(","));
+            self.calls.lock().unwrap().group.push(names);
+            Ok(Receipt::new(&self.name).with_id(id))
+        }
+        async fn update(&self, alert: &Alert, previous: &Receipt) -> Result<Receipt> {
+            self.calls
+                .lock()
+                .unwrap()
+                .update
+                .push((alert.name.clone(), previous.id.clone()));
+            Ok(Receipt::new(&self.name).with_id(format!("u:{}", alert.name)))
+        }
+        async fn flush(&self) -> Result<()> {
+            self.calls.lock().unwrap().flush += 1;
+            Ok(())
+        }
+    }
+
+    fn alert(name: &str, severity: Severity) -> Alert {
+        Alert::new(severity, name)
+    }
+
+    /// Checks `n` has the recorder's name, then [`assert_forwards_calls`].
+    fn assert_forwards_everything(n: &dyn Notifier, rec: &Recorder) {
+        assert_eq!(n.name(), rec.name);
+        assert_forwards_calls(n, rec);
+    }
+
+    /// Exercises all four methods through `n` and checks each reached the recorder.
+    fn assert_forwards_calls(n: &dyn Notifier, rec: &Recorder) {
+        let a = alert("A", Severity::Error);
+        let b = alert("B", Severity::Info);
+        let prev = Receipt::new(&rec.name).with_id("first");
+        let r = block_on(n.notify(&a)).unwrap();
+        assert_eq!(r.id.as_deref(), Some("n:A"));
+        let r = block_on(n.notify_group(&[a.clone(), b])).unwrap();
+        assert_eq!(r.id.as_deref(), Some("g:A,B"));
+        let r = block_on(n.update(&a, &prev)).unwrap();
+        assert_eq!(r.id.as_deref(), Some("u:A"));
+        block_on(n.flush()).unwrap();
+        assert_eq!(
+            rec.take(),
+            Calls {
+                notify: vec!["A".into()],
+                group: vec![vec!["A".into(), "B".into()]],
+                update: vec![("A".into(), Some("first".into()))],
+                flush: 1,
+            }
+        );
+    }
+
+    /// A `Recorder` shared between the test and the notifier under test.
+    #[derive(Debug, Clone)]
+    struct Shared(Arc<Recorder>);
+
+    #[async_trait]
+    impl Notifier for Shared {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+            self.0.notify(alert).await
+        }
+        async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
+            self.0.notify_group(alerts).await
+        }
+        async fn update(&self, alert: &Alert, previous: &Receipt) -> Result<Receipt> {
+            self.0.update(alert, previous).await
+        }
+        async fn flush(&self) -> Result<()> {
+            self.0.flush().await
+        }
+    }
+
+    fn shared(name: &str) -> (Shared, Arc<Recorder>) {
+        let rec = Arc::new(Recorder::new(name));
+        (Shared(rec.clone()), rec)
+    }
+
+    #[test]
+    fn boxed_forwards_every_method() {
+        let (n, rec) = shared("boxed");
+        let boxed: Box<dyn Notifier> = n.boxed();
+        assert_forwards_everything(&boxed, &rec);
+        // And through the `Box<N>` forwarding impl itself.
+        assert_forwards_everything(&&boxed, &rec);
+    }
+
+    #[test]
+    fn arced_forwards_every_method_and_shares_the_notifier() {
+        let (n, rec) = shared("arced");
+        let arced: Arc<dyn Notifier> = n.arced();
+        let clone = Arc::clone(&arced);
+        assert_forwards_everything(&arced, &rec);
+        assert_forwards_everything(&clone, &rec);
+    }
+
+    #[test]
+    fn notify_text_sends_an_info_alert_with_title_and_message() {
+        #[derive(Debug, Default)]
+        struct Keep(Mutex<Vec<Alert>>);
+        #[async_trait]
+        impl Notifier for Keep {
+            fn name(&self) -> &str {
+                "keep"
+            }
+            async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+                self.0.lock().unwrap().push(alert.clone());
+                Ok(Receipt::new("keep"))
+            }
+        }
+        let k = Keep::default();
+        block_on(k.notify_text("Training Complete", "Model version: 3")).unwrap();
+        let sent = k.0.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].severity, Severity::Info);
+        assert_eq!(sent[0].name, "Training Complete");
+        assert_eq!(sent[0].title(), "Training Complete");
+        assert_eq!(sent[0].message, "Model version: 3");
+    }
+
+    /// A layer that prefixes the name and tags receipts, so nesting order is visible.
+    #[derive(Debug, Clone)]
+    struct Tag(&'static str);
+
+    #[derive(Debug)]
+    struct Tagged<N> {
+        tag: &'static str,
+        name: String,
+        inner: N,
+    }
+
+    impl<N: Notifier> Layer<N> for Tag {
+        type Notifier = Tagged<N>;
+        fn layer(&self, inner: N) -> Tagged<N> {
+            Tagged {
+                tag: self.0,
+                name: format!("{}({})", self.0, inner.name()),
+                inner,
+            }
+        }
+    }
+
+    impl<N> Tagged<N> {
+        fn mark(&self, r: Result<Receipt>) -> Result<Receipt> {
+            r.map(|mut r| {
+                let path = match r.meta("path") {
+                    Some(p) => format!("{}>{p}", self.tag),
+                    None => self.tag.to_owned(),
+                };
+                r.meta.insert("path".into(), path);
+                r
+            })
+        }
+    }
+
+    #[async_trait]
+    impl<N: Notifier> Notifier for Tagged<N> {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+            self.mark(self.inner.notify(alert).await)
+        }
+        async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
+            self.mark(self.inner.notify_group(alerts).await)
+        }
+        async fn update(&self, alert: &Alert, previous: &Receipt) -> Result<Receipt> {
+            self.mark(self.inner.update(alert, previous).await)
+        }
+        async fn flush(&self) -> Result<()> {
+            self.inner.flush().await
+        }
+    }
+
+    #[test]
+    fn layer_wraps_and_the_last_layer_applied_is_outermost() {
+        let (n, rec) = shared("ch");
+        let layered = n.layer(Tag("inner")).layer(Tag("outer"));
+        assert_eq!(layered.name(), "outer(inner(ch))");
+        let r = block_on(layered.notify(&alert("A", Severity::Error))).unwrap();
+        assert_eq!(r.meta("path"), Some("outer>inner"));
+        assert_eq!(r.id.as_deref(), Some("n:A"));
+        let r = block_on(layered.notify_group(&[alert("A", Severity::Error)])).unwrap();
+        assert_eq!(r.meta("path"), Some("outer>inner"));
+        assert_eq!(rec.take().group, vec![vec!["A".to_owned()]]);
+    }
+
+    #[test]
+    fn some_layer_applies_and_none_passes_straight_through() {
+        let (n, rec) = shared("ch");
+        let on: Either<Tagged<Shared>, Shared> = n.clone().layer(Some(Tag("t")));
+        assert!(matches!(on, Either::Left(_)));
+        assert_eq!(on.name(), "t(ch)");
+        let r = block_on(on.notify(&alert("A", Severity::Error))).unwrap();
+        assert_eq!(r.meta("path"), Some("t"));
+        rec.take();
+
+        let off: Either<Tagged<Shared>, Shared> = n.layer(None::<Tag>);
+        assert!(matches!(off, Either::Right(_)));
+        assert_eq!(off.name(), "ch");
+        let r = block_on(off.notify(&alert("A", Severity::Error))).unwrap();
+        assert_eq!(r.meta("path"), None, "no layer ran");
+        rec.take();
+
+        // Either forwards every method on both arms (the layer renames its arm).
+        assert_forwards_calls(&on, &rec);
+        assert_forwards_everything(&off, &rec);
+    }
+
+    #[test]
+    fn either_forwards_errors_from_the_active_arm() {
+        #[derive(Debug)]
+        struct Fails;
+        #[async_trait]
+        impl Notifier for Fails {
+            fn name(&self) -> &str {
+                "fails"
+            }
+            async fn notify(&self, _: &Alert) -> Result<Receipt> {
+                Err(NotifyError::Rejected {
+                    channel: "fails",
+                    status: Some(400),
+                    message: "no".into(),
+                })
+            }
+        }
+        let (n, _rec) = shared("ok");
+        let left: Either<Fails, Shared> = Either::Left(Fails);
+        let right: Either<Fails, Shared> = Either::Right(n);
+        let a = alert("A", Severity::Error);
+        assert!(block_on(left.notify(&a)).is_err());
+        assert!(block_on(right.notify(&a)).is_ok());
+    }
+
+    fn errors_only(n: Shared) -> Filter<Shared, impl Fn(&Alert) -> bool + Send + Sync> {
+        n.filter(|a| a.severity >= Severity::Error)
+    }
+
+    #[test]
+    fn filter_sends_matching_alerts_and_marks_the_rest_skipped() {
+        let (n, rec) = shared("ch");
+        let f = errors_only(n);
+        assert_eq!(f.name(), "ch");
+
+        let r = block_on(f.notify(&alert("Bad", Severity::Critical))).unwrap();
+        assert_eq!(r.id.as_deref(), Some("n:Bad"));
+        assert_eq!(r.meta("skipped"), None);
+
+        let r = block_on(f.notify(&alert("Meh", Severity::Info))).unwrap();
+        assert_eq!(r.channel, "ch");
+        assert_eq!(r.id, None);
+        assert_eq!(r.meta("skipped"), Some("filtered"));
+
+        assert_eq!(rec.take().notify, vec!["Bad".to_owned()]);
+    }
+
+    #[test]
+    fn filter_applies_to_updates_and_forwards_flush() {
+        let (n, rec) = shared("ch");
+        let f = errors_only(n);
+        let prev = Receipt::new("ch").with_id("m1");
+        let r = block_on(f.update(&alert("Bad", Severity::Error), &prev)).unwrap();
+        assert_eq!(r.id.as_deref(), Some("u:Bad"));
+        let r = block_on(f.update(&alert("Meh", Severity::Warning), &prev)).unwrap();
+        assert_eq!(r.meta("skipped"), Some("filtered"));
+        block_on(f.flush()).unwrap();
+        let calls = rec.take();
+        assert_eq!(
+            calls.update,
+            vec![("Bad".to_owned(), Some("m1".to_owned()))]
+        );
+        assert_eq!(calls.flush, 1);
+    }
+
+    #[test]
+    fn filter_sends_only_the_matching_part_of_a_group() {
+        let (n, rec) = shared("ch");
+        let f = errors_only(n);
+        let group = [
+            alert("A", Severity::Info),
+            alert("B", Severity::Error),
+            alert("C", Severity::Warning),
+            alert("D", Severity::Critical),
+        ];
+        let r = block_on(f.notify_group(&group)).unwrap();
+        assert_eq!(r.id.as_deref(), Some("g:B,D"));
+        assert_eq!(r.meta("skipped"), None);
+        assert_eq!(rec.take().group, vec![vec!["B".to_owned(), "D".to_owned()]]);
+
+        let quiet = [alert("A", Severity::Info), alert("C", Severity::Warning)];
+        let r = block_on(f.notify_group(&quiet)).unwrap();
+        assert_eq!(r.channel, "ch");
+        assert_eq!(r.meta("skipped"), Some("filtered"));
+        assert_eq!(rec.take(), Calls::default(), "nothing reached the channel");
+    }
+
+    #[test]
+    fn filter_debug_shows_the_inner_notifier() {
+        let (n, _rec) = shared("inner-name");
+        let f = errors_only(n);
+        let s = format!("{f:?}");
+        assert!(s.starts_with("Filter"), "{s}");
+        assert!(s.contains("inner-name"), "{s}");
+    }
+}

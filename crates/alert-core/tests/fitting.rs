@@ -121,24 +121,58 @@ fn fit_parts_respects_every_budget() {
 
 #[test]
 fn rendered_alerts_fit_and_keep_what_matters() {
+    // The evidence values (0.8137, 0.875, 0.9312) appear nowhere else in the alert,
+    // so finding them proves the evidence part itself survived.
     let alert = Alert::new(Severity::Critical, "PrécisionEnBaisse")
         .with_summary("Précision 0.81 < 0.90 🚨")
         .with_message("ש".repeat(100_000))
         .with_labels((0..1000).map(|i| (format!("label_{i}"), "välue".to_owned())))
         .with_runbook("https://runbooks.example/précision")
-        .with_evidence(Evidence::metric("précision").observed(0.81).threshold(0.9));
+        .with_evidence(
+            Evidence::metric("précision")
+                .observed(0.8137)
+                .threshold(0.875)
+                .baseline(0.9312),
+        );
+    let evidence_text =
+        "metric: précision · observed: 0.8137 · threshold: 0.875 · baseline: 0.9312";
+    let evidence_md = "**metric**: précision · **observed**: 0.8137 · **threshold**: 0.875 · **baseline**: 0.9312";
     for m in MEASURES {
         for budget in [150, 500, 2000, 3000, 4000, 6000] {
             for style in [Style::Text, Style::Markdown] {
                 let f = render(&alert, style, budget, m);
-                assert!(m.len(&f.text) <= budget);
-                assert!(f.text.contains("Précision 0.81"), "{m:?} {budget}");
+                let ctx = format!("{m:?} {budget} {style:?}: {:?}", f.text);
+                assert!(m.len(&f.text) <= budget, "{ctx}");
+                // The severity marker leads the text.
+                let marker = match style {
+                    Style::Text => "[CRITICAL] Précision 0.81",
+                    Style::Markdown => r"**\[CRITICAL\] Précision 0.81",
+                };
+                assert!(f.text.starts_with(marker), "{ctx}");
                 assert!(
                     f.text.contains("https://runbooks.example/précision"),
-                    "{m:?} {budget} {style:?}"
+                    "{ctx}"
                 );
-                assert!(f.text.contains("0.81"), "{m:?} {budget}");
-                assert!(f.report.touched("message") && f.report.dropped("labels"));
+                // The evidence is whole unless the report says it was cut, and it is
+                // only ever cut when the budget cannot hold title, evidence and runbook.
+                let evidence = match style {
+                    Style::Text => evidence_text,
+                    Style::Markdown => evidence_md,
+                };
+                if f.report.touched("evidence") {
+                    assert!(budget < 500, "evidence cut at a roomy budget: {ctx}");
+                    assert!(!f.text.contains(evidence), "{ctx}");
+                } else {
+                    assert!(f.text.contains(evidence), "{ctx}");
+                }
+                if budget >= 500 {
+                    assert!(!f.report.touched("evidence"), "{ctx}");
+                }
+                assert!(f.text.contains("0.8137"), "{ctx}");
+                assert!(
+                    f.report.touched("message") && f.report.dropped("labels"),
+                    "{ctx}"
+                );
             }
         }
     }
