@@ -495,22 +495,8 @@ impl ThresholdRule {
     /// Feeds a sample with its context (window, sample size, segment), which is
     /// carried into the evidence.
     pub fn observe_sample(&mut self, sample: Sample) -> Result<Vec<Alert>> {
+        self.check_sample(&sample)?;
         let Sample { at, value, .. } = sample;
-        if !value.is_finite() {
-            return Err(ConditionError::NonFinite {
-                what: format!("sample of {}", self.spec.metric),
-                index: 0,
-                value,
-            });
-        }
-        if let Some(last) = self.last_sample
-            && at < last
-        {
-            return Err(ConditionError::param(
-                "at",
-                format!("sample at {at} is older than the last one ({last})"),
-            ));
-        }
         let mut out = Vec::new();
         self.last_sample = Some(at);
         self.watch_since.get_or_insert(at);
@@ -578,6 +564,31 @@ impl ThresholdRule {
             }
         }
         Ok(out)
+    }
+
+    /// Whether [`observe_sample`](ThresholdRule::observe_sample) would take the
+    /// sample: its value is finite and it is not older than the last one. Changes
+    /// nothing.
+    pub fn check_sample(&self, sample: &Sample) -> Result<()> {
+        if !sample.value.is_finite() {
+            return Err(ConditionError::NonFinite {
+                what: format!("sample of {}", self.spec.metric),
+                index: 0,
+                value: sample.value,
+            });
+        }
+        if let Some(last) = self.last_sample
+            && sample.at < last
+        {
+            return Err(ConditionError::param(
+                "at",
+                format!(
+                    "sample at {} is older than the last one ({last})",
+                    sample.at
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn finding(&self, sev: Severity, value: f64, bound: f64, evidence: Evidence) -> Finding {
@@ -733,16 +744,22 @@ impl RuleSet {
     pub fn rules(&self) -> &[ThresholdRule] {
         &self.rules
     }
-    /// Feeds a sample of `metric` to every rule watching it.
+    /// Feeds a sample of `metric` to every rule watching it (see
+    /// [`observe_sample`](RuleSet::observe_sample)).
     pub fn observe(&mut self, metric: &str, at: Timestamp, value: f64) -> Result<Vec<Alert>> {
-        let mut out = Vec::new();
-        for r in self.rules.iter_mut().filter(|r| r.metric() == metric) {
-            out.extend(r.observe(at, value)?);
-        }
-        Ok(out)
+        self.observe_sample(metric, Sample::new(at, value))
     }
     /// Feeds a sample of `metric`, with its context, to every rule watching it.
+    ///
+    /// All or nothing: the sample is first checked against every rule watching the
+    /// metric, and when one of them would refuse it (a value that is not finite, a
+    /// sample older than that rule's last one) the error is returned and no rule
+    /// changes state. So a rule never changes state (starts firing, resolves)
+    /// without its alerts being returned.
     pub fn observe_sample(&mut self, metric: &str, sample: Sample) -> Result<Vec<Alert>> {
+        for r in self.rules.iter().filter(|r| r.metric() == metric) {
+            r.check_sample(&sample)?;
+        }
         let mut out = Vec::new();
         for r in self.rules.iter_mut().filter(|r| r.metric() == metric) {
             out.extend(r.observe_sample(sample.clone())?);
@@ -810,6 +827,32 @@ mod tests {
             .label("service", "scoring")
             .warning(Band::above(0.02))
             .critical(Band::above(0.05))
+    }
+
+    #[test]
+    fn a_rule_set_takes_a_sample_in_every_rule_or_in_none() {
+        let strict = ThresholdSpec::new("ErrorsCritical", "error_rate").critical(Band::above(0.05));
+        let mut set = RuleSet::from_specs([error_rate(), strict]).unwrap();
+        // The second rule has seen a later sample than the first (as a rule fed on
+        // its own would have).
+        set.rules[1].observe(t(10), 0.01).unwrap();
+        // A breach at t(5): the first rule alone would fire; the second refuses it.
+        let e = set.observe("error_rate", t(5), 0.2).unwrap_err();
+        assert!(e.to_string().contains("older than the last one"), "{e}");
+        assert!(
+            !set.rules[0].is_firing(),
+            "no rule may change state without its alert being returned"
+        );
+        // The same breach in time order fires both, and every alert comes back.
+        let a = set.observe("error_rate", t(11), 0.2).unwrap();
+        let mut names: Vec<&str> = a.iter().map(|a| a.name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["ErrorsCritical", "HighErrorRate"]);
+        // A value that is not finite is refused by every rule, and changes nothing.
+        assert!(set.observe("error_rate", t(12), f64::NAN).is_err());
+        assert!(set.rules.iter().all(ThresholdRule::is_firing));
+        assert!(set.rules[0].check_sample(&Sample::new(t(11), 0.0)).is_ok());
+        assert!(set.rules[0].check_sample(&Sample::new(t(10), 0.0)).is_err());
     }
 
     #[test]
