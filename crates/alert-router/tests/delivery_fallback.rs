@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alert_core::Severity::{Critical, Error};
-use alert_core::{Alert, Notifier, NotifyError, Severity, Timestamp};
+use alert_core::{Alert, Notifier, NotifyError, Timestamp};
 use alert_router::delivery::{
     BreakerConfig, BreakerState, DeliveryExt, Outbox, OutboxError, new_notification_id,
 };
@@ -269,8 +269,8 @@ fn note(receiver: &str, channel: &str) -> Notification {
         channel,
         "g-drift",
         NotificationKind::Group,
-        vec![Alert::new(Severity::Error, "Drift")],
-        Severity::Error,
+        vec![Alert::new(Error, "Drift")],
+        Error,
         Timestamp::now(),
     )
 }
