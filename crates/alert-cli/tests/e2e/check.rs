@@ -105,7 +105,7 @@ async fn broken_configs_name_file_line_column_and_key() {
             "name = \"team\"\nchannels",
             "name = \"team\"\nchanels",
             "chanels",
-            "receivers[0].chanels: unknown field `chanels`, expected one of `name`, `send_resolved`, `channels`",
+            "receivers[0].chanels: unknown field `chanels`, expected one of `name`, `send_resolved`, `channels`, `fallback`",
         ),
         (
             "misspelt section",
