@@ -91,10 +91,11 @@ fn split_env(v: Option<String>) -> Vec<Secret> {
 /// of 32 bytes in constant time, every entry checked.
 fn matches(list: &[TokenDigest], token: &str) -> bool {
     let presented = TokenDigest::of(token);
-    list.iter().fold(subtle::Choice::from(0), |found, d| {
-        found | d.0.ct_eq(&presented.0)
-    })
-    .into()
+    list.iter()
+        .fold(subtle::Choice::from(0), |found, d| {
+            found | d.0.ct_eq(&presented.0)
+        })
+        .into()
 }
 
 impl Auth {
@@ -198,7 +199,14 @@ mod tests {
         // Same length as `w-token` and `r-token`, one byte off; a prefix; a longer
         // token that starts with a real one; a much longer one; the empty token.
         for wrong in [
-            "w-tokem", "x-token", "r-tokeN", "w-toke", "w", "w-token2", &"w".repeat(4096), "",
+            "w-tokem",
+            "x-token",
+            "r-tokeN",
+            "w-toke",
+            "w",
+            "w-token2",
+            &"w".repeat(4096),
+            "",
         ] {
             let header = format!("Bearer {wrong}");
             assert_eq!(
@@ -222,14 +230,20 @@ mod tests {
 
     #[test]
     fn digests_are_compared_and_never_printed() {
-        let list = [TokenDigest::of("abc"), TokenDigest::of("a-much-longer-token")];
+        let list = [
+            TokenDigest::of("abc"),
+            TokenDigest::of("a-much-longer-token"),
+        ];
         assert!(matches(&list, "abc"));
         assert!(matches(&list, "a-much-longer-token"));
         assert!(!matches(&list, "ab"));
         assert!(!matches(&list, "abcd"));
         assert!(!matches(&[], "abc"));
         let shown = format!("{:?}", auth());
-        assert!(!shown.contains("w-token") && !shown.contains("r-token"), "{shown}");
+        assert!(
+            !shown.contains("w-token") && !shown.contains("r-token"),
+            "{shown}"
+        );
     }
 
     #[test]

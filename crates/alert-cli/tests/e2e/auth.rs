@@ -79,7 +79,11 @@ async fn scopes_from_config_and_environment() {
         &format!("{READ}{READ}"),
     ] {
         let (s, b) = send(anon(Method::GET, "/api/v1/alerts").bearer_auth(wrong)).await;
-        assert_eq!((s, &b["error"]["message"]), (401, &json!("unknown token")), "{wrong}");
+        assert_eq!(
+            (s, &b["error"]["message"]),
+            (401, &json!("unknown token")),
+            "{wrong}"
+        );
         let (s, _) = send(
             anon(Method::POST, "/api/v1/alerts")
                 .bearer_auth(wrong)
