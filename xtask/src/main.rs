@@ -11,6 +11,10 @@
 //!   (also a `#[test]` in this crate).
 //! * `new-channel NAME` — scaffolds `crates/alert-NAME`, a working channel crate with
 //!   tests and the conformance suite.
+//! * `bench-load [--quick] [--alertmanager]` — the load harness
+//!   (`crates/alert-cli/benches/load.rs`): `alerts serve`, and Prometheus Alertmanager
+//!   side by side, under PRODUCT.md's workloads. Full size in release by default;
+//!   `--quick` is the small configuration `ci` runs (seconds, debug build).
 //!
 //! Plain `std`, no dependencies, so the tasks build in seconds.
 
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
             }
             format!("{} tidy problem(s)", problems.len())
         }),
+        Some("bench-load") => bench_load(&args[1..]),
         Some("new-channel") => match args.get(1) {
             Some(name) => scaffold::new_channel(&root(), name).map(|dir| {
                 println!("created {}", dir.display());
@@ -55,9 +60,13 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci [--skip STEP]...  fmt, clippy, tidy, tests, examples, docs, per-crate feature checks,
-                       scaffold check (steps: fmt clippy tidy test examples doc crates scaffold)
+  ci [--skip STEP]...  fmt, clippy, tidy, tests, examples, the load harness (quick), docs,
+                       per-crate feature checks, scaffold check
+                       (steps: fmt clippy tidy test examples bench-load doc crates scaffold)
   test                 the workspace tests (cargo-nextest when installed)
+  bench-load [--quick] [--alertmanager] [--out DIR]
+                       the load harness: alerts serve (and Alertmanager) under the
+                       PRODUCT.md workloads; --quick is the CI size
   tidy                 check workspace conventions
   new-channel NAME     scaffold crates/alert-NAME";
 
@@ -177,6 +186,15 @@ fn ci(args: &[String]) -> Result<(), String> {
     if on("examples") {
         run_examples(&root())?;
     }
+    if on("bench-load") {
+        // The harness in its small size, so it cannot rot; with Alertmanager when it
+        // is installed (CI installs it and makes it mandatory).
+        let mut a = vec!["--quick".to_owned()];
+        if Path::new(ALERTMANAGER).exists() || std::env::var_os("ALERTS_CI").is_some() {
+            a.push("--alertmanager".to_owned());
+        }
+        bench_load(&a)?;
+    }
     if on("doc") {
         let mut c = cargo();
         c.args(["doc", "--workspace", "--all-features", "--no-deps"]);
@@ -208,6 +226,32 @@ fn ci(args: &[String]) -> Result<(), String> {
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Where Debian's `prometheus-alertmanager` package puts the binary.
+const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
+
+/// `bench-load`: the quick size runs the harness as a test-profile bench target
+/// (reusing the test build); the full size through `cargo bench` (release).
+fn bench_load(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut c = cargo();
+    if quick {
+        // `--workspace --all-features`: the feature set of the test build, so nothing
+        // is rebuilt for it.
+        c.args([
+            "test",
+            "--workspace",
+            "--all-features",
+            "--bench",
+            "load",
+            "--",
+        ]);
+    } else {
+        c.args(["bench", "-p", "alert-cli", "--bench", "load", "--"]);
+    }
+    c.args(args);
+    run("bench-load", c)
 }
 
 /// Extra runs of examples, with arguments, next to the plain run of each.
