@@ -37,7 +37,8 @@
 //!     .with_source(Source::model("bikes").version("3").environment("prod"));
 //! let receipt = slack.notify(&alert).await?; // id = the message ts
 //!
-//! // Later: a thread reply under the original, and the original edited.
+//! // Later: a thread reply under the original, and the original edited (the
+//! // receipt says the message showed exactly this alert).
 //! let resolved = alert.resolved_at(Timestamp::now());
 //! slack.update(&resolved, &receipt).await?;
 //! # Ok(()) }
@@ -154,6 +155,11 @@
 //! * In Web API mode, an [`update`](alert_core::Notifier::update) posts the thread
 //!   reply first, then edits the original; if the edit fails the reply is not
 //!   repeated and the receipt says why in `meta["update_error"]`.
+//! * The original is edited only when its receipt says it showed exactly this
+//!   alert (`meta["kind"] = "alert"` and the same `meta["fingerprint"]`). A
+//!   digest, another alert's message, or a receipt from a version that did not
+//!   record what it showed only gets the thread reply, so resolving one alert of
+//!   a digest never marks the whole digest resolved.
 //! * slack-morphism reads `Retry-After` only as whole seconds, and not at all on
 //!   responses other than 429 (a 503's delay is not used: it backs off).
 //! * Requests use HTTP/1.1 or HTTP/2 without a proxy (`HTTPS_PROXY` is not read).
@@ -179,7 +185,10 @@ pub use config::{
     DEFAULT_API_BASE_URL, DEFAULT_DIGEST_MAX_ALERTS, DEFAULT_TIMEOUT, ENV_API_BASE_URL,
     ENV_BOT_TOKEN, ENV_CHANNEL, ENV_WEBHOOK_URL, MAX_DIGEST_ALERTS, SlackConfig, SlackTlsRoots,
 };
-pub use notifier::{META_CHANNEL, META_REPLY_TS, META_UPDATE_ERROR, SlackNotifier};
+pub use notifier::{
+    KIND_ALERT, KIND_DIGEST, META_ALERTS, META_CHANNEL, META_FINGERPRINT, META_KIND, META_REPLY_TS,
+    META_UPDATE_ERROR, SlackNotifier,
+};
 pub use severity::{SlackMentions, SlackSeverityMap};
 
 #[doc = include_str!("../README.md")]

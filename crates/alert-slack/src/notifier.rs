@@ -32,6 +32,19 @@ pub const META_REPLY_TS: &str = "reply_ts";
 /// The receipt `meta` key set when the thread reply was posted but `chat.update` of
 /// the original message failed; the value is the error.
 pub const META_UPDATE_ERROR: &str = "update_error";
+/// The receipt `meta` key saying what the message shows: [`KIND_ALERT`] (one alert)
+/// or [`KIND_DIGEST`] (a digest of several).
+pub const META_KIND: &str = "kind";
+/// The receipt `meta` key holding the fingerprint of the one alert a message shows
+/// (only when `meta["kind"]` is [`KIND_ALERT`]).
+pub const META_FINGERPRINT: &str = "fingerprint";
+/// The receipt `meta` key holding how many alerts a digest covers (only when
+/// `meta["kind"]` is [`KIND_DIGEST`]).
+pub const META_ALERTS: &str = "alerts";
+/// `meta["kind"]` of a message showing one alert.
+pub const KIND_ALERT: &str = "alert";
+/// `meta["kind"]` of a digest message (a group of two or more alerts).
+pub const KIND_DIGEST: &str = "digest";
 
 /// The longest connect timeout, whatever the request timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,14 +68,22 @@ enum Mode {
 ///
 /// * [`notify`](Notifier::notify) posts one message; with the Web API the
 ///   [`Receipt`] holds the message `ts` as `id` and the channel ID as
-///   `meta["channel"]` ([`META_CHANNEL`]).
-/// * [`notify_group`](Notifier::notify_group) posts one digest.
+///   `meta["channel"]` ([`META_CHANNEL`]). Every receipt says what the message
+///   shows: `meta["kind"]` ([`META_KIND`]) is `alert` with the alert's
+///   `meta["fingerprint"]` ([`META_FINGERPRINT`]), or `digest` with the number of
+///   alerts in `meta["alerts"]` ([`META_ALERTS`]).
+/// * [`notify_group`](Notifier::notify_group) posts one digest (a group of one is
+///   that alert's message).
 /// * [`update`](Notifier::update) with a Web API receipt posts the new state (e.g.
-///   the resolution) as a **thread reply** to the original message, then edits the
-///   original (`chat.update`) to show the new state. The reply comes first: if the
-///   edit fails, the reply is not repeated; the receipt carries the failure in
-///   `meta["update_error"]` ([`META_UPDATE_ERROR`]). Without a usable receipt, or
-///   with a webhook, it posts a new message (marked `[RESOLVED]` for resolutions).
+///   the resolution) as a **thread reply** to the original message. Only when the
+///   original showed exactly this alert (`kind` `alert`, same fingerprint) is it
+///   then edited (`chat.update`) to show the new state; a digest, another alert's
+///   message, or a receipt that does not say what it showed is left as it is, so
+///   resolving one alert never paints a digest of still-firing alerts green. The
+///   reply comes first: if the edit fails, the reply is not repeated; the receipt
+///   carries the failure in `meta["update_error"]` ([`META_UPDATE_ERROR`]). Without
+///   a usable receipt, or with a webhook, it posts a new message (marked
+///   `[RESOLVED]` for resolutions).
 ///
 /// Errors are classified (see the crate docs); the notifier never retries.
 pub struct SlackNotifier {
@@ -302,9 +323,9 @@ impl SlackNotifier {
         Ok((resp.channel.0, resp.ts.0))
     }
 
-    /// Posts `content` as a new message.
-    async fn post(&self, content: SlackMessageContent) -> Result<Receipt> {
-        match &self.mode {
+    /// Posts `content`, which shows `shows`, as a new message.
+    async fn post(&self, content: SlackMessageContent, shows: Shows<'_>) -> Result<Receipt> {
+        let receipt = match &self.mode {
             Mode::Webhook { url } => {
                 let request = SlackApiPostWebhookMessageRequest::new(content);
                 self.call(
@@ -312,16 +333,47 @@ impl SlackNotifier {
                     Box::pin(self.client.post_webhook_message(url, &request)),
                 )
                 .await?;
-                Ok(Receipt::new(CHANNEL))
+                Receipt::new(CHANNEL)
             }
             Mode::Api { token, channel } => {
                 let (channel, ts) = self.api_post(token, channel, content, None).await?;
-                Ok(Receipt::new(CHANNEL)
+                Receipt::new(CHANNEL)
                     .with_id(ts)
-                    .with_meta(META_CHANNEL, channel))
+                    .with_meta(META_CHANNEL, channel)
             }
+        };
+        Ok(shows.describe(receipt))
+    }
+}
+
+/// What a posted message shows, recorded in its receipt so that a later
+/// [`update`](Notifier::update) edits it only when it showed exactly that alert.
+#[derive(Clone, Copy)]
+enum Shows<'a> {
+    Alert(&'a Alert),
+    Digest(usize),
+}
+
+impl Shows<'_> {
+    fn describe(self, receipt: Receipt) -> Receipt {
+        match self {
+            Shows::Alert(a) => receipt
+                .with_meta(META_KIND, KIND_ALERT)
+                .with_meta(META_FINGERPRINT, a.fingerprint().to_string()),
+            Shows::Digest(n) => receipt
+                .with_meta(META_KIND, KIND_DIGEST)
+                .with_meta(META_ALERTS, n.to_string()),
         }
     }
+}
+
+/// Whether the message behind `previous` showed exactly `alert` (one alert, same
+/// fingerprint), so that editing it to show `alert`'s new state loses nothing.
+/// A digest, or a receipt that does not say (written before receipts recorded
+/// it), is never edited.
+fn shows_exactly(previous: &Receipt, alert: &Alert) -> bool {
+    previous.meta(META_KIND) == Some(KIND_ALERT)
+        && previous.meta(META_FINGERPRINT) == Some(alert.fingerprint().to_string().as_str())
 }
 
 #[async_trait]
@@ -331,32 +383,51 @@ impl Notifier for SlackNotifier {
     }
 
     async fn notify(&self, alert: &Alert) -> Result<Receipt> {
-        self.post(self.layout().alert(alert)).await
+        self.post(self.layout().alert(alert), Shows::Alert(alert))
+            .await
     }
 
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
-        if alerts.is_empty() {
-            return Ok(Receipt::new(CHANNEL));
-        }
-        self.post(self.layout().group(alerts)).await
+        let shows = match alerts {
+            [] => return Ok(Receipt::new(CHANNEL)),
+            // A group of one is laid out as that alert.
+            [one] => Shows::Alert(one),
+            many => Shows::Digest(many.len()),
+        };
+        self.post(self.layout().group(alerts), shows).await
     }
 
     async fn update(&self, alert: &Alert, previous: &Receipt) -> Result<Receipt> {
         let Mode::Api { token, .. } = &self.mode else {
             return self.notify(alert).await;
         };
-        let (Some(ts), Some(channel)) = (previous.id.as_deref(), previous.meta(META_CHANNEL))
-        else {
+        let (Some(ts), Some(channel), true) = (
+            previous.id.as_deref(),
+            previous.meta(META_CHANNEL),
+            previous.channel == CHANNEL,
+        ) else {
             return self.notify(alert).await;
         };
         let content = self.layout().alert(alert);
         let (_, reply_ts) = self
             .api_post(token, channel, content.clone(), Some(ts))
             .await?;
-        let mut receipt = Receipt::new(CHANNEL)
+        let receipt = Receipt::new(CHANNEL)
             .with_id(ts)
             .with_meta(META_CHANNEL, channel)
             .with_meta(META_REPLY_TS, reply_ts);
+        if !shows_exactly(previous, alert) {
+            // A digest, or another alert's message: the reply says what changed,
+            // and the original keeps showing what it showed.
+            let mut receipt = receipt;
+            for key in [META_KIND, META_FINGERPRINT, META_ALERTS] {
+                if let Some(v) = previous.meta(key) {
+                    receipt = receipt.with_meta(key, v);
+                }
+            }
+            return Ok(receipt);
+        }
+        let mut receipt = Shows::Alert(alert).describe(receipt);
         let request = SlackApiChatUpdateRequest::new(
             SlackChannelId(channel.to_owned()),
             content,

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use alert_core::{Alert, Evidence, Notifier, Receipt, Retry, Severity, Source, Timestamp};
 use alert_slack::fake::{FAKE_CHANNEL, Failure, FakeSlack, RateLimit, Via, check_message};
-use alert_slack::{META_CHANNEL, META_REPLY_TS, META_UPDATE_ERROR, SlackConfig, SlackNotifier};
+use alert_slack::{
+    KIND_ALERT, KIND_DIGEST, META_ALERTS, META_CHANNEL, META_FINGERPRINT, META_KIND, META_REPLY_TS,
+    META_UPDATE_ERROR, SlackConfig, SlackNotifier,
+};
 use alert_testkit::corpus;
 use serde_json::{Value, json};
 
@@ -119,6 +122,11 @@ async fn web_api_sends_the_documented_json_for_each_severity() {
         assert_eq!(receipt.channel, "slack");
         assert_eq!(receipt.id.as_deref(), Some(posted.ts.as_str()));
         assert_eq!(receipt.meta(META_CHANNEL), Some(FAKE_CHANNEL));
+        assert_eq!(receipt.meta(META_KIND), Some("alert"));
+        assert_eq!(
+            receipt.meta(META_FINGERPRINT),
+            Some(a.fingerprint().to_string().as_str())
+        );
         assert_eq!(posted.via, Via::WebApi);
     }
 }
@@ -129,7 +137,13 @@ async fn webhook_sends_the_same_layout_without_channel() {
     for severity in Severity::ALL {
         let a = alert(severity);
         let receipt = notifier.notify(&a).await.expect("delivered");
-        assert_eq!(receipt, Receipt::new("slack"));
+        // No id (webhooks return no ts), but it says what the message showed.
+        assert_eq!(
+            receipt,
+            Receipt::new("slack")
+                .with_meta("kind", "alert")
+                .with_meta("fingerprint", a.fingerprint().to_string())
+        );
         let sent = slack.take_requests();
         assert_eq!(sent.len(), 1);
         assert!(sent[0].path.starts_with("/services/"));
@@ -158,7 +172,10 @@ async fn a_group_is_one_digest() {
             .with_starts_at(t),
         Alert::new(Severity::Error, "AccuracyDrop").with_status(alert_core::Status::Resolved),
     ];
-    notifier.notify_group(&group).await.expect("delivered");
+    let receipt = notifier.notify_group(&group).await.expect("delivered");
+    assert_eq!(receipt.meta(META_KIND), Some("digest"));
+    assert_eq!(receipt.meta(META_ALERTS), Some("3"));
+    assert_eq!(receipt.meta(META_FINGERPRINT), None);
     let sent = slack.take_requests();
     assert_eq!(sent.len(), 1);
     let header = "\u{1f6a8} [CRITICAL] 2 firing (1 critical, 1 warning), 1 resolved: AccuracyDrop, DataDrift, ModelDown";
@@ -300,6 +317,156 @@ async fn resolution_is_a_thread_reply_and_the_original_is_updated() {
     // A second update threads under the same original, not under the reply.
     notifier.update(&resolved, &after).await.expect("delivered");
     assert_eq!(slack.thread(FAKE_CHANNEL, &ts).len(), 2);
+}
+
+/// The requests' paths since the last call.
+fn paths(slack: &FakeSlack) -> Vec<String> {
+    slack.take_requests().into_iter().map(|r| r.path).collect()
+}
+
+#[tokio::test]
+async fn resolving_one_alert_of_a_digest_replies_and_leaves_the_digest() {
+    let (slack, notifier) = start(true).await;
+    let drift = Alert::new(Severity::Warning, "DataDrift").with_label("feature", "age");
+    let down = Alert::new(Severity::Critical, "ModelDown").with_label("model", "bikes");
+    let receipt = notifier
+        .notify_group(&[drift.clone(), down.clone()])
+        .await
+        .expect("delivered");
+    let ts = receipt.id.clone().expect("ts");
+    let digest_before = slack.message(FAKE_CHANNEL, &ts).expect("digest");
+    slack.take_requests();
+
+    // ModelDown still fires; DataDrift resolves, with the group's receipt (what the
+    // router passes).
+    let resolved = drift.resolved_at(Timestamp::from_unix_seconds(STARTED + 60).expect("ok"));
+    let after = notifier
+        .update(&resolved, &receipt)
+        .await
+        .expect("delivered");
+
+    // A thread reply only: no chat.update.
+    assert_eq!(paths(&slack), ["/api/chat.postMessage"]);
+    assert_eq!(slack.updates(), 0);
+    let digest = slack.message(FAKE_CHANNEL, &ts).expect("digest");
+    assert!(!digest.edited());
+    assert_eq!(digest.body, digest_before.body);
+    assert_eq!(
+        digest.header(),
+        Some("\u{1f6a8} [CRITICAL] 2 firing (1 critical, 1 warning): DataDrift, ModelDown")
+    );
+    let thread = slack.thread(FAKE_CHANNEL, &ts);
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0].header(), Some("\u{2705} [RESOLVED] DataDrift"));
+    assert_eq!(
+        slack.messages(FAKE_CHANNEL).len(),
+        1,
+        "no new top-level message"
+    );
+
+    // The receipt still describes the digest, so the next update is guarded too.
+    assert_eq!(after.id.as_deref(), Some(ts.as_str()));
+    assert_eq!(after.meta(META_KIND), Some(KIND_DIGEST));
+    assert_eq!(after.meta(META_ALERTS), Some("2"));
+    assert_eq!(after.meta(META_FINGERPRINT), None);
+    assert_eq!(after.meta(META_REPLY_TS), Some(thread[0].ts.as_str()));
+    assert_eq!(after.meta(META_UPDATE_ERROR), None);
+    let down_resolved = down.resolved_at(Timestamp::from_unix_seconds(STARTED + 120).expect("ok"));
+    notifier
+        .update(&down_resolved, &after)
+        .await
+        .expect("delivered");
+    assert_eq!(paths(&slack), ["/api/chat.postMessage"]);
+    assert_eq!(slack.thread(FAKE_CHANNEL, &ts).len(), 2);
+    assert!(!slack.message(FAKE_CHANNEL, &ts).expect("digest").edited());
+}
+
+#[tokio::test]
+async fn only_a_message_showing_exactly_this_alert_is_edited() {
+    let (slack, notifier) = start(true).await;
+    let at = Timestamp::from_unix_seconds(STARTED + 60).expect("ok");
+    let bikes = alert(Severity::Error);
+    let cars = alert(Severity::Error).with_label("model", "cars");
+    let receipt = notifier.notify(&bikes).await.expect("delivered");
+    let ts = receipt.id.clone().expect("ts");
+    slack.take_requests();
+
+    // Another alert's resolution with this receipt: a reply, the original kept.
+    let after = notifier
+        .update(&cars.clone().resolved_at(at), &receipt)
+        .await
+        .expect("delivered");
+    assert_eq!(paths(&slack), ["/api/chat.postMessage"]);
+    assert!(!slack.message(FAKE_CHANNEL, &ts).expect("original").edited());
+    assert_eq!(after.meta(META_KIND), Some(KIND_ALERT));
+    assert_eq!(
+        after.meta(META_FINGERPRINT),
+        Some(bikes.fingerprint().to_string().as_str()),
+        "the original still shows bikes"
+    );
+
+    // A receipt that does not say what it showed (written before receipts
+    // recorded it): a reply, no edit.
+    let bare = Receipt::new("slack")
+        .with_id(ts.clone())
+        .with_meta(META_CHANNEL, FAKE_CHANNEL);
+    notifier
+        .update(&bikes.clone().resolved_at(at), &bare)
+        .await
+        .expect("delivered");
+    assert_eq!(paths(&slack), ["/api/chat.postMessage"]);
+    // Kind without a fingerprint, or a fingerprint without the kind: no edit.
+    for partial in [
+        bare.clone().with_meta(META_KIND, KIND_ALERT),
+        bare.clone()
+            .with_meta(META_FINGERPRINT, bikes.fingerprint().to_string()),
+    ] {
+        notifier
+            .update(&bikes.clone().resolved_at(at), &partial)
+            .await
+            .expect("delivered");
+        assert_eq!(paths(&slack), ["/api/chat.postMessage"]);
+    }
+    assert_eq!(slack.updates(), 0);
+    assert_eq!(slack.thread(FAKE_CHANNEL, &ts).len(), 4);
+
+    // A receipt from another channel: a new top-level message, nothing threaded.
+    let foreign = Receipt::new("discord")
+        .with_id(ts.clone())
+        .with_meta(META_CHANNEL, FAKE_CHANNEL)
+        .with_meta(META_KIND, KIND_ALERT)
+        .with_meta(META_FINGERPRINT, bikes.fingerprint().to_string());
+    notifier
+        .update(&bikes.clone().resolved_at(at), &foreign)
+        .await
+        .expect("delivered");
+    assert_eq!(paths(&slack), ["/api/chat.postMessage"]);
+    assert_eq!(slack.messages(FAKE_CHANNEL).len(), 2);
+    assert_eq!(slack.thread(FAKE_CHANNEL, &ts).len(), 4);
+
+    // Its own receipt: reply, then edit.
+    notifier
+        .update(&bikes.clone().resolved_at(at), &receipt)
+        .await
+        .expect("delivered");
+    assert_eq!(paths(&slack), ["/api/chat.postMessage", "/api/chat.update"]);
+    assert_eq!(
+        slack.message(FAKE_CHANNEL, &ts).expect("original").header(),
+        Some("\u{2705} [RESOLVED] Accuracy fell to 0.81")
+    );
+
+    // A group of one is that alert's message, so it is edited too.
+    let single = notifier
+        .notify_group(std::slice::from_ref(&cars))
+        .await
+        .expect("delivered");
+    assert_eq!(single.meta(META_KIND), Some(KIND_ALERT));
+    slack.take_requests();
+    notifier
+        .update(&cars.resolved_at(at), &single)
+        .await
+        .expect("delivered");
+    assert_eq!(paths(&slack), ["/api/chat.postMessage", "/api/chat.update"]);
 }
 
 #[tokio::test]
