@@ -359,6 +359,36 @@ pub struct ColumnDrift {
     pub current_missing: u64,
 }
 
+impl ColumnDrift {
+    /// This column's evidence, with every typed field that applies: metric
+    /// `feature:<column>`, test (the method), statistic (KS D, chi-square, or the
+    /// distance), p-value (tests only), observed score, threshold, sample size
+    /// (current values used), and details `reference_size` and `current_missing`.
+    ///
+    /// ```
+    /// use alert_conditions::drift::{Dataset, DatasetProfile, DriftOptions, detect_drift};
+    /// let reference = Dataset::new().numeric("x", (0..200).map(f64::from).collect());
+    /// let current = Dataset::new().numeric("x", (100..300).map(f64::from).collect());
+    /// let profile = DatasetProfile::from_dataset(&reference).unwrap();
+    /// let drift = detect_drift(&profile, &current, &DriftOptions::default()).unwrap();
+    /// let e = drift.columns[0].evidence();
+    /// assert_eq!(e.test.as_deref(), Some("ks"));
+    /// assert_eq!(e.statistic, Some(0.5)); // D
+    /// assert!(e.p_value.unwrap() < 1e-20);
+    /// ```
+    pub fn evidence(&self) -> Evidence {
+        let mut e = Evidence::metric(format!("feature:{}", self.column))
+            .observed(self.score)
+            .threshold(self.threshold)
+            .test(self.method.as_str(), self.statistic)
+            .sample_size(self.current_size)
+            .detail("reference_size", self.reference_size as f64)
+            .detail("current_missing", self.current_missing as f64);
+        e.p_value = self.p_value;
+        e
+    }
+}
+
 /// A column that could not be evaluated, and why (all values missing).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SkippedColumn {
@@ -393,8 +423,17 @@ impl DatasetDrift {
     }
 
     /// The evidence for an alert: metric `dataset_drift`, observed share, threshold
-    /// `drift_share`, and one detail per drifted column named `column.method` with
-    /// its score.
+    /// `drift_share`, sample size (current rows), test `per-column drift`, and per
+    /// drifted column:
+    ///
+    /// * `column.method`: its score (what was compared with the threshold: the
+    ///   p-value for `ks` and `chi_square`, the distance otherwise);
+    /// * `column.method.statistic`: for the tests, the statistic too (KS D, the
+    ///   chi-square), so neither number is lost.
+    ///
+    /// The typed `statistic` and `p_value` stay empty here: the dataset verdict is a
+    /// share of columns, not one test. Each column's own typed evidence is
+    /// [`ColumnDrift::evidence`].
     pub fn evidence(&self) -> Evidence {
         let mut e = Evidence::metric("dataset_drift")
             .observed(self.share)
@@ -403,6 +442,9 @@ impl DatasetDrift {
         e.test = Some("per-column drift".into());
         for c in self.drifted() {
             e = e.detail(format!("{}.{}", c.column, c.method), c.score);
+            if c.p_value.is_some() {
+                e = e.detail(format!("{}.{}.statistic", c.column, c.method), c.statistic);
+            }
         }
         e
     }
@@ -493,6 +535,7 @@ pub fn detect_drift(
             ));
         }
     }
+    check_known_columns(profile, options)?;
     let rows = current.rows()?;
     let mut jobs: Vec<(&str, &ColumnProfile, &Column)> = Vec::new();
     for (name, p) in &profile.columns {
@@ -549,6 +592,38 @@ pub fn detect_drift(
     })
 }
 
+/// Errors when a per-column override or an ignored column names no column of the
+/// profile (a typo would otherwise be silently ignored).
+fn check_known_columns(profile: &DatasetProfile, options: &DriftOptions) -> Result<()> {
+    let unknown = |field: &str, name: &str| {
+        let known: Vec<&str> = profile.columns.keys().map(String::as_str).collect();
+        let shown = if known.len() > 12 {
+            format!("{}, ... ({} columns)", known[..12].join(", "), known.len())
+        } else {
+            known.join(", ")
+        };
+        ConditionError::param(
+            format!("{field}.{name}"),
+            format!("names no column of the reference profile (its columns: {shown})"),
+        )
+    };
+    if let Some(name) = options
+        .columns
+        .keys()
+        .find(|n| !profile.columns.contains_key(*n))
+    {
+        return Err(unknown("columns", name));
+    }
+    if let Some(name) = options
+        .ignore
+        .iter()
+        .find(|n| !profile.columns.contains_key(*n))
+    {
+        return Err(unknown("ignore", name));
+    }
+    Ok(())
+}
+
 /// Runs `f` over `jobs` on up to `available_parallelism` threads, keeping order.
 fn run_parallel<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
     let threads = parallelism().min(jobs.len());
@@ -576,12 +651,37 @@ fn run_parallel<J: Sync, R: Send>(jobs: &[J], f: impl Fn(&J) -> R + Sync) -> Vec
 
 type ColumnOutcome = std::result::Result<ColumnDrift, SkippedColumn>;
 
-fn numeric_as_categories(values: &[f64]) -> BTreeMap<String, u64> {
-    let mut m = BTreeMap::new();
-    for v in values {
-        *m.entry(format_value(*v)).or_insert(0) += 1;
+/// The counts of each distinct value of a sorted reference and of a current sample,
+/// aligned (reference values in increasing order, then values only the current data
+/// has). Values are compared exactly, by their bits (`-0.0` folded into `0.0`, as
+/// the distinct-value count does), so two values that print alike stay apart.
+fn value_counts(sorted_ref: &[f64], current: &[f64]) -> (Vec<u64>, Vec<u64>) {
+    let mut keys: Vec<f64> = Vec::new();
+    let mut reference: Vec<u64> = Vec::new();
+    for &x in sorted_ref {
+        let x = x + 0.0;
+        match (keys.last(), reference.last_mut()) {
+            (Some(k), Some(n)) if k.to_bits() == x.to_bits() => *n += 1,
+            _ => {
+                keys.push(x);
+                reference.push(1);
+            }
+        }
     }
-    m
+    let mut cur = vec![0u64; keys.len()];
+    let mut new: BTreeMap<u64, u64> = BTreeMap::new();
+    for &x in current {
+        let x = x + 0.0;
+        match keys.binary_search_by(|k| k.total_cmp(&x)) {
+            Ok(i) => cur[i] += 1,
+            Err(_) => *new.entry(x.to_bits()).or_insert(0) += 1,
+        }
+    }
+    for n in new.into_values() {
+        reference.push(0);
+        cur.push(n);
+    }
+    (reference, cur)
 }
 
 fn column_drift(
@@ -621,21 +721,15 @@ fn column_drift(
                 DriftMethod::Wasserstein => (rp.wasserstein_normed(&cur)?, None),
                 DriftMethod::Psi => (rp.psi(&cur, options.bins, options.psi_epsilon)?.value, None),
                 DriftMethod::ChiSquare => {
-                    let (r, c) = (
-                        numeric_as_categories(rp.values()),
-                        numeric_as_categories(&cur),
-                    );
-                    let h = stats::chi2_homogeneity(&r, &c, false)?;
+                    let (r, c) = value_counts(rp.values(), &cur);
+                    let h = stats::chi2_homogeneity_from_counts(&r, &c, false)?;
                     (h.statistic, Some(h.p_value))
                 }
                 // Chosen by default only for few distinct values: compare them as
                 // categories. Chosen explicitly: on reference-quantile bins.
                 DriftMethod::JensenShannon if chosen.is_none() => {
-                    let (r, c) = (
-                        numeric_as_categories(rp.values()),
-                        numeric_as_categories(&cur),
-                    );
-                    (stats::jensen_shannon_categorical(&r, &c)?, None)
+                    let (r, c) = value_counts(rp.values(), &cur);
+                    (stats::jensen_shannon_from_counts(&r, &c)?, None)
                 }
                 DriftMethod::JensenShannon => (rp.jensen_shannon(&cur, options.bins)?.value, None),
             };
@@ -775,6 +869,7 @@ pub struct DriftRule {
     profile: DatasetProfile,
     options: DriftOptions,
     severity: Severity,
+    window: Option<String>,
     episode: Episode,
 }
 
@@ -787,8 +882,15 @@ impl DriftRule {
             profile,
             options,
             severity: Severity::Warning,
+            window: None,
             episode: Episode::default(),
         }
+    }
+    /// Names the window the current data covers (`"2026-11-24"`, `"last 24h"`),
+    /// carried into the evidence of every alert.
+    pub fn with_window(mut self, window: impl Into<String>) -> Self {
+        self.window = Some(window.into());
+        self
     }
     /// Sets the severity of its alerts.
     pub fn with_severity(mut self, severity: Severity) -> Self {
@@ -816,9 +918,16 @@ impl DriftRule {
     }
     /// Feeds an already computed drift result.
     pub fn observe(&mut self, now: Timestamp, drift: &DatasetDrift) -> Option<Alert> {
-        let finding = drift.finding(self.severity);
+        let window = |mut e: Evidence| {
+            e.window.clone_from(&self.window);
+            e
+        };
+        let finding = drift.finding(self.severity).map(|mut f| {
+            f.evidence = window(f.evidence);
+            f
+        });
         self.episode
-            .update(&self.identity, now, finding, Some(drift.evidence()))
+            .update(&self.identity, now, finding, Some(window(drift.evidence())))
     }
 }
 
@@ -931,6 +1040,75 @@ mod tests {
         assert_eq!(back, pa);
         let other = DatasetProfile::from_dataset(&Dataset::new().numeric("y", vec![1.0])).unwrap();
         assert!(pa.merge(&other).is_err());
+    }
+
+    #[test]
+    fn few_distinct_numbers_are_categories_by_exact_value() {
+        // Two values that print alike with 6 significant digits ("0.123456") but are
+        // different numbers: two categories, not one.
+        let (a, b) = (0.1234561, 0.1234562);
+        let mut r = vec![a; 50];
+        r.extend(vec![b; 50]);
+        let p = DatasetProfile::from_dataset(&Dataset::new().numeric("x", r)).unwrap();
+        let d = detect_drift(
+            &p,
+            &Dataset::new().numeric("x", vec![a; 100]),
+            &DriftOptions::default(),
+        )
+        .unwrap();
+        let c = &d.columns[0];
+        assert_eq!(c.method, DriftMethod::ChiSquare);
+        // scipy.stats.chi2_contingency([[50, 50], [100, 0]], correction=False)
+        assert!((c.statistic - 66.666_666_666_666_67).abs() < 1e-9, "{c:?}");
+        let p_value = c.p_value.unwrap();
+        assert!(
+            (p_value - 3.215_262_727_387_118e-16).abs() < 3.3e-22,
+            "{p_value:e}"
+        );
+        assert!(c.drifted);
+
+        // -0.0 and 0.0 are one value; a value only the current data has is its own
+        // category.
+        let (rc, cc) = value_counts(&[-0.0, 0.0, 1.0], &[0.0, -0.0, 2.0, 2.0]);
+        assert_eq!((rc, cc), (vec![2, 1, 0], vec![2, 0, 2]));
+    }
+
+    #[test]
+    fn options_naming_unknown_columns_are_errors() {
+        let p = DatasetProfile::from_dataset(
+            &Dataset::new()
+                .numeric("age", vec![1.0, 2.0])
+                .numeric("income", vec![1.0, 2.0]),
+        )
+        .unwrap();
+        let cur = Dataset::new()
+            .numeric("age", vec![1.0])
+            .numeric("income", vec![1.0]);
+        let mut o = DriftOptions::default();
+        o.columns.insert(
+            "agee".into(),
+            ColumnTest {
+                method: DriftMethod::Psi,
+                threshold: None,
+            },
+        );
+        let e = detect_drift(&p, &cur, &o).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `columns.agee`: names no column of the reference profile \
+             (its columns: age, income)"
+        );
+        let o = DriftOptions {
+            ignore: vec!["incme".into()],
+            ..DriftOptions::default()
+        };
+        let e = detect_drift(&p, &cur, &o).unwrap_err();
+        assert!(e.to_string().contains("`ignore.incme`"), "{e}");
+        let o = DriftOptions {
+            ignore: vec!["income".into()],
+            ..DriftOptions::default()
+        };
+        assert_eq!(detect_drift(&p, &cur, &o).unwrap().columns.len(), 1);
     }
 
     #[test]

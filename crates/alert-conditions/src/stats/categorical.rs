@@ -86,9 +86,41 @@ pub fn chi2_homogeneity(
     current: &BTreeMap<String, u64>,
     yates: bool,
 ) -> Result<ChiSquareResult> {
-    let n_ref = check_nonempty("reference", reference)? as f64;
-    let n_cur = check_nonempty("current", current)? as f64;
+    check_nonempty("reference", reference)?;
+    check_nonempty("current", current)?;
     let (_, r, c) = align(reference, current);
+    chi2_homogeneity_from_counts(&r, &c, yates)
+}
+
+/// [`chi2_homogeneity`] on aligned count vectors (cells empty on both sides are
+/// left out). Errors when either side has no count.
+pub(crate) fn chi2_homogeneity_from_counts(
+    reference: &[u64],
+    current: &[u64],
+    yates: bool,
+) -> Result<ChiSquareResult> {
+    if reference.len() != current.len() {
+        return Err(ConditionError::mismatch(
+            "reference counts",
+            reference.len(),
+            "current counts",
+            current.len(),
+        ));
+    }
+    let n_ref = reference.iter().sum::<u64>() as f64;
+    let n_cur = current.iter().sum::<u64>() as f64;
+    if n_ref == 0.0 {
+        return Err(ConditionError::empty("reference", 1));
+    }
+    if n_cur == 0.0 {
+        return Err(ConditionError::empty("current", 1));
+    }
+    let (r, c): (Vec<u64>, Vec<u64>) = reference
+        .iter()
+        .zip(current)
+        .filter(|(a, b)| **a + **b > 0)
+        .map(|(a, b)| (*a, *b))
+        .unzip();
     let k = r.len();
     if k < 2 {
         return Ok(ChiSquareResult {

@@ -28,6 +28,7 @@ mod kolmogorov;
 mod ks;
 pub(crate) mod util;
 
+pub(crate) use categorical::chi2_homogeneity_from_counts;
 pub use categorical::{
     ChiSquareResult, chi2_goodness_of_fit, chi2_homogeneity, chi2_sf, count_categories,
     jensen_shannon_categorical, psi_categorical,
