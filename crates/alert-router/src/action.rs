@@ -12,6 +12,7 @@
 //! with the alert as JSON on stdin and `ALERT_*` environment variables) and, with
 //! the `http-action` feature, [`HttpAction`] (POST the alert as JSON).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +20,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alert_core::Alert;
+use alert_core::{Alert, Secret};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
@@ -107,13 +108,46 @@ fn excerpt(bytes: &[u8]) -> String {
     }
 }
 
-/// Runs a program (no shell) with the alert as JSON on stdin and these environment
-/// variables: `ALERT_NAME`, `ALERT_SEVERITY`, `ALERT_STATUS`, `ALERT_FINGERPRINT`,
-/// `ALERT_SUMMARY`, and `ALERT_LABEL_<NAME>` for each label (name upper-cased,
-/// characters other than letters, digits and `_` turned into `_`).
+/// The variables of the service's own environment a [`CommandAction`] passes on
+/// (when set); nothing else of it reaches the program, so the service's tokens and
+/// keys do not leak into a script. Give the program anything more it needs with
+/// [`CommandAction::with_env`] (`env` in config).
+#[cfg(not(windows))]
+pub const INHERITED_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+];
+
+/// The variables of the service's own environment a [`CommandAction`] passes on
+/// (when set); nothing else of it reaches the program, so the service's tokens and
+/// keys do not leak into a script. Give the program anything more it needs with
+/// [`CommandAction::with_env`] (`env` in config).
+#[cfg(windows)]
+pub const INHERITED_ENV: &[&str] = &[
+    "PATH",
+    "PATHEXT",
+    "SYSTEMROOT",
+    "WINDIR",
+    "COMSPEC",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+    "LANG",
+    "TZ",
+];
+
+/// Runs a program (no shell) with the alert as JSON on stdin.
+///
+/// Its environment is **not** the service's: it gets only the variables of
+/// [`INHERITED_ENV`] (`PATH`, `HOME`, `LANG`, ... when set), the ones configured in
+/// [`env`](CommandAction::env), and these: `ALERT_NAME`, `ALERT_SEVERITY`,
+/// `ALERT_STATUS`, `ALERT_FINGERPRINT`, `ALERT_SUMMARY`, and `ALERT_LABEL_<NAME>` for
+/// each label (name upper-cased, characters other than letters, digits and `_`
+/// turned into `_`).
 ///
 /// Success is exit status 0; the outcome records stdout (or stderr on failure),
-/// truncated to 2,000 characters. The program is killed after the timeout.
+/// truncated to 2,000 characters, with the configured `env` values replaced by
+/// `**REDACTED**`. The program is killed when the timeout passes, whether it is
+/// still reading its input or running.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandAction {
@@ -127,6 +161,11 @@ pub struct CommandAction {
     /// How long it may run (default 60s).
     #[serde(default = "default_timeout", with = "serde_util::duration")]
     pub timeout: Duration,
+    /// Extra environment variables for the program (values are secrets: never
+    /// printed, and scrubbed from the recorded outcome). Names starting with
+    /// `ALERT_` are the router's.
+    #[serde(default)]
+    pub env: BTreeMap<String, Secret>,
 }
 
 fn default_timeout() -> Duration {
@@ -145,12 +184,50 @@ impl CommandAction {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
             timeout: default_timeout(),
+            env: BTreeMap::new(),
         }
     }
     /// Sets the timeout.
     pub fn with_timeout(mut self, d: Duration) -> CommandAction {
         self.timeout = d;
         self
+    }
+    /// Adds an environment variable for the program.
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<Secret>) -> CommandAction {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// Checks the program and the `env` names; the error names the bad field
+    /// (`program`, `env.NAME`).
+    pub fn validate(&self) -> Result<(), alert_core::BuildError> {
+        if self.program.trim().is_empty() {
+            return Err(alert_core::BuildError::invalid(
+                "program",
+                "must not be empty",
+            ));
+        }
+        for name in self.env.keys() {
+            let reason = if name.is_empty() {
+                "a variable name must not be empty"
+            } else if name.contains(['=', '\0']) {
+                "a variable name must not contain `=` or NUL"
+            } else if name.starts_with("ALERT_") {
+                "names starting with `ALERT_` are set by the router"
+            } else {
+                continue;
+            };
+            return Err(alert_core::BuildError::invalid(
+                format!("env.{name}"),
+                reason,
+            ));
+        }
+        Ok(())
+    }
+
+    /// `text` with every configured `env` value replaced by `**REDACTED**`.
+    fn scrub(&self, text: &str) -> String {
+        self.env.values().fold(text.to_owned(), |t, v| v.scrub(&t))
     }
 }
 
@@ -179,7 +256,16 @@ impl Action for CommandAction {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .env("ALERT_NAME", &alert.name)
+            .env_clear();
+        for name in INHERITED_ENV {
+            if let Some(v) = std::env::var_os(name) {
+                cmd.env(name, v);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v.expose());
+        }
+        cmd.env("ALERT_NAME", &alert.name)
             .env("ALERT_SEVERITY", alert.severity.as_str())
             .env("ALERT_STATUS", alert.status.as_str())
             .env("ALERT_FINGERPRINT", alert.fingerprint().to_string())
@@ -190,37 +276,56 @@ impl Action for CommandAction {
         let mut child = cmd
             .spawn()
             .map_err(|e| ActionError::new(format!("could not start {:?}: {e}", self.program)))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A program that does not read stdin closes the pipe: not an error.
-            let _ = stdin.write_all(&json).await;
-        }
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+        let stdin = child.stdin.take();
+        let feed = async move {
+            if let Some(mut stdin) = stdin {
+                // A program that does not read stdin closes the pipe: not an error.
+                let _ = stdin.write_all(&json).await;
+                // Dropping the pipe here ends the input.
+            }
+        };
+        // Writing the input and reading the output run together, all inside the
+        // timeout: a program that never reads its input cannot block the write
+        // past it. On timeout the child is dropped, which kills it.
+        let run = async {
+            let ((), out) = tokio::join!(feed, child.wait_with_output());
+            out
+        };
+        let out = tokio::time::timeout(self.timeout, run)
             .await
             .map_err(|_| ActionError::new(format!("timed out after {:?}", self.timeout)))?
             .map_err(|e| ActionError::new(format!("could not wait for the program: {e}")))?;
         if out.status.success() {
-            Ok(excerpt(&out.stdout))
+            Ok(self.scrub(&excerpt(&out.stdout)))
         } else {
             let detail = if out.stderr.is_empty() {
                 excerpt(&out.stdout)
             } else {
                 excerpt(&out.stderr)
             };
-            Err(ActionError::new(format!("{}: {detail}", out.status)))
+            Err(ActionError::new(
+                self.scrub(&format!("{}: {detail}", out.status)),
+            ))
         }
     }
 }
 
 /// POSTs the alert as JSON to a URL (feature `http-action`). 2xx is success (the
 /// outcome records the body's start); anything else fails with the status. The URL
-/// and header values are secrets: never logged or recorded.
+/// and header values are secrets: never logged or recorded. The recorded outcome
+/// (success or error) has the URL, its password, its query values and every
+/// header value replaced by `**REDACTED**` (values shorter than 4 characters are
+/// left alone), so a server that echoes the request does not put them in the audit
+/// record.
 #[cfg(feature = "http-action")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http-action")))]
 #[derive(Clone, Debug)]
 pub struct HttpAction {
     name: String,
-    url: alert_core::Secret,
-    headers: Vec<(String, alert_core::Secret)>,
+    url: Secret,
+    headers: Vec<(String, Secret)>,
+    /// What to scrub from outcomes, longest first.
+    secrets: Vec<Secret>,
     client: reqwest::Client,
 }
 
@@ -229,8 +334,8 @@ impl HttpAction {
     /// An action POSTing to `url`, with a per-request `timeout`.
     pub fn new(
         name: impl Into<String>,
-        url: alert_core::Secret,
-        headers: Vec<(String, alert_core::Secret)>,
+        url: Secret,
+        headers: Vec<(String, Secret)>,
         timeout: Duration,
     ) -> Result<HttpAction, alert_core::BuildError> {
         let name = name.into();
@@ -249,12 +354,36 @@ impl HttpAction {
                 channel: "http-action",
                 source: Box::new(e.without_url()),
             })?;
+        let mut secrets = vec![url.clone()];
+        if let Some(p) = parsed.password() {
+            secrets.push(Secret::new(p));
+        }
+        for (_, v) in parsed.query_pairs() {
+            secrets.push(Secret::new(v.into_owned()));
+        }
+        if let Some(q) = parsed.query() {
+            for pair in q.split('&') {
+                if let Some((_, v)) = pair.split_once('=') {
+                    secrets.push(Secret::new(v));
+                }
+            }
+        }
+        secrets.extend(headers.iter().map(|(_, v)| v.clone()));
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
         Ok(HttpAction {
             name,
             url,
             headers,
+            secrets,
             client,
         })
+    }
+
+    /// `text` without the URL, its parts and the header values.
+    fn scrub(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |t, secret| secret.scrub(&t))
     }
 }
 
@@ -272,19 +401,33 @@ impl Action for HttpAction {
         let resp = req
             .send()
             .await
-            .map_err(|e| ActionError::new(self.url.scrub(&e.without_url().to_string())))?;
+            .map_err(|e| ActionError::new(self.scrub(&error_chain(&e.without_url()))))?;
         let status = resp.status();
         let body = resp.bytes().await.unwrap_or_default();
+        let text = format!("HTTP {}: {}", status.as_u16(), self.scrub(&excerpt(&body)));
         if status.is_success() {
-            Ok(format!("HTTP {}: {}", status.as_u16(), excerpt(&body)))
+            Ok(text)
         } else {
-            Err(ActionError::new(format!(
-                "HTTP {}: {}",
-                status.as_u16(),
-                self.url.scrub(&excerpt(&body))
-            )))
+            Err(ActionError::new(text))
         }
     }
+}
+
+/// An error and its sources on one line (`error sending request: connection
+/// refused`), so the record says why.
+#[cfg(feature = "http-action")]
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(cause) = src {
+        let c = cause.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+        src = cause.source();
+    }
+    s
 }
 
 /// How the router runs an action: cool-down per fingerprint and dry-run.
@@ -345,6 +488,33 @@ mod tests {
         assert_eq!(env_name("k8s.pod-name"), "ALERT_LABEL_K8S_POD_NAME");
     }
 
+    #[test]
+    fn env_names_are_checked() {
+        let ok = CommandAction::new("a", "p", Vec::<String>::new()).with_env("TOKEN", "t");
+        assert!(ok.validate().is_ok());
+        for (name, field, reason) in [
+            ("", "env.", "must not be empty"),
+            ("A=B", "env.A=B", "must not contain `=`"),
+            ("ALERT_NAME", "env.ALERT_NAME", "set by the router"),
+        ] {
+            let a = CommandAction::new("a", "p", Vec::<String>::new()).with_env(name, "v");
+            match a.validate() {
+                Err(alert_core::BuildError::InvalidConfig {
+                    field: f,
+                    reason: r,
+                }) => {
+                    assert_eq!(f, field);
+                    assert!(r.contains(reason), "{name}: {r}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let empty = CommandAction::new("a", " ", Vec::<String>::new());
+        assert!(
+            matches!(empty.validate(), Err(alert_core::BuildError::InvalidConfig { field, .. }) if field == "program")
+        );
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn command_gets_env_and_stdin_and_reports_failures() {
@@ -354,18 +524,21 @@ mod tests {
             "sh",
             [
                 "-c",
-                "read -r line; echo \"$ALERT_NAME $ALERT_LABEL_MODEL $ALERT_SEVERITY ${#line}\"",
+                "read -r line; echo \"$ALERT_NAME $ALERT_LABEL_MODEL $ALERT_SEVERITY\"; echo \"$line\"",
             ],
         );
         let out = ok.run(&alert).await.unwrap();
-        let json_len = serde_json::to_vec(&alert).unwrap().len();
-        assert_eq!(out, format!("ModelDown bikes critical {json_len}"));
+        let (vars, stdin) = out.split_once('\n').expect("two lines");
+        assert_eq!(vars, "ModelDown bikes critical");
+        // The alert arrived whole on stdin, as JSON.
+        let json: serde_json::Value = serde_json::from_str(stdin).expect("stdin was JSON");
+        assert_eq!(json["name"], "ModelDown");
+        assert_eq!(json["severity"], "critical");
+        assert_eq!(json["status"], "firing");
+        assert_eq!(json["labels"], serde_json::json!({ "model": "bikes" }));
         let bad = CommandAction::new("fail", "sh", ["-c", "echo nope >&2; exit 3"]);
         let e = bad.run(&alert).await.unwrap_err();
-        assert!(
-            e.0.contains("exit status: 3") && e.0.contains("nope"),
-            "{e}"
-        );
+        assert_eq!(e.0, "exit status: 3: nope");
         let missing = CommandAction::new("missing", "/nonexistent/program", Vec::<String>::new());
         assert!(
             missing
@@ -373,10 +546,173 @@ mod tests {
                 .await
                 .unwrap_err()
                 .0
-                .contains("could not start")
+                .starts_with("could not start \"/nonexistent/program\": ")
         );
         let slow =
             CommandAction::new("slow", "sleep", ["5"]).with_timeout(Duration::from_millis(50));
-        assert!(slow.run(&alert).await.unwrap_err().0.contains("timed out"));
+        assert_eq!(
+            slow.run(&alert).await.unwrap_err().0,
+            "timed out after 50ms"
+        );
+    }
+
+    /// The program sees the allow-list, its configured variables and the alert's,
+    /// nothing else of the service's environment; configured values are scrubbed
+    /// from what is recorded.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn command_gets_only_the_allowed_environment() {
+        // Every test process has these (cargo sets them); none may reach the program.
+        for leaky in ["CARGO_PKG_NAME", "CARGO_MANIFEST_DIR"] {
+            assert!(std::env::var_os(leaky).is_some(), "{leaky} is set here");
+        }
+        let alert = Alert::new(Severity::Error, "Drift").with_label("model", "bikes");
+        let a = CommandAction::new("env", "env", Vec::<String>::new())
+            .with_env("MLFLOW_TOKEN", "tok-0123456789");
+        let out = a.run(&alert).await.unwrap();
+        let mut names: Vec<&str> = out
+            .lines()
+            .map(|l| l.split_once('=').map_or(l, |(k, _)| k))
+            .collect();
+        names.sort_unstable();
+        let allowed = [
+            "ALERT_FINGERPRINT",
+            "ALERT_LABEL_MODEL",
+            "ALERT_NAME",
+            "ALERT_SEVERITY",
+            "ALERT_STATUS",
+            "ALERT_SUMMARY",
+            "HOME",
+            "LANG",
+            "LC_ALL",
+            "LC_CTYPE",
+            "LOGNAME",
+            "MLFLOW_TOKEN",
+            "PATH",
+            "TMPDIR",
+            "TZ",
+            "USER",
+        ];
+        for n in &names {
+            assert!(allowed.contains(n), "{n} reached the program: {names:?}");
+        }
+        for must in [
+            "ALERT_FINGERPRINT",
+            "ALERT_LABEL_MODEL",
+            "ALERT_NAME",
+            "ALERT_SEVERITY",
+            "ALERT_STATUS",
+            "ALERT_SUMMARY",
+            "MLFLOW_TOKEN",
+            "PATH",
+        ] {
+            assert!(names.contains(&must), "{must} is missing: {names:?}");
+        }
+        assert!(
+            out.lines().any(|l| l == "MLFLOW_TOKEN=**REDACTED**"),
+            "{out}"
+        );
+        assert!(!out.contains("tok-0123456789"), "{out}");
+        assert!(out.lines().any(|l| l == "ALERT_NAME=Drift"), "{out}");
+        // Errors are scrubbed too.
+        let e = CommandAction::new(
+            "fail",
+            "sh",
+            ["-c", "echo \"bad $MLFLOW_TOKEN\" >&2; exit 1"],
+        )
+        .with_env("MLFLOW_TOKEN", "tok-0123456789")
+        .run(&alert)
+        .await
+        .unwrap_err();
+        assert_eq!(e.0, "exit status: 1: bad **REDACTED**");
+    }
+
+    /// A program that never reads its input while the input is larger than the pipe:
+    /// writing it would block for ever; the timeout covers the write and kills it.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_timeout_covers_writing_the_input() {
+        let alert = Alert::new(Severity::Error, "Big").with_message("x".repeat(4 << 20));
+        let a =
+            CommandAction::new("deaf", "sleep", ["30"]).with_timeout(Duration::from_millis(300));
+        let r = tokio::time::timeout(Duration::from_secs(25), a.run(&alert))
+            .await
+            .expect("the action's own timeout ends it");
+        assert_eq!(r.unwrap_err().0, "timed out after 300ms");
+    }
+
+    #[cfg(feature = "http-action")]
+    #[tokio::test]
+    async fn http_action_posts_the_alert_and_scrubs_its_secrets() {
+        use alert_webhook::fake::{FakeWebhook, Reply};
+        let sink = FakeWebhook::start().await.unwrap();
+        let url = format!("{}/scale/tok-in-path-12345?key=q-s3cret-456", sink.url());
+        let a = HttpAction::new(
+            "scale",
+            Secret::new(url.clone()),
+            vec![("authorization".into(), Secret::new("Bearer h-s3cret-789"))],
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert_eq!(a.name(), "scale");
+        let dbg = format!("{a:?}");
+        for secret in ["tok-in-path", "q-s3cret-456", "h-s3cret-789"] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        let alert = Alert::new(Severity::Critical, "ModelDown").with_label("model", "bikes");
+
+        // Success: a server that echoes the request does not put it in the record.
+        sink.push(Reply::text(
+            202,
+            format!("scaling; you sent Bearer h-s3cret-789 to {url} (key q-s3cret-456)"),
+        ));
+        let out = a.run(&alert).await.unwrap();
+        assert_eq!(
+            out,
+            "HTTP 202: scaling; you sent **REDACTED** to **REDACTED** (key **REDACTED**)"
+        );
+        let req = &sink.recorded()[0];
+        assert_eq!(req.method, "POST");
+        assert_eq!(req.path, "/scale/tok-in-path-12345");
+        assert_eq!(req.query.as_deref(), Some("key=q-s3cret-456"));
+        assert_eq!(req.header("authorization"), Some("Bearer h-s3cret-789"));
+        assert_eq!(req.header("content-type"), Some("application/json"));
+        let body = req.json().unwrap();
+        assert_eq!(body["name"], "ModelDown");
+        assert_eq!(body["labels"], serde_json::json!({ "model": "bikes" }));
+
+        // Failure status: the body is scrubbed the same way.
+        sink.push(Reply::text(503, "down; retry with key=q-s3cret-456"));
+        let e = a.run(&alert).await.unwrap_err();
+        assert_eq!(e.0, "HTTP 503: down; retry with key=**REDACTED**");
+
+        // Connection refused: the error says so without the URL.
+        sink.stop();
+        let e = tokio::time::timeout(Duration::from_secs(25), a.run(&alert))
+            .await
+            .expect("refused promptly")
+            .unwrap_err();
+        assert!(e.0.starts_with("error sending request"), "{e}");
+        for secret in ["tok-in-path", "q-s3cret-456", "h-s3cret-789", "/scale"] {
+            assert!(!e.0.contains(secret), "{e}");
+        }
+    }
+
+    #[cfg(feature = "http-action")]
+    #[test]
+    fn http_action_refuses_bad_urls() {
+        for (url, reason) in [
+            ("not a url", "not a URL"),
+            ("ftp://127.0.0.1/x", "the scheme must be http or https"),
+        ] {
+            match HttpAction::new("a", Secret::new(url), Vec::new(), Duration::from_secs(1)) {
+                Err(alert_core::BuildError::InvalidConfig { field, reason: r }) => {
+                    assert_eq!(field, "url");
+                    assert!(r.starts_with(reason), "{url}: {r}");
+                    assert!(!r.contains(url), "{url}: {r}");
+                }
+                other => panic!("{url}: {other:?}"),
+            }
+        }
     }
 }

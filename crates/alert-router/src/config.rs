@@ -55,7 +55,7 @@
 //! cooldown = "1h"
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -386,19 +386,35 @@ fn build_console(c: &ConsoleConfig) -> Result<Arc<dyn Notifier>, BuildError> {
     Ok(Arc::new(n))
 }
 
-/// An automated action in config, tagged by `type`.
+/// An automated action in config, tagged by `type`. Unknown keys are rejected (a
+/// misspelt `dry_run` must not let a rollback really run).
 #[non_exhaustive]
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActionConfig {
-    /// Run a program.
+    /// Run a program ([`CommandAction`]).
     Command {
-        /// The program and its arguments.
-        #[serde(flatten)]
-        command: CommandAction,
-        /// Cool-down and dry-run.
-        #[serde(flatten)]
-        policy: ActionPolicy,
+        /// The name routes refer to.
+        name: String,
+        /// The program (a path, or a name looked up in `PATH`).
+        program: String,
+        /// Its arguments.
+        #[serde(default)]
+        args: Vec<String>,
+        /// How long it may run (default 60s).
+        #[serde(default, with = "serde_util::opt_duration")]
+        timeout: Option<Duration>,
+        /// Extra environment variables (values are secrets); the program gets
+        /// only these, [`INHERITED_ENV`](crate::action::INHERITED_ENV) and the
+        /// `ALERT_*` variables.
+        #[serde(default)]
+        env: BTreeMap<String, alert_core::Secret>,
+        /// Cool-down per fingerprint (default 1h).
+        #[serde(default, with = "serde_util::opt_duration")]
+        cooldown: Option<Duration>,
+        /// Record, do not run.
+        #[serde(default)]
+        dry_run: bool,
     },
     /// POST the alert to a URL (feature `http-action`).
     Http {
@@ -408,7 +424,7 @@ pub enum ActionConfig {
         url: alert_core::Secret,
         /// Extra headers (values are secrets).
         #[serde(default)]
-        headers: std::collections::BTreeMap<String, alert_core::Secret>,
+        headers: BTreeMap<String, alert_core::Secret>,
         /// Per-request timeout (default 30s).
         #[serde(default, with = "serde_util::opt_duration")]
         timeout: Option<Duration>,
@@ -565,14 +581,28 @@ impl RouterConfig {
                 return Err(missing_feature("http action", "http-action"));
             }
             match ac {
-                ActionConfig::Command { command, policy } => {
-                    if command.program.trim().is_empty() {
-                        return Err(BuildError::invalid(
-                            format!("actions[{i}].program"),
-                            "must not be empty",
-                        ));
+                ActionConfig::Command {
+                    name,
+                    program,
+                    args,
+                    timeout,
+                    env,
+                    cooldown,
+                    dry_run,
+                } => {
+                    let mut command = CommandAction::new(name.clone(), program.clone(), args);
+                    if let Some(t) = timeout {
+                        command = command.with_timeout(*t);
                     }
-                    actions.push((Arc::new(command.clone()), policy.clone()));
+                    command.env = env.clone();
+                    command
+                        .validate()
+                        .map_err(|e| prefix(e, &format!("actions[{i}]")))?;
+                    let mut p = ActionPolicy::default().dry_run(*dry_run);
+                    if let Some(c) = cooldown {
+                        p.cooldown = *c;
+                    }
+                    actions.push((Arc::new(command), p));
                 }
                 #[cfg(feature = "http-action")]
                 ActionConfig::Http {
@@ -741,6 +771,98 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A misspelt key in an action table is an error naming it, for both kinds
+    /// (`dryrun = true` must not leave `dry_run` false and run a rollback).
+    #[test]
+    fn action_tables_reject_unknown_keys() {
+        for (kind, base, expected) in [
+            (
+                "command",
+                "program = \"/opt/ml/rollback.sh\"",
+                "`name`, `program`, `args`, `timeout`, `env`, `cooldown`, `dry_run`",
+            ),
+            (
+                "http",
+                "url = \"http://127.0.0.1:9/rollback\"",
+                "`name`, `url`, `headers`, `timeout`, `cooldown`, `dry_run`",
+            ),
+        ] {
+            let text = format!(
+                "[[receivers]]\nname = \"a\"\n\n[[actions]]\ntype = \"{kind}\"\nname = \"rollback\"\n{base}\ndryrun = true\n"
+            );
+            let e = RouterConfig::from_toml_str(&text).unwrap_err();
+            assert_eq!(e.path, "actions[0]", "{kind}: {e}");
+            assert_eq!(
+                e.message,
+                format!("unknown field `dryrun`, expected one of {expected}"),
+                "{kind}"
+            );
+            assert_eq!(e.line, Some(4), "{kind}: {e}");
+            // Spelt right, it parses.
+            let ok = RouterConfig::from_toml_str(&text.replace("dryrun", "dry_run")).unwrap();
+            assert_eq!(ok.actions.len(), 1, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_command_action_from_config_has_its_policy_and_env() {
+        let cfg = RouterConfig::from_toml_str(
+            "[[receivers]]\nname = \"a\"\n[[actions]]\ntype = \"command\"\nname = \"rollback\"\n\
+             program = \"/opt/ml/rollback.sh\"\nargs = [\"--to\", \"previous\"]\ntimeout = \"2m\"\n\
+             cooldown = \"30m\"\ndry_run = true\nenv = { MLFLOW_TOKEN = \"tok-0123456789\" }\n",
+        )
+        .unwrap();
+        let debug = format!("{cfg:?}");
+        assert!(!debug.contains("tok-0123456789"), "{debug}");
+        let built = cfg.build_parts(&HashMap::new()).unwrap();
+        let (action, policy) = &built.actions[0];
+        assert_eq!(action.name(), "rollback");
+        assert_eq!(
+            policy,
+            &ActionPolicy {
+                cooldown: Duration::from_secs(1800),
+                dry_run: true
+            }
+        );
+        let defaults = RouterConfig::from_toml_str(
+            "[[receivers]]\nname = \"a\"\n[[actions]]\ntype = \"command\"\nname = \"r\"\nprogram = \"r.sh\"\n",
+        )
+        .unwrap()
+        .build_parts(&HashMap::new())
+        .unwrap();
+        assert_eq!(
+            defaults.actions[0].1,
+            ActionPolicy {
+                cooldown: Duration::from_secs(3600),
+                dry_run: false
+            }
+        );
+        // A reserved or malformed variable name is refused with its path.
+        let bad = RouterConfig::from_toml_str(
+            "[[receivers]]\nname = \"a\"\n[[actions]]\ntype = \"command\"\nname = \"r\"\nprogram = \"r.sh\"\n\
+             env = { ALERT_NAME = \"x\" }\n",
+        )
+        .unwrap();
+        let Err(e) = bad.build_parts(&HashMap::new()) else {
+            panic!("ALERT_NAME accepted");
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration for `actions[0].env.ALERT_NAME`: names starting with `ALERT_` are set by the router"
+        );
+        let empty = RouterConfig::from_toml_str(
+            "[[receivers]]\nname = \"a\"\n[[actions]]\ntype = \"command\"\nname = \"r\"\nprogram = \"\"\n",
+        )
+        .unwrap();
+        let Err(e) = empty.build_parts(&HashMap::new()) else {
+            panic!("empty program accepted");
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration for `actions[0].program`: must not be empty"
+        );
     }
 
     #[test]
