@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use alert_conditions::drift::{
-    Dataset, DatasetProfile, DriftOptions, DriftRule, NumericProfile, detect_drift,
+    ColumnTest, Dataset, DatasetProfile, DriftMethod, DriftOptions, DriftRule, NumericProfile,
+    detect_drift,
 };
 use alert_conditions::fairness::fairness_report;
 use alert_conditions::performance::{classification_metrics, regression_metrics};
@@ -99,6 +100,54 @@ fn constant_columns_are_defined() {
             .columns
             .iter()
             .all(|c| c.score.is_finite() && !c.drifted)
+    );
+}
+
+#[test]
+fn values_near_f64_max_give_defined_distances() {
+    // The exact answers: both CDFs differ by 1/2 over [-1e308, 1e308), so W = 1e308;
+    // the reference's std (ddof 0) is 1e308, so the normalised distance is 1. Plain
+    // arithmetic overflows (2e308, 1e308 squared): numpy's std and scipy's distance
+    // give inf, and inf / inf is NaN, which would read as "not drifted".
+    let reference = [-1e308, 1e308];
+    let current = [1e308, 1e308];
+    let w = stats::wasserstein_distance(&reference, &current).unwrap();
+    assert!((w - 1e308).abs() <= 1e308 * 1e-15, "{w:e}");
+    let p = NumericProfile::from_values(&reference).unwrap();
+    assert!((p.std(0).unwrap() - 1e308).abs() <= 1e308 * 1e-15);
+    let normed = p.wasserstein_normed(&current).unwrap();
+    assert!((normed - 1.0).abs() < 1e-15, "{normed}");
+    let max = NumericProfile::from_values(&[f64::MAX, f64::MAX]).unwrap();
+    assert_eq!(max.mean().unwrap(), f64::MAX);
+    assert_eq!(max.std(0).unwrap(), 0.0);
+
+    // A distance beyond f64::MAX is an error naming it, never inf or NaN.
+    let constant = NumericProfile::from_values(&[1e308; 3]).unwrap();
+    let e = err_text(constant.wasserstein_normed(&[-1e308]));
+    assert!(
+        e.contains("normalised Wasserstein distance is undefined")
+            && e.contains("exceeds the largest f64"),
+        "{e}"
+    );
+    let e = err_text(stats::wasserstein_distance(&[1e308], &[-1e308]));
+    assert!(e.contains("wasserstein_distance is undefined"), "{e}");
+
+    // Dataset drift on such a column: a finite score, drifted.
+    let reference = Dataset::new().numeric("x", vec![-1e308, 1e308, 0.0, 5e307, -5e307, 1.0]);
+    let profile = DatasetProfile::from_dataset(&reference).unwrap();
+    let mut options = DriftOptions::default();
+    options.columns.insert(
+        "x".into(),
+        ColumnTest {
+            method: DriftMethod::Wasserstein,
+            threshold: None,
+        },
+    );
+    let current = Dataset::new().numeric("x", vec![1e308; 6]);
+    let d = detect_drift(&profile, &current, &options).unwrap();
+    assert!(
+        d.columns[0].score.is_finite() && d.columns[0].drifted,
+        "{d:?}"
     );
 }
 

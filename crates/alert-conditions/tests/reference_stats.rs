@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use alert_conditions::drift::NumericProfile;
 use alert_conditions::stats::{self, KsMethod};
 use serde_json::Value;
 
@@ -94,8 +95,20 @@ fn wasserstein_matches_scipy() {
     let v = vectors();
     for c in v["wasserstein"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
-        let d = stats::wasserstein_distance(&floats(&c["u"]), &floats(&c["v"])).unwrap();
+        let (u, v) = (floats(&c["u"]), floats(&c["v"]));
+        let d = stats::wasserstein_distance(&u, &v).unwrap();
         assert_rel(d, c["distance"].as_f64().unwrap(), STAT_RTOL, name);
+        // Evidently's normalisation: d / max(np.std(u), 0.001).
+        let normed = NumericProfile::from_values(&u)
+            .unwrap()
+            .wasserstein_normed(&v)
+            .unwrap();
+        assert_rel(
+            normed,
+            c["normed"].as_f64().unwrap(),
+            STAT_RTOL,
+            &format!("{name} (normed)"),
+        );
     }
 }
 

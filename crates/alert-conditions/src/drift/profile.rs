@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ConditionError, Result, check_sample};
-use crate::stats::util::{Sum, quantile_sorted, sort_floats, sorted};
+use crate::stats::util::{
+    Sum, ldexp, magnitude_exponent, quantile_sorted, scaled_down, sort_floats, sorted,
+};
 use crate::stats::{
     self, BinnedResult, KsResult, bin_counts, check_epsilon, jensen_shannon_from_counts,
     ks_2samp_sorted, psi_from_counts, quantile_edges, wasserstein_sorted,
+    wasserstein_sorted_checked,
 };
 
 /// The floor for the reference standard deviation when normalising Wasserstein
@@ -159,13 +162,12 @@ impl NumericProfile {
     /// The mean.
     pub fn mean(&self) -> Result<f64> {
         let v = self.nonempty()?;
-        let mut s = Sum::default();
-        v.iter().for_each(|&x| s.add(x));
-        Ok(s.value() / v.len() as f64)
+        finite_or_undefined("mean", rescaled(v, |v| mean_of(v)))
     }
 
     /// The standard deviation with `ddof` delta degrees of freedom (numpy's
-    /// `np.std(x, ddof=ddof)`); needs more than `ddof` values.
+    /// `np.std(x, ddof=ddof)`); needs more than `ddof` values. Values near
+    /// `f64::MAX`, whose squares overflow, are handled by rescaling.
     pub fn std(&self, ddof: u32) -> Result<f64> {
         let v = self.nonempty()?;
         if v.len() <= ddof as usize {
@@ -174,10 +176,7 @@ impl NumericProfile {
                 ddof as usize + 1,
             ));
         }
-        let mean = self.mean()?;
-        let mut s = Sum::default();
-        v.iter().for_each(|&x| s.add((x - mean) * (x - mean)));
-        Ok((s.value() / (v.len() - ddof as usize) as f64).sqrt())
+        finite_or_undefined("std", rescaled(v, |v| std_of(v, ddof)))
     }
 
     /// The `q`-quantile (numpy's default linear method).
@@ -213,17 +212,36 @@ impl NumericProfile {
         Ok(ks_2samp_sorted(r, &sorted(current)))
     }
 
-    /// Wasserstein-1 distance of `current` from this reference.
+    /// Wasserstein-1 distance of `current` from this reference (see
+    /// [`stats::wasserstein_distance`]).
     pub fn wasserstein(&self, current: &[f64]) -> Result<f64> {
         let r = self.nonempty()?;
         check_sample("current", current)?;
-        Ok(wasserstein_sorted(r, &sorted(current)))
+        wasserstein_sorted_checked(r, &sorted(current))
     }
 
     /// Wasserstein-1 divided by the reference's standard deviation (ddof 0), floored
-    /// at [`MIN_NORM_STD`]: Evidently's "Wasserstein distance (normed)".
+    /// at [`MIN_NORM_STD`]: Evidently's "Wasserstein distance (normed)",
+    /// `wasserstein_distance(ref, cur) / max(np.std(ref), 0.001)`.
+    ///
+    /// Defined for every finite input: where the plain computation overflows (values
+    /// near `f64::MAX`, where numpy's `std` and scipy's distance give `inf`, and the
+    /// ratio `inf / inf` is NaN) the ratio is computed on both samples scaled down by
+    /// a power of two (with the floor scaled alike), which leaves it unchanged. An
+    /// error ([`ConditionError::Undefined`]) only when the ratio itself exceeds
+    /// `f64::MAX` (a huge shift from a constant reference).
     pub fn wasserstein_normed(&self, current: &[f64]) -> Result<f64> {
-        Ok(self.wasserstein(current)? / self.std(0)?.max(MIN_NORM_STD))
+        let r = self.nonempty()?;
+        check_sample("current", current)?;
+        let cur = sorted(current);
+        let (w, sd) = (wasserstein_sorted(r, &cur), std_of(r, 0));
+        if w.is_finite() && sd.is_finite() {
+            return Ok(w / sd.max(MIN_NORM_STD));
+        }
+        let e = magnitude_exponent(r.iter().chain(&cur));
+        let (r, cur) = (scaled_down(r, e), scaled_down(&cur, e));
+        let ratio = wasserstein_sorted(&r, &cur) / std_of(&r, 0).max(ldexp(MIN_NORM_STD, -e));
+        finite_or_undefined("normalised Wasserstein distance", ratio)
     }
 
     /// PSI of `current` on `bins` quantile bins of this reference (see
@@ -268,6 +286,41 @@ impl NumericProfile {
         let edges = quantile_edges(r, bins);
         let counts = bin_counts(&edges, r);
         Ok(Histogram { edges, counts })
+    }
+}
+
+fn mean_of(v: &[f64]) -> f64 {
+    let mut s = Sum::default();
+    v.iter().for_each(|&x| s.add(x));
+    s.value() / v.len() as f64
+}
+
+fn std_of(v: &[f64], ddof: u32) -> f64 {
+    let mean = mean_of(v);
+    let mut s = Sum::default();
+    v.iter().for_each(|&x| s.add((x - mean) * (x - mean)));
+    (s.value() / (v.len() - ddof as usize) as f64).sqrt()
+}
+
+/// `f(v)`, or, when that overflows, `f` of `v` scaled down by a power of two and
+/// scaled back (for statistics that scale with the data: mean, std).
+fn rescaled(v: &[f64], f: impl Fn(&[f64]) -> f64) -> f64 {
+    let x = f(v);
+    if x.is_finite() {
+        return x;
+    }
+    let e = magnitude_exponent(v);
+    ldexp(f(&scaled_down(v, e)), e)
+}
+
+fn finite_or_undefined(what: &str, x: f64) -> Result<f64> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(ConditionError::undefined(
+            what,
+            "the result exceeds the largest f64 (values near f64::MAX)",
+        ))
     }
 }
 

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::util::{
-    Sum, interior_linspace, parallelism, quantile_sorted, quantiles_unsorted, sorted_pair,
+    Sum, interior_linspace, ldexp, magnitude_exponent, parallelism, quantile_sorted,
+    quantiles_unsorted, scaled_down, sorted_pair,
 };
 use crate::error::{ConditionError, Result, check_sample};
 
@@ -32,7 +33,32 @@ pub fn wasserstein_distance(u: &[f64], v: &[f64]) -> Result<f64> {
     check_sample("first sample", u)?;
     check_sample("second sample", v)?;
     let (su, sv) = sorted_pair(u, v);
-    Ok(wasserstein_sorted(&su, &sv))
+    wasserstein_sorted_checked(&su, &sv)
+}
+
+/// Wasserstein-1 on sorted, finite, non-empty samples, defined for every finite
+/// input: when the plain computation overflows (values near `f64::MAX`, whose
+/// differences exceed it), it runs again on both samples scaled down by a power of
+/// two (the distance scales with them) and scales the result back. An error only
+/// when the distance itself is beyond `f64::MAX`.
+pub(crate) fn wasserstein_sorted_checked(u: &[f64], v: &[f64]) -> Result<f64> {
+    let w = wasserstein_sorted(u, v);
+    if w.is_finite() {
+        return Ok(w);
+    }
+    let e = magnitude_exponent(u.iter().chain(v));
+    let w = ldexp(
+        wasserstein_sorted(&scaled_down(u, e), &scaled_down(v, e)),
+        e,
+    );
+    if w.is_finite() {
+        Ok(w)
+    } else {
+        Err(ConditionError::undefined(
+            "wasserstein_distance",
+            "the distance exceeds the largest f64 (values near f64::MAX)",
+        ))
+    }
 }
 
 /// Wasserstein-1 on sorted, finite, non-empty samples.

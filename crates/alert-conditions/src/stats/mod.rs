@@ -37,7 +37,9 @@ pub use distance::{
     BinnedResult, DEFAULT_BINS, PSI_EPSILON, jensen_shannon, jensen_shannon_from_counts, psi,
     psi_from_counts, psi_with_epsilon, wasserstein_distance,
 };
-pub(crate) use distance::{bin_counts, check_epsilon, quantile_edges, wasserstein_sorted};
+pub(crate) use distance::{
+    bin_counts, check_epsilon, quantile_edges, wasserstein_sorted, wasserstein_sorted_checked,
+};
 pub(crate) use ks::ks_2samp_sorted;
 pub use ks::{KS_MAX_EXACT_N, KsMethod, KsResult, ks_2samp};
 

@@ -242,6 +242,25 @@ impl Sum {
     }
 }
 
+/// The exponent `e` of a power of two at or above every magnitude in `xs`
+/// (`max |x| <= 2^e`), for rescaling finite samples whose plain computation
+/// overflows: multiplying by `2^-e` is exact (barring values that become
+/// subnormal, which then matter less than one part in 2^50 of the result).
+pub(crate) fn magnitude_exponent<'a>(xs: impl IntoIterator<Item = &'a f64>) -> i64 {
+    let m = xs.into_iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    if m == 0.0 || !m.is_normal() {
+        return 0;
+    }
+    // m = 1.f * 2^(biased - 1023) < 2^(biased - 1022)
+    ((m.to_bits() >> 52) & 0x7ff) as i64 - 1022
+}
+
+/// `xs` multiplied by `2^-e`.
+pub(crate) fn scaled_down(xs: &[f64], e: i64) -> Vec<f64> {
+    let s = ldexp(1.0, -e);
+    xs.iter().map(|&x| x * s).collect()
+}
+
 /// `ldexp(x, e)` without overflow in the scale factor.
 pub(crate) fn ldexp(mut x: f64, mut e: i64) -> f64 {
     while e > 1000 {
