@@ -10,11 +10,15 @@
 //!    equals) is truncated to what is left, or dropped if that would leave less than
 //!    its [`min`](Part::min);
 //! 3. [`Essential`](Priority::Essential) parts (title, severity) are cut only when
-//!    everything else is gone;
+//!    everything else is gone, and then truncated rather than dropped (whatever
+//!    their `min`), so a title survives, shortened, in any budget that can hold any
+//!    of it;
 //! 4. the [`FitReport`] says what was cut, so channels can say so in the message.
 //!
 //! Truncation never splits a UTF-8 sequence or a grapheme cluster (a letter with its
-//! combining marks, a flag, an emoji with modifiers) and appends [`MARKER`].
+//! combining marks, a flag, an emoji with modifiers) and appends [`MARKER`]. Markdown
+//! parts are cut with [`truncate_markdown`] (through [`fit_parts_with`]), which also
+//! never splits a backslash escape and closes a `**` span it cut into.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -110,6 +114,137 @@ pub fn truncate(s: &str, max: usize, measure: Measure) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Like [`truncate`], for CommonMark text whose alert text is escaped (as
+/// [`escape_markdown`](crate::render::escape_markdown) does) and whose only
+/// formatting is `**strong**` spans: the cut never splits a backslash escape
+/// (`\*`), and a `**` span the cut falls into is closed after the marker, so the
+/// result stays balanced. A cut that would leave a span with nothing in it backs off
+/// to before the span.
+///
+/// When not even the first character fits inside the emphasis together with its
+/// delimiters, the text is cut with its `**` delimiters removed instead, so short
+/// budgets still show text rather than nothing.
+///
+/// ```
+/// use alert_core::fit::{truncate_markdown, Measure};
+/// assert_eq!(truncate_markdown(r"**\[ERROR\] Accuracy**", 14, Measure::Chars), r"**\[ERROR\]…**");
+/// assert_eq!(truncate_markdown("**metric**: accuracy", 13, Measure::Chars), "**metric**:…");
+/// assert_eq!(truncate_markdown("**metric**: accuracy", 7, Measure::Chars), "**me…**");
+/// assert_eq!(truncate_markdown(r"**\[ERROR\]**", 4, Measure::Chars), r"\[E…");
+/// ```
+pub fn truncate_markdown(s: &str, max: usize, measure: Measure) -> Cow<'_, str> {
+    if measure.len(s) <= max {
+        return Cow::Borrowed(s);
+    }
+    if let Some(cut) = cut_markdown(s, max, measure) {
+        return Cow::Owned(cut);
+    }
+    // Nothing fits inside the emphasis: show the text without it.
+    let plain = strip_strong(s);
+    let cut = truncate(&plain, max, measure);
+    let (body, marker) = match cut.strip_suffix(MARKER) {
+        Some(body) => (body, MARKER),
+        None => (cut.as_ref(), ""),
+    };
+    let mut out = body.to_owned();
+    drop_dangling_backslash(&mut out);
+    out.truncate(out.trim_end().len());
+    out.push_str(marker);
+    Cow::Owned(out)
+}
+
+/// One step of a Markdown text: a backslash escape with what it escapes, a `**`
+/// delimiter, or a grapheme.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Text,
+    Strong,
+}
+
+fn markdown_units(s: &str) -> Vec<(Unit, usize, usize)> {
+    let graphemes: Vec<(usize, &str)> = s.grapheme_indices(true).collect();
+    let mut units = Vec::with_capacity(graphemes.len());
+    let mut i = 0;
+    while i < graphemes.len() {
+        let (start, g) = graphemes[i];
+        let next = graphemes.get(i + 1).copied();
+        match (g, next) {
+            ("\\", Some((n, ng))) => {
+                units.push((Unit::Text, start, n + ng.len()));
+                i += 2;
+            }
+            ("*", Some((n, "*"))) => {
+                units.push((Unit::Strong, start, n + 1));
+                i += 2;
+            }
+            _ => {
+                units.push((Unit::Text, start, start + g.len()));
+                i += 1;
+            }
+        }
+    }
+    units
+}
+
+/// The longest balanced cut of `s` within `max` that keeps some text, if any.
+fn cut_markdown(s: &str, max: usize, measure: Measure) -> Option<String> {
+    let marker = if max >= measure.len(MARKER) {
+        MARKER
+    } else {
+        ""
+    };
+    let marker_len = measure.len(marker);
+    let close_len = measure.len("**");
+    let mut used = 0;
+    let mut open = false;
+    let mut text_seen = false;
+    let mut best: Option<(usize, bool)> = None;
+    for (kind, start, end) in markdown_units(s) {
+        used += measure.len(&s[start..end]);
+        if used + marker_len > max {
+            break;
+        }
+        match kind {
+            Unit::Strong => open = !open,
+            Unit::Text => text_seen = true,
+        }
+        // A span opened by this very unit would be empty: not a cut point.
+        let empty_span = kind == Unit::Strong && open;
+        let closing = if open { close_len } else { 0 };
+        if text_seen && !empty_span && used + marker_len + closing <= max {
+            best = Some((end, open));
+        }
+    }
+    let (end, open) = best?;
+    let mut kept = s[..end].trim_end().to_owned();
+    drop_dangling_backslash(&mut kept);
+    let kept = kept.trim_end();
+    let mut out = String::with_capacity(kept.len() + 8);
+    out.push_str(kept);
+    out.push_str(marker);
+    if open {
+        out.push_str("**");
+    }
+    Some(out)
+}
+
+/// `s` without its (unescaped) `**` delimiters.
+fn strip_strong(s: &str) -> String {
+    markdown_units(s)
+        .into_iter()
+        .filter(|(k, _, _)| *k == Unit::Text)
+        .map(|(_, a, b)| &s[a..b])
+        .collect()
+}
+
+/// Removes a trailing backslash that escapes nothing (an odd run at the end).
+fn drop_dangling_backslash(s: &mut String) {
+    let run = s.chars().rev().take_while(|c| *c == '\\').count();
+    if run % 2 == 1 {
+        s.pop();
+    }
+}
+
 /// How important a part of a message is; lower priorities are cut first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Priority {
@@ -133,8 +268,9 @@ pub struct Part {
     /// How important it is.
     pub priority: Priority,
     /// The shortest truncation worth keeping; a part that would be cut shorter is
-    /// dropped instead. Set it to the text's length for parts that must be whole or
-    /// absent (a URL).
+    /// dropped instead. Set it to `usize::MAX` ([`Part::whole`]) for parts that must
+    /// be whole or absent (a URL). [`Essential`](Priority::Essential) parts ignore it
+    /// (unless whole): they are truncated as far as the budget requires.
     pub min: usize,
 }
 
@@ -257,8 +393,22 @@ pub fn join_parts(parts: &[Part], sep: &str) -> String {
 }
 
 /// Cuts `parts` in place until, joined by a separator of `sep_len` units, they fit in
-/// `budget` units of `measure`. See the [module docs](self) for the order of cuts.
+/// `budget` units of `measure`, truncating with [`truncate`]. See the
+/// [module docs](self) for the order of cuts.
 pub fn fit_parts(parts: &mut [Part], budget: usize, sep_len: usize, measure: Measure) -> FitReport {
+    fit_parts_with(parts, budget, sep_len, measure, truncate)
+}
+
+/// [`fit_parts`] with another way to shorten a part: [`truncate_markdown`] for
+/// Markdown parts, or a channel's own (which must return at most the given number of
+/// units).
+pub fn fit_parts_with(
+    parts: &mut [Part],
+    budget: usize,
+    sep_len: usize,
+    measure: Measure,
+    cut: for<'a> fn(&'a str, usize, Measure) -> Cow<'a, str>,
+) -> FitReport {
     let mut report = FitReport::default();
     let mut total = parts_len(parts, sep_len, measure);
     while total > budget {
@@ -281,16 +431,25 @@ pub fn fit_parts(parts: &mut [Part], budget: usize, sep_len: usize, measure: Mea
         let part = &mut parts[idx];
         let len = measure.len(&part.text);
         let excess = total - budget;
-        let others = total - len;
         let target = len.saturating_sub(excess);
-        let keep = target >= part.min.min(len) && target > measure.len(MARKER);
+        let keep = if part.priority == Priority::Essential && part.min != usize::MAX {
+            // The title: shortened as far as needed, never dropped while any fits.
+            target > 0
+        } else {
+            target >= part.min.min(len) && target > measure.len(MARKER)
+        };
         let original = record_original(&report, &part.name).unwrap_or(len);
-        if keep {
-            let cut = truncate(&part.text, target, measure).into_owned();
-            let kept = measure.len(&cut);
-            part.text = cut;
-            total = others + kept;
-            push_cut(&mut report, part.name.clone(), original, kept);
+        let shortened = if keep {
+            Some(cut(&part.text, target, measure).into_owned())
+        } else {
+            None
+        };
+        // A cut that came out empty or did not shrink the part drops it.
+        if let Some(text) = shortened.filter(|t| !t.is_empty() && measure.len(t) < len) {
+            let kept = measure.len(&text);
+            part.text = text;
+            total = parts_len(parts, sep_len, measure);
+            push_cut(&mut report, parts[idx].name.clone(), original, kept);
         } else {
             part.text.clear();
             total = parts_len(parts, sep_len, measure);
@@ -419,6 +578,77 @@ mod tests {
         assert!(report.dropped("runbook"));
         assert_eq!(parts[0].text.chars().count(), 30);
         assert!(parts[0].text.ends_with(MARKER));
+    }
+
+    #[test]
+    fn fit_truncates_the_title_instead_of_dropping_it() {
+        let title = "[ERROR] Accuracy dropped sharply";
+        let mut parts = vec![
+            Part::new("title", title, Priority::Essential),
+            Part::new("message", "m".repeat(50), Priority::Normal),
+        ];
+        let report = fit_parts(&mut parts, 10, 1, Measure::Chars);
+        assert_eq!(parts[0].text, "[ERROR] A…");
+        assert!(parts[1].text.is_empty());
+        assert_eq!(
+            report.to_string(),
+            "message dropped (50), title cut to 10 of 32"
+        );
+        // Down to one unit: only the marker is left, but the part is not dropped.
+        let mut parts = vec![Part::new("title", title, Priority::Essential)];
+        fit_parts(&mut parts, 1, 1, Measure::Chars);
+        assert_eq!(parts[0].text, "…");
+        let mut parts = vec![Part::new("title", title, Priority::Essential)];
+        fit_parts(&mut parts, 2, 1, Measure::Bytes);
+        assert_eq!(parts[0].text, "[E", "no room for the 3-byte marker");
+        // A whole-or-nothing essential part is still whole or nothing.
+        let mut parts = vec![Part::whole(
+            "link",
+            "https://x.example/a",
+            Priority::Essential,
+        )];
+        assert!(fit_parts(&mut parts, 10, 1, Measure::Chars).dropped("link"));
+    }
+
+    #[test]
+    fn markdown_cuts_keep_escapes_and_spans_balanced() {
+        let title = r"**\[CRITICAL\] Précision \*en\* baisse**";
+        let m = Measure::Chars;
+        assert_eq!(truncate_markdown(title, 100, m), title);
+        assert_eq!(
+            truncate_markdown(title, 25, m),
+            r"**\[CRITICAL\] Précisi…**"
+        );
+        // Never between a backslash and what it escapes.
+        assert_eq!(
+            truncate_markdown(title, 29, m),
+            r"**\[CRITICAL\] Précision…**"
+        );
+        assert_eq!(
+            truncate_markdown(title, 30, m),
+            r"**\[CRITICAL\] Précision \*…**"
+        );
+        assert_eq!(
+            truncate_markdown(title, 31, m),
+            r"**\[CRITICAL\] Précision \*e…**"
+        );
+        assert_eq!(truncate_markdown(title, 7, m), r"**\[…**");
+        // Too small for the span: the text without it.
+        assert_eq!(truncate_markdown(title, 6, m), r"\[CRI…");
+        assert_eq!(truncate_markdown(title, 5, m), r"\[CR…");
+        assert_eq!(truncate_markdown(title, 2, m), "…");
+        assert_eq!(truncate_markdown(title, 0, m), "");
+        let pairs = "**metric**: précision · **observed**: 0.81";
+        assert_eq!(
+            truncate_markdown(pairs, 30, m),
+            "**metric**: précision · **o…**"
+        );
+        // A span that would be empty is not opened.
+        assert_eq!(truncate_markdown(pairs, 29, m), "**metric**: précision ·…");
+        assert_eq!(truncate_markdown(pairs, 24, m), "**metric**: précision ·…");
+        assert_eq!(truncate_markdown(pairs, 23, m), "**metric**: précision…");
+        // Bytes: no room for the marker, no marker.
+        assert_eq!(truncate_markdown(title, 2, Measure::Bytes), r"\[");
     }
 
     #[test]

@@ -110,9 +110,17 @@ pub trait Notifier: Send + Sync + Debug {
 
     /// Delivers a group of alerts as one message. The default sends a digest alert
     /// (see [`digest_alert`](crate::render::digest_alert)) through
-    /// [`notify`](Notifier::notify); a group of one is sent as is.
+    /// [`notify`](Notifier::notify); a group of one is sent as is; an empty group
+    /// is a caller's mistake and fails with
+    /// [`NotifyError::InvalidAlert`](crate::NotifyError::InvalidAlert) without
+    /// sending anything.
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         match alerts {
+            [] => Err(crate::NotifyError::InvalidAlert {
+                channel: crate::error::intern(self.name()),
+                reason: "notify_group was given an empty group: there is nothing to send"
+                    .to_owned(),
+            }),
             [one] => self.notify(one).await,
             _ => self.notify(&digest_alert(alerts)).await,
         }
@@ -514,6 +522,50 @@ mod tests {
         assert_eq!(sent[0].name, "Training Complete");
         assert_eq!(sent[0].title(), "Training Complete");
         assert_eq!(sent[0].message, "Model version: 3");
+    }
+
+    #[test]
+    fn default_group_sends_one_as_is_many_as_a_digest_and_refuses_none() {
+        #[derive(Debug)]
+        struct Keep {
+            name: String,
+            sent: Mutex<Vec<Alert>>,
+        }
+        #[async_trait]
+        impl Notifier for Keep {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+                self.sent.lock().unwrap().push(alert.clone());
+                Ok(Receipt::new("keep"))
+            }
+        }
+        let k = Keep {
+            name: format!("keep-{}", "runtime-name"),
+            sent: Mutex::new(Vec::new()),
+        };
+        let err = block_on(k.notify_group(&[])).expect_err("an empty group is refused");
+        assert_eq!(err.kind(), "invalid_alert");
+        assert_eq!(err.channel(), "keep-runtime-name");
+        assert_eq!(err.retryable(), crate::Retry::Never);
+        assert!(!err.disables_destination());
+        assert_eq!(
+            err.to_string(),
+            "keep-runtime-name: cannot send this alert: notify_group was given an empty \
+             group: there is nothing to send"
+        );
+        assert!(k.sent.lock().unwrap().is_empty(), "nothing was sent");
+
+        let one = alert("Solo", Severity::Warning);
+        block_on(k.notify_group(std::slice::from_ref(&one))).unwrap();
+        block_on(k.notify_group(&[alert("A", Severity::Info), alert("B", Severity::Error)]))
+            .unwrap();
+        let sent = k.sent.lock().unwrap();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0], one);
+        assert_eq!(sent[1].name, "digest");
+        assert_eq!(sent[1].severity, Severity::Error);
     }
 
     /// A layer that prefixes the name and tags receipts, so nesting order is visible.

@@ -247,7 +247,19 @@ pub fn render_full(alert: &Alert, style: Style) -> String {
     fit::join_parts(&alert_parts(alert, style), "\n")
 }
 
+/// How parts of a rendering in `style` are shortened: Markdown keeps its escapes and
+/// `**` spans balanced ([`fit::truncate_markdown`]).
+fn cutter(style: Style) -> for<'a> fn(&'a str, usize, Measure) -> std::borrow::Cow<'a, str> {
+    match style {
+        Style::Text => fit::truncate,
+        Style::Markdown => fit::truncate_markdown,
+    }
+}
+
 /// Renders an alert fitted to `budget` units of `measure`, cutting by structure.
+///
+/// The title is cut last and never dropped: in a budget too small for anything
+/// else it is shortened (with the marker) to fit. Markdown stays balanced when cut.
 ///
 /// ```
 /// use alert_core::{Alert, Severity};
@@ -263,7 +275,7 @@ pub fn render_full(alert: &Alert, style: Style) -> String {
 /// ```
 pub fn render(alert: &Alert, style: Style, budget: usize, measure: Measure) -> Fitted {
     let mut parts = alert_parts(alert, style);
-    let report = fit::fit_parts(&mut parts, budget, 1, measure);
+    let report = fit::fit_parts_with(&mut parts, budget, 1, measure, cutter(style));
     Fitted {
         text: fit::join_parts(&parts, "\n"),
         report,
@@ -353,7 +365,11 @@ pub fn more_line(k: usize) -> String {
 
 /// Renders a group as a digest: the header, then each alert (in [`digest_order`])
 /// rendered and fitted to a per-alert share of the budget, as many as fit within
-/// `max_items` and `budget`, then "… and K more".
+/// `max_items` and `budget`, then "… and K more" when that line fits too.
+///
+/// The header comes first and is shortened (never dropped, reported as a `header`
+/// cut) when the budget is too small for it. Alerts left out are reported as an
+/// `alerts` cut (`kept` of `original`).
 pub fn render_group(
     alerts: &[Alert],
     style: Style,
@@ -365,7 +381,8 @@ pub fn render_group(
         Style::Text => group_header(alerts),
         Style::Markdown => format!("**{}**", escape_markdown(&group_header(alerts))),
     };
-    let header = fit::truncate(&header, budget, measure).into_owned();
+    let full_header = measure.len(&header);
+    let header = cutter(style)(&header, budget, measure).into_owned();
     let mut report = FitReport::default();
     let ordered = digest_order(alerts);
     // Each alert gets an equal share of what is left, at least 160 units, so a few
@@ -382,14 +399,23 @@ pub fn render_group(
         measure.len(&f.text) + 2
     });
     let mut text = header;
+    if measure.len(&text) < full_header {
+        report.cuts.push(fit::Cut {
+            part: "header".into(),
+            original: full_header,
+            kept: measure.len(&text),
+        });
+    }
     for f in &rendered[..n] {
         text.push_str("\n\n");
         text.push_str(&f.text);
         report.extend(f.report.clone());
     }
     if more > 0 {
-        text.push_str("\n\n");
-        text.push_str(&more_line(more));
+        let line = format!("\n\n{}", more_line(more));
+        if measure.len(&text) + measure.len(&line) <= budget {
+            text.push_str(&line);
+        }
         report.cuts.push(fit::Cut {
             part: "alerts".into(),
             original: alerts.len(),
