@@ -196,8 +196,16 @@ pub fn regression_metrics(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionMe
 
 /// Predictions keyed by an id, evaluated over a window of prediction times once
 /// their labels arrive. A label may come long after its prediction (or, rarely,
-/// before it: it is kept until the prediction arrives); a later label for the same
-/// id replaces the earlier one, and the next evaluation of that window reflects it.
+/// before it: it waits for the prediction); a later label for the same id replaces
+/// the earlier one, and the next evaluation of that window reflects it.
+///
+/// Memory is bounded by [`evict_before`](Self::evict_before), which forgets old
+/// predictions and the labels that have waited too long for theirs: a waiting label
+/// is stamped with the time it arrived ([`record_label_at`](Self::record_label_at)),
+/// or, from [`record_label`](Self::record_label), with the newest prediction time
+/// recorded so far (the first prediction's time when none was yet). A label arrives
+/// after its prediction was made, so a label that arrived before `t` belongs to a
+/// prediction made before `t`, and goes with it.
 ///
 /// ```
 /// use alert_conditions::performance::EvaluationWindow;
@@ -215,7 +223,15 @@ pub fn regression_metrics(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionMe
 #[derive(Clone, Debug)]
 pub struct EvaluationWindow<K> {
     entries: HashMap<K, Entry>,
-    early_labels: HashMap<K, f64>,
+    early_labels: HashMap<K, WaitingLabel>,
+    newest_prediction: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WaitingLabel {
+    label: f64,
+    /// When it arrived; `None` until the first prediction gives a time.
+    since: Option<Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -237,6 +253,7 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
         EvaluationWindow {
             entries: HashMap::new(),
             early_labels: HashMap::new(),
+            newest_prediction: None,
         }
     }
 
@@ -250,7 +267,14 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
                 value: prediction,
             });
         }
-        let label = self.early_labels.remove(&id);
+        let label = self.early_labels.remove(&id).map(|w| w.label);
+        if self.newest_prediction.is_none() {
+            // Labels that came before any prediction start waiting now.
+            for w in self.early_labels.values_mut() {
+                w.since.get_or_insert(at);
+            }
+        }
+        self.newest_prediction = self.newest_prediction.max(Some(at));
         self.entries.insert(
             id,
             Entry {
@@ -262,8 +286,23 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
         Ok(())
     }
 
-    /// Records (or corrects) the label of a prediction.
+    /// Records (or corrects) the label of a prediction. A label whose prediction is
+    /// not there yet waits for it, stamped with the newest prediction time recorded
+    /// so far (see the type's docs); [`record_label_at`](Self::record_label_at)
+    /// stamps it with its arrival time instead.
     pub fn record_label(&mut self, id: K, label: f64) -> Result<()> {
+        self.insert_label(id, label, self.newest_prediction)
+    }
+
+    /// Records (or corrects) the label of a prediction, which arrived at `at` (on the
+    /// clock of the prediction times): a label that waits for its prediction is
+    /// forgotten by [`evict_before`](Self::evict_before) once `at` is before the
+    /// eviction time.
+    pub fn record_label_at(&mut self, id: K, at: Timestamp, label: f64) -> Result<()> {
+        self.insert_label(id, label, Some(at))
+    }
+
+    fn insert_label(&mut self, id: K, label: f64, since: Option<Timestamp>) -> Result<()> {
         if !label.is_finite() {
             return Err(ConditionError::NonFinite {
                 what: "label".into(),
@@ -274,15 +313,23 @@ impl<K: Eq + Hash + Clone> EvaluationWindow<K> {
         match self.entries.get_mut(&id) {
             Some(e) => e.label = Some(label),
             None => {
-                self.early_labels.insert(id, label);
+                self.early_labels.insert(id, WaitingLabel { label, since });
             }
         }
         Ok(())
     }
 
-    /// Forgets predictions made before `t` (and labels still waiting for them).
+    /// Forgets predictions made before `t`, and the labels still waiting for a
+    /// prediction that arrived (or were stamped, see the type's docs) before `t`.
     pub fn evict_before(&mut self, t: Timestamp) {
         self.entries.retain(|_, e| e.at >= t);
+        self.early_labels
+            .retain(|_, w| w.since.is_none_or(|since| since >= t));
+    }
+
+    /// The number of labels waiting for their prediction.
+    pub fn waiting_labels(&self) -> usize {
+        self.early_labels.len()
     }
 
     /// Predictions in `[from, to)`: `(labelled, waiting for a label)`.
@@ -406,6 +453,37 @@ mod tests {
         assert_eq!(r.r2, Some(0.0));
         let r = regression_metrics(&[0.0], &[1.0]).unwrap();
         assert!(r.mape.is_finite() && r.mape > 1e15);
+    }
+
+    #[test]
+    fn eviction_forgets_labels_whose_prediction_never_came() {
+        let mut w = EvaluationWindow::new();
+        w.record_label(50u32, 1.0).unwrap(); // before any prediction: waits from t(5)
+        w.record_prediction(1, t(5), 0.9).unwrap();
+        w.record_prediction(2, t(10), 0.9).unwrap();
+        w.record_label(99, 1.0).unwrap(); // stamped t(10), the newest prediction
+        w.record_label_at(98, t(50), 0.0).unwrap();
+        w.record_prediction(3, t(100), 0.2).unwrap();
+        assert_eq!(w.waiting_labels(), 3);
+        w.evict_before(t(20));
+        assert_eq!(w.waiting_labels(), 1, "50 and 99 waited since before t(20)");
+        // Their predictions, should they come now, find no label; 98's does.
+        w.record_prediction(50, t(110), 0.8).unwrap();
+        w.record_prediction(99, t(120), 0.8).unwrap();
+        w.record_prediction(98, t(130), 0.7).unwrap();
+        assert_eq!(w.counts(t(0), t(1000)), (1, 3));
+        assert_eq!(w.waiting_labels(), 0);
+        // A stream of labels whose predictions never come stays bounded.
+        for i in 0..1000u32 {
+            w.record_label_at(10_000 + i, t(200 + i64::from(i)), 1.0)
+                .unwrap();
+            if i % 100 == 99 {
+                w.evict_before(t(200 + i64::from(i) - 50));
+            }
+        }
+        // The last eviction (before t(1149)) keeps the labels of i >= 949.
+        assert_eq!(w.waiting_labels(), 51);
+        assert!(w.record_label_at(1, t(0), f64::NAN).is_err());
     }
 
     #[test]
