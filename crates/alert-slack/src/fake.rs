@@ -13,12 +13,17 @@
 //!   included (`{"ok":false,"error":"channel_not_found"}`); success carries
 //!   `channel`, `ts` and the posted `message` (with its own `ts`); other methods
 //!   answer `unknown_method`;
-//! * Slack's limits, checked on every message: 50 blocks (top level and attachments
-//!   together), header `plain_text` of at most 150 characters, section text of at
-//!   most 3,000, at most 10 fields of at most 2,000, context blocks of at most 10
-//!   elements, no empty text objects, at most 100 attachments, `text` of at most
-//!   40,000 characters, and some text, blocks or attachments (`no_text`). Failures
-//!   are `invalid_blocks`, `too_many_attachments`, `msg_too_long`, `no_text`;
+//! * Slack's limits, checked on every message ([`check_message`]): 50 blocks
+//!   (counting attachments' blocks too, stricter than Slack documents), header `plain_text` of at most 150
+//!   characters, section text of at most 3,000, at most 10 fields of at most 2,000,
+//!   context blocks of 1 to 10 elements, no empty text objects, known block types,
+//!   attachment colours (`#hex`, `good`, `warning`, `danger`), at most 100
+//!   attachments, and some text, blocks or attachments. The Web API answers
+//!   `no_text`, `too_many_attachments`, or `invalid_blocks` with Slack's complaints
+//!   in `errors` and `response_metadata.messages` (`must be less than 151
+//!   characters [json-pointer:/blocks/0/text/text]`); webhooks answer `400` with
+//!   the code. A `text` over 40,000 characters is truncated and kept, as Slack
+//!   does ([`MAX_TEXT_CHARS`]);
 //! * optionally, Slack's rate limit of about one message per second per channel
 //!   ([`FakeSlack::set_rate_limit`]): HTTP 429 with `Retry-After` in whole seconds
 //!   and `{"ok":false,"error":"ratelimited"}` (Web API) or `rate_limited` (webhook).
@@ -390,8 +395,8 @@ impl FakeSlack {
         self.shared.lock().rate_limited
     }
 
-    /// Why each rejected message was rejected (`invalid_blocks: blocks[0].text has
-    /// 151 characters, limit 150`), in order.
+    /// Why each rejected message was rejected (`invalid_blocks: must be less than
+    /// 151 characters [json-pointer:/blocks/0/text/text]`), in order.
     pub fn rejections(&self) -> Vec<String> {
         self.shared.lock().rejections.clone()
     }
@@ -416,110 +421,160 @@ fn chars(v: &Value) -> usize {
     v.as_str().map_or(0, |s| s.chars().count())
 }
 
-fn check_text_object(path: &str, t: &Value, limit: usize, problems: &mut Vec<String>) {
-    match t["type"].as_str() {
-        Some("plain_text" | "mrkdwn") => {}
-        other => problems.push(format!("{path}.type is {other:?}, not a text object")),
+/// The longest top-level `text` Slack keeps; longer texts are truncated, not
+/// refused (Slack changelog "Truncating really long messages", 2018-04).
+pub const MAX_TEXT_CHARS: usize = 40_000;
+
+/// Slack's complaints about one message, in Slack's words: what the Web API puts
+/// in `errors` (and, prefixed with `[ERROR] `, in `response_metadata.messages`).
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, what: impl fmt::Display, pointer: &str) {
+        self.0.push(format!("{what} [json-pointer:{pointer}]"));
     }
-    let n = chars(&t["text"]);
-    if n == 0 {
-        problems.push(format!("{path}.text is empty"));
+    fn too_long(&mut self, pointer: &str, n: usize, limit: usize) {
+        if n > limit {
+            self.push(
+                format_args!("must be less than {} characters", limit + 1),
+                pointer,
+            );
+        }
     }
-    if n > limit {
-        problems.push(format!("{path}.text has {n} characters, limit {limit}"));
+    fn too_many(&mut self, pointer: &str, n: usize, limit: usize) {
+        if n > limit {
+            self.push(format_args!("no more than {limit} items allowed"), pointer);
+        }
     }
 }
 
-fn check_blocks(path: &str, blocks: &[Value], problems: &mut Vec<String>) {
+fn check_text_object(pointer: &str, t: &Value, limit: usize, problems: &mut Problems) {
+    match t["type"].as_str() {
+        Some("plain_text" | "mrkdwn") => {}
+        _ => problems.push("must be a valid enum value", &format!("{pointer}/type")),
+    }
+    let text = format!("{pointer}/text");
+    let n = chars(&t["text"]);
+    if n == 0 {
+        problems.push("must be more than 0 characters", &text);
+    }
+    problems.too_long(&text, n, limit);
+}
+
+fn check_blocks(pointer: &str, blocks: &[Value], problems: &mut Problems) {
+    problems.too_many(pointer, blocks.len(), MAX_BLOCKS);
     for (i, b) in blocks.iter().enumerate() {
-        let p = format!("{path}[{i}]");
+        let p = format!("{pointer}/{i}");
         match b["type"].as_str() {
             Some("header") => {
                 if b["text"]["type"] != "plain_text" {
-                    problems.push(format!("{p}.text must be plain_text"));
+                    problems.push("must be a valid enum value", &format!("{p}/text/type"));
+                } else {
+                    check_text_object(&format!("{p}/text"), &b["text"], 150, problems);
                 }
-                check_text_object(&format!("{p}.text"), &b["text"], 150, problems);
             }
             Some("section") => {
                 if b["text"].is_null() && b["fields"].is_null() {
-                    problems.push(format!("{p} has neither text nor fields"));
+                    problems.push("must provide either text or fields", &p);
                 }
                 if !b["text"].is_null() {
-                    check_text_object(&format!("{p}.text"), &b["text"], 3000, problems);
+                    check_text_object(&format!("{p}/text"), &b["text"], 3000, problems);
                 }
                 if let Some(fields) = b["fields"].as_array() {
-                    if fields.len() > 10 {
-                        problems.push(format!("{p}.fields has {} items, limit 10", fields.len()));
-                    }
+                    problems.too_many(&format!("{p}/fields"), fields.len(), 10);
                     for (j, f) in fields.iter().enumerate() {
-                        check_text_object(&format!("{p}.fields[{j}]"), f, 2000, problems);
+                        check_text_object(&format!("{p}/fields/{j}"), f, 2000, problems);
                     }
                 }
             }
             Some("context") => {
                 let elements = b["elements"].as_array().map_or(&[][..], Vec::as_slice);
-                if elements.is_empty() || elements.len() > 10 {
-                    problems.push(format!(
-                        "{p}.elements has {} items, expected 1 to 10",
-                        elements.len()
-                    ));
+                let at = format!("{p}/elements");
+                if elements.is_empty() {
+                    problems.push("must provide at least 1 item", &at);
                 }
+                problems.too_many(&at, elements.len(), 10);
                 for (j, e) in elements.iter().enumerate() {
                     if e["type"] != "image" {
-                        check_text_object(&format!("{p}.elements[{j}]"), e, 3000, problems);
+                        check_text_object(&format!("{at}/{j}"), e, 3000, problems);
                     }
                 }
             }
             Some("divider" | "actions" | "image" | "rich_text") => {}
-            other => problems.push(format!("{p}.type {other:?} is not a message block")),
+            Some(other) => problems.push(format_args!("unsupported type: {other}"), &p),
+            None => problems.push("missing required field: type", &p),
         }
     }
 }
 
-/// Checks a message body against Slack's limits: `Err((code, detail))` with the
-/// code Slack would answer.
-pub fn check_message(body: &Value) -> Result<(), (&'static str, String)> {
+/// The most blocks in a message.
+const MAX_BLOCKS: usize = 50;
+
+/// Checks a message body against Slack's limits: `Err((code, problems))` with the
+/// code Slack would answer and its complaints, in Slack's words (`must be less
+/// than 151 characters [json-pointer:/blocks/0/text/text]`).
+fn refusal(body: &Value) -> Result<(), (&'static str, Vec<String>)> {
     let text = chars(&body["text"]);
     let blocks = body["blocks"].as_array().map_or(&[][..], Vec::as_slice);
     let attachments = body["attachments"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
     if text == 0 && blocks.is_empty() && attachments.is_empty() {
-        return Err(("no_text", "no text, blocks or attachments".into()));
-    }
-    if text > 40_000 {
-        return Err(("msg_too_long", format!("text has {text} characters")));
+        return Err(("no_text", Vec::new()));
     }
     if attachments.len() > 100 {
-        return Err((
-            "too_many_attachments",
-            format!("{} attachments, limit 100", attachments.len()),
-        ));
+        return Err(("too_many_attachments", Vec::new()));
     }
-    let mut problems = Vec::new();
+    let mut problems = Problems(Vec::new());
     let mut total = blocks.len();
-    check_blocks("blocks", blocks, &mut problems);
+    check_blocks("/blocks", blocks, &mut problems);
     for (i, a) in attachments.iter().enumerate() {
         if let Some(c) = a["color"].as_str() {
             let hex = c.strip_prefix('#').is_some_and(|h| {
                 matches!(h.len(), 3 | 6) && h.chars().all(|c| c.is_ascii_hexdigit())
             });
             if !hex && !matches!(c, "good" | "warning" | "danger") {
-                problems.push(format!("attachments[{i}].color {c:?} is not a colour"));
+                problems.push(
+                    "must be a hex colour or good, warning, danger",
+                    &format!("/attachments/{i}/color"),
+                );
             }
         }
         let inner = a["blocks"].as_array().map_or(&[][..], Vec::as_slice);
         total += inner.len();
-        check_blocks(&format!("attachments[{i}].blocks"), inner, &mut problems);
+        check_blocks(&format!("/attachments/{i}/blocks"), inner, &mut problems);
     }
-    if total > 50 {
-        problems.push(format!("{total} blocks, limit 50"));
+    if total > MAX_BLOCKS && blocks.len() <= MAX_BLOCKS {
+        problems.push(
+            format_args!(
+                "no more than {MAX_BLOCKS} blocks allowed in a message, attachments' blocks included ({total})"
+            ),
+            "/blocks",
+        );
     }
-    if problems.is_empty() {
+    if problems.0.is_empty() {
         Ok(())
     } else {
-        Err(("invalid_blocks", problems.join("; ")))
+        Err(("invalid_blocks", problems.0))
     }
+}
+
+/// Checks a message body against Slack's limits: `Err((code, detail))` with the
+/// code Slack would answer (`no_text`, `too_many_attachments`, `invalid_blocks`)
+/// and, for `invalid_blocks`, Slack's complaints joined with `; `. A `text` over
+/// [`MAX_TEXT_CHARS`] is not an error: Slack truncates it.
+pub fn check_message(body: &Value) -> Result<(), (&'static str, String)> {
+    refusal(body).map_err(|(code, p)| (code, p.join("; ")))
+}
+
+/// `body` as Slack stores it: the top-level `text` cut to [`MAX_TEXT_CHARS`].
+fn truncated(mut body: Value) -> Value {
+    if let Some(t) = body["text"].as_str()
+        && let Some((cut, _)) = t.char_indices().nth(MAX_TEXT_CHARS)
+    {
+        body["text"] = json!(t[..cut].to_owned());
+    }
+    body
 }
 
 fn json_reply(status: StatusCode, body: &Value) -> Response {
@@ -536,6 +591,24 @@ fn json_reply(status: StatusCode, body: &Value) -> Response {
 
 fn api_error(code: &str) -> Response {
     json_reply(StatusCode::OK, &json!({"ok": false, "error": code}))
+}
+
+/// A refused message as the Web API answers it: the code, and for
+/// `invalid_blocks` the complaints in `errors` and `response_metadata.messages`.
+fn api_refusal(code: &str, problems: &[String]) -> Response {
+    if problems.is_empty() {
+        return api_error(code);
+    }
+    let messages: Vec<String> = problems.iter().map(|p| format!("[ERROR] {p}")).collect();
+    json_reply(
+        StatusCode::OK,
+        &json!({
+            "ok": false,
+            "error": code,
+            "errors": problems,
+            "response_metadata": {"messages": messages},
+        }),
+    )
 }
 
 fn text_reply(status: u16, body: &str) -> Response {
@@ -629,8 +702,12 @@ impl Inner {
             .unwrap_or_else(|| ts.to_owned())
     }
 
-    fn reject(&mut self, code: &str, detail: String) {
-        self.rejections.push(format!("{code}: {detail}"));
+    fn reject(&mut self, code: &str, detail: &str) {
+        if detail.is_empty() {
+            self.rejections.push(code.to_owned());
+        } else {
+            self.rejections.push(format!("{code}: {detail}"));
+        }
     }
 }
 
@@ -688,17 +765,18 @@ async fn webhook(
         return text_reply(410, "channel_is_archived");
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-        inner.reject("invalid_payload", "body is not JSON".into());
+        inner.reject("invalid_payload", "body is not JSON");
         return text_reply(400, "invalid_payload");
     };
     if !value.is_object() {
-        inner.reject("invalid_payload", "body is not a JSON object".into());
+        inner.reject("invalid_payload", "body is not a JSON object");
         return text_reply(400, "invalid_payload");
     }
-    if let Err((code, detail)) = check_message(&value) {
-        inner.reject(code, detail);
+    if let Err((code, problems)) = refusal(&value) {
+        inner.reject(code, &problems.join("; "));
         return text_reply(400, code);
     }
+    let value = truncated(value);
     if let Err(secs) = inner.take_token(idx) {
         return rate_limited_reply(secs, false);
     }
@@ -745,7 +823,7 @@ async fn api(
         return api_error("invalid_post_type");
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-        inner.reject("invalid_json", "body is not JSON".into());
+        inner.reject("invalid_json", "body is not JSON");
         return api_error("invalid_json");
     };
     let Some(channel_arg) = value["channel"].as_str() else {
@@ -760,10 +838,11 @@ async fn api(
     }
     match method.as_str() {
         "chat.postMessage" => {
-            if let Err((code, detail)) = check_message(&value) {
-                inner.reject(code, detail);
-                return api_error(code);
+            if let Err((code, problems)) = refusal(&value) {
+                inner.reject(code, &problems.join("; "));
+                return api_refusal(code, &problems);
             }
+            let value = truncated(value);
             if let Err(secs) = inner.take_token(idx) {
                 return rate_limited_reply(secs, true);
             }
@@ -789,10 +868,11 @@ async fn api(
             let Some(ts) = value["ts"].as_str().map(str::to_owned) else {
                 return api_error("message_not_found");
             };
-            if let Err((code, detail)) = check_message(&value) {
-                inner.reject(code, detail);
-                return api_error(code);
+            if let Err((code, problems)) = refusal(&value) {
+                inner.reject(code, &problems.join("; "));
+                return api_refusal(code, &problems);
             }
+            let value = truncated(value);
             let edited_ts = inner.next_ts(shared.base_secs);
             let Some(m) = inner
                 .messages
