@@ -856,20 +856,29 @@ impl Engine {
                 "",
                 now,
             )));
+            let groups = st.groups.clone();
+            // The notice obeys what mutes the alert's notifications: silences,
+            // inhibition, and each route's time windows.
+            let alert_muted = self.alert_mute(&notice, fp, now);
             let mut seen = Vec::new();
-            for gid in st.groups.clone() {
-                let node = &self.cfg.tree.nodes[gid.0 as usize];
-                if seen.contains(&node.receiver) {
+            for gid in groups {
+                let node_id = self.cfg.tree.nodes[gid.0 as usize].id.clone();
+                let receiver = self.cfg.tree.nodes[gid.0 as usize].receiver;
+                if let Some(reason) = alert_muted.or_else(|| self.window_mute(gid.0, now)) {
+                    self.suppress(fp, reason, &node_id, now, out);
                     continue;
                 }
-                seen.push(node.receiver);
+                if seen.contains(&receiver) {
+                    continue;
+                }
+                seen.push(receiver);
                 let key = self
                     .groups
                     .get(&gid)
                     .map(|g| g.key.to_string())
                     .unwrap_or_default();
                 out.notices.push(NoticePlan {
-                    receiver: node.receiver,
+                    receiver,
                     alert: notice.clone(),
                     group_key: key,
                     kind: LogKind::Flapping,
@@ -979,10 +988,19 @@ impl Engine {
             return;
         }
         let view = st.view();
-        let muted = self.silenced_by(&view, now).next().is_some()
-            || self.inhibited_by(&view, fp).is_some()
-            || self.is_flapping(fp);
-        if !muted {
+        // A step due while the alert is flapping, silenced or inhibited, or while
+        // the route's time windows mute it, is skipped (later steps still apply).
+        let muted = if self.is_flapping(fp) {
+            Some(SuppressReason::Flapping)
+        } else {
+            self.alert_mute(&view, fp, now)
+                .or_else(|| self.window_mute(route, now))
+        };
+        let start = st.received_at;
+        if let Some(reason) = muted {
+            let route_id = e.route.clone();
+            self.suppress(fp, reason, &route_id, now, out);
+        } else if let Some(st) = self.alerts.get(&fp) {
             let level = e.level + 1;
             let mut notice = view;
             notice.summary = format!("[escalated] {}", st.alert.title());
@@ -1017,7 +1035,6 @@ impl Engine {
                 at: now,
             });
         }
-        let start = st.received_at;
         e.level += 1;
         match steps.get(e.level) {
             Some((next_after, _)) => {
@@ -1046,6 +1063,37 @@ impl Engine {
         now: Timestamp,
     ) -> impl Iterator<Item = &'a Silence> + 'a {
         self.silences.iter().filter(move |s| s.mutes(alert, now))
+    }
+
+    /// Why `alert` (fingerprint `fp`, as the router sees it now) must not be
+    /// notified about: a silence or an inhibition, checked in that order.
+    fn alert_mute(&self, alert: &Alert, fp: Fingerprint, now: Timestamp) -> Option<SuppressReason> {
+        if self.silenced_by(alert, now).next().is_some() {
+            Some(SuppressReason::Silenced)
+        } else if self.inhibited_by(alert, fp).is_some() {
+            Some(SuppressReason::Inhibited)
+        } else {
+            None
+        }
+    }
+
+    /// Why the time windows of `route` mute it at `now`: inside one of its mute
+    /// intervals, or outside all of its active intervals.
+    fn window_mute(&self, route: u32, now: Timestamp) -> Option<SuppressReason> {
+        let node = &self.cfg.tree.nodes[route as usize];
+        let inside = |i: &u32| {
+            self.cfg
+                .intervals
+                .get(*i as usize)
+                .is_some_and(|w| crate::timeinterval::any_contains(w, now))
+        };
+        if node.mute.iter().any(inside) {
+            Some(SuppressReason::MuteInterval)
+        } else if !node.active.is_empty() && !node.active.iter().any(inside) {
+            Some(SuppressReason::InactiveInterval)
+        } else {
+            None
+        }
     }
 
     fn inhibit_add(&mut self, fp: Fingerprint, alert: &Alert) {
@@ -1226,12 +1274,8 @@ impl Engine {
             if is_resolved {
                 remove.push(fp);
             }
-            if self.silenced_by(&view, now).next().is_some() {
-                self.suppress(fp, SuppressReason::Silenced, &node.id, now, out);
-                continue;
-            }
-            if self.inhibited_by(&view, fp).is_some() {
-                self.suppress(fp, SuppressReason::Inhibited, &node.id, now, out);
+            if let Some(reason) = self.alert_mute(&view, fp, now) {
+                self.suppress(fp, reason, &node.id, now, out);
                 continue;
             }
             if is_resolved {
@@ -1243,23 +1287,7 @@ impl Engine {
             alerts.push(view);
         }
         // Time windows mute the whole route.
-        let muted = if node
-            .mute
-            .iter()
-            .any(|i| crate::timeinterval::any_contains(&self.cfg.intervals[*i as usize], now))
-        {
-            Some(SuppressReason::MuteInterval)
-        } else if !node.active.is_empty()
-            && !node
-                .active
-                .iter()
-                .any(|i| crate::timeinterval::any_contains(&self.cfg.intervals[*i as usize], now))
-        {
-            Some(SuppressReason::InactiveInterval)
-        } else {
-            None
-        };
-        if let Some(reason) = muted {
+        if let Some(reason) = self.window_mute(gid.0, now) {
             for fp in firing.iter().chain(&resolved) {
                 self.suppress(*fp, reason, &node.id, now, out);
             }
@@ -1753,7 +1781,8 @@ pub(crate) fn needs_update(
     if send_resolved && !resolved.iter().all(|f| entry.resolved.contains(f)) {
         return Decision::Send;
     }
-    if entry.at.saturating_add(repeat) <= now {
+    // Alertmanager: `entry.Timestamp.Before(now.Add(-repeat))`, strictly after.
+    if entry.at.saturating_add(repeat) < now {
         return if all_acked {
             Decision::Acked
         } else {
