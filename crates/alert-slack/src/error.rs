@@ -8,8 +8,9 @@
 //! | HTTP 5xx or 408, whatever the body | `Server` | back off |
 //! | `channel_not_found`, `channel_is_archived`, `is_archived`, `no_service`, `no_team`, `user_not_found` | `Gone` | never; the destination is dead |
 //! | `invalid_auth`, `not_authed`, `invalid_token`, `token_revoked`, `token_expired`, `account_inactive`, `no_permission`, `missing_scope`, `not_allowed_token_type`, `not_in_channel`, `ekm_access_denied`, `access_denied`, `action_prohibited`, `posting_to_general_channel_denied`, `team_access_not_granted`, `org_login_required`, `restricted_action*` | `Unauthorized` | never; the credentials or permissions are unusable |
-//! | any other code (`invalid_payload`, `invalid_blocks`, `msg_too_long`, `no_text`, `too_many_attachments`, `invalid_arguments`, ...) | `Rejected` | never |
-//! | another HTTP status with a body that is not a known code | `alert_core::http::classify_status` | per its table |
+//! | `invalid_payload`, `invalid_blocks`, `msg_too_long`, `no_text`, `too_many_attachments`, `invalid_arguments`, ... | `Rejected` | never |
+//! | a code outside this table in a Web API `ok:false` (HTTP 200) | `Rejected` | never |
+//! | a code outside this table on a webhook's 4xx, or a body that is not a code | by the status (`alert_core::http::classify_status`): 404/410 `Gone`, 401/403 `Unauthorized`, other 4xx `Rejected` | never |
 //! | connection refused or reset, TLS, DNS | `Transport` | back off |
 //! | a success answer that cannot be read | `Server` | back off (a duplicate beats a loss) |
 
@@ -29,9 +30,10 @@ pub(crate) enum CodeClass {
     Rejected,
 }
 
-/// The class of a Slack error code (Web API `error` or webhook body).
-pub(crate) fn code_class(code: &str) -> CodeClass {
-    match code {
+/// The class of a known Slack error code (Web API `error` or webhook body);
+/// `None` for a code outside the table.
+pub(crate) fn code_class(code: &str) -> Option<CodeClass> {
+    Some(match code {
         "ratelimited" | "rate_limited" => CodeClass::RateLimited,
         "internal_error"
         | "fatal_error"
@@ -62,8 +64,30 @@ pub(crate) fn code_class(code: &str) -> CodeClass {
         | "team_access_not_granted"
         | "org_login_required" => CodeClass::Unauthorized,
         c if c.starts_with("restricted_action") => CodeClass::Unauthorized,
-        _ => CodeClass::Rejected,
-    }
+        // Known codes that are the request's fault.
+        "invalid_payload"
+        | "invalid_blocks"
+        | "invalid_blocks_format"
+        | "invalid_arguments"
+        | "invalid_arg_name"
+        | "invalid_charset"
+        | "invalid_form_data"
+        | "invalid_post_type"
+        | "missing_post_type"
+        | "invalid_json"
+        | "json_not_object"
+        | "msg_too_long"
+        | "msg_blocks_too_long"
+        | "no_text"
+        | "missing_text_or_fallback_or_attachments"
+        | "too_many_attachments"
+        | "as_user_not_supported"
+        | "message_not_found"
+        | "cant_update_message"
+        | "edit_window_closed"
+        | "unknown_method" => CodeClass::Rejected,
+        _ => return None,
+    })
 }
 
 fn from_class(class: CodeClass, status: Option<u16>, message: String) -> NotifyError {
@@ -146,7 +170,13 @@ pub(crate) fn classify(what: &str, err: SlackClientError, scrubber: &Scrubber) -
                 message.push_str(&format!(" ({})", errors.join("; ")));
             }
             let message = core_http::body_excerpt(&scrubber.scrub(&message), 300);
-            from_class(code_class(&e.code), None, message)
+            // HTTP 200 with `ok:false`: no status to go by, so an unknown code is the
+            // request's fault.
+            from_class(
+                code_class(&e.code).unwrap_or(CodeClass::Rejected),
+                None,
+                message,
+            )
         }
         SlackClientError::RateLimitError(e) => NotifyError::RateLimited {
             channel: CHANNEL,
@@ -155,12 +185,17 @@ pub(crate) fn classify(what: &str, err: SlackClientError, scrubber: &Scrubber) -
         SlackClientError::HttpError(e) => {
             let status = e.status_code.as_u16();
             let body = scrubber.scrub(e.http_response_body.as_deref().unwrap_or_default());
-            match body_code(&body) {
-                // 5xx, 408 and 429 follow the status whatever the body says.
-                Some(code) if (400..500).contains(&status) && !matches!(status, 408 | 429) => {
-                    from_class(code_class(&code), Some(status), format!("{what}: {code}"))
+            let code = body_code(&body);
+            match code.as_deref().map(|c| (c, code_class(c))) {
+                // A known code on a 4xx decides; 5xx, 408 and 429 follow the status
+                // whatever the body says, and so does an unknown code (a 404 or 410
+                // means the webhook is dead, a 401 or 403 that it is refused).
+                Some((c, Some(class)))
+                    if (400..500).contains(&status) && !matches!(status, 408 | 429) =>
+                {
+                    from_class(class, Some(status), format!("{what}: {c}"))
                 }
-                code => core_http::classify_status(
+                _ => core_http::classify_status(
                     CHANNEL,
                     status,
                     None,
@@ -278,9 +313,25 @@ mod tests {
             (503, "", "server", false),
             (404, "<html>not here</html>", "gone", true),
             (418, "teapot, not a code", "rejected", false),
+            // Codes outside the table: the status decides.
+            (404, "webhook_disabled", "gone", true),
+            (410, "some_new_code", "gone", true),
+            (401, "some_new_code", "unauthorized", true),
+            (403, "some_new_code", "unauthorized", true),
+            (400, "some_new_code", "rejected", false),
+            (422, "some_new_code", "rejected", false),
+            // Known codes keep their class whatever the 4xx.
+            (400, "channel_not_found", "gone", true),
+            (404, "invalid_payload", "rejected", false),
         ] {
             let e = hook(status, body);
             assert_eq!(e.kind(), kind, "{status} {body}: {e}");
+            if !body.contains(' ') && !body.is_empty() {
+                assert!(
+                    e.to_string().contains(&format!("incoming webhook: {body}")),
+                    "{e}"
+                );
+            }
             assert_eq!(e.disables_destination(), disables, "{status} {body}");
             assert_eq!(e.status(), Some(status));
         }

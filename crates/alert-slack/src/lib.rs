@@ -123,7 +123,8 @@
 //! | no answer within `timeout_secs` | `Timeout` | back off |
 //! | `channel_not_found`, `channel_is_archived`, `is_archived`, `no_service` (revoked webhook), `no_team`, `user_not_found` | `Gone` | never; [`disables_destination`](alert_core::NotifyError::disables_destination) |
 //! | `invalid_auth`, `not_authed`, `invalid_token`, `token_revoked`, `account_inactive`, `missing_scope`, `not_in_channel`, `action_prohibited`, ... | `Unauthorized` | never; disables the destination |
-//! | any other code: webhook `400 invalid_payload`, `no_text`, `invalid_blocks`; Web API `msg_too_long`, `invalid_arguments`, ... | `Rejected` | never |
+//! | webhook `400 invalid_payload`, `no_text`, `invalid_blocks`; Web API `msg_too_long`, `invalid_arguments`, ...; any other Web API code | `Rejected` | never |
+//! | a webhook code not listed here: by the HTTP status, 404/410 `Gone`, 401/403 `Unauthorized`, other 4xx `Rejected` | as the status says | never |
 //!
 //! Messages carry the method and Slack's code (`chat.postMessage: channel_not_found`),
 //! never the webhook URL or the token.

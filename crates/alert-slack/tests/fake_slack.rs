@@ -679,6 +679,12 @@ async fn webhook_errors_are_classified() {
         (404, "channel_not_found", "gone", Retry::Never, true),
         (410, "channel_is_archived", "gone", Retry::Never, true),
         (500, "rollup_error", "server", Retry::Backoff, false),
+        // Codes this crate does not know: the status decides (CHANNELS.md 1.1).
+        (404, "webhook_disabled", "gone", Retry::Never, true),
+        (410, "some_new_code", "gone", Retry::Never, true),
+        (401, "some_new_code", "unauthorized", Retry::Never, true),
+        (403, "some_new_code", "unauthorized", Retry::Never, true),
+        (400, "some_new_code", "rejected", Retry::Never, false),
     ] {
         let e = error_of(&slack, &notifier, Failure::Webhook(status, code.into())).await;
         assert_eq!(
