@@ -85,6 +85,8 @@ pub struct WebhookConfig {
     #[serde(default)]
     pub format: WebhookFormat,
     /// Extra request headers (`Authorization`, `X-Api-Key`, ...). Values are secrets.
+    /// A `Content-Type` here replaces the default `application/json`; an
+    /// `Idempotency-Key`, or a name given twice in different cases, is refused.
     #[serde(default)]
     pub headers: BTreeMap<String, Secret>,
     /// Per-request timeout in seconds (default 10).

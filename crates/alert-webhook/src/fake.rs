@@ -34,9 +34,16 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use tokio::sync::{Notify, oneshot};
 
+/// A scripted answer: a fixed reply, or one that echoes the request.
+#[derive(Clone, Debug)]
+enum Scripted {
+    Reply(Reply),
+    Echo(u16),
+}
+
 #[derive(Default)]
 struct Inner {
-    script: Mutex<VecDeque<Reply>>,
+    script: Mutex<VecDeque<Scripted>>,
     default: Mutex<Option<Reply>>,
     keep_bodies: bool,
     requests: Mutex<Vec<Recorded>>,
@@ -103,6 +110,28 @@ fn to_response(reply: Reply, n: u64) -> Response {
     resp
 }
 
+/// What a careless receiver says back: the path and query it was asked for (as
+/// Express does, `Cannot POST /hooks/<token>`), and the last word of every header
+/// value (`invalid token <t>`, without the `Bearer `).
+fn echo(parts: &axum::http::request::Parts) -> String {
+    let mut out = format!("Cannot {} {}", parts.method, parts.uri.path());
+    if let Some(q) = parts.uri.query() {
+        out.push_str(&format!("\nquery: {q}"));
+    }
+    for (name, value) in &parts.headers {
+        if matches!(
+            name.as_str(),
+            "host" | "content-length" | "content-type" | "accept" | "user-agent"
+        ) {
+            continue;
+        }
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let word = value.split_whitespace().last().unwrap_or_default();
+        out.push_str(&format!("\ninvalid {name}: {word}"));
+    }
+    out
+}
+
 async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
@@ -113,7 +142,15 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     };
     let n = inner.request_count.fetch_add(1, Ordering::SeqCst) + 1;
     let reply = {
-        let next = inner.script.lock().expect("poisoned").pop_front();
+        let next = inner
+            .script
+            .lock()
+            .expect("poisoned")
+            .pop_front()
+            .map(|s| match s {
+                Scripted::Reply(r) => r,
+                Scripted::Echo(status) => Reply::text(status, echo(&parts)),
+            });
         next.or_else(|| inner.default.lock().expect("poisoned").clone())
             .unwrap_or(Reply {
                 status: 200,
@@ -240,13 +277,29 @@ impl FakeWebhook {
 
     /// Queues a reply for a future request.
     pub fn push(&self, reply: Reply) {
-        self.inner.script.lock().expect("poisoned").push_back(reply);
+        self.inner
+            .script
+            .lock()
+            .expect("poisoned")
+            .push_back(Scripted::Reply(reply));
     }
 
     /// Queues `n` copies of `reply`.
     pub fn push_n(&self, n: usize, reply: Reply) {
         let mut q = self.inner.script.lock().expect("poisoned");
-        q.extend(std::iter::repeat_n(reply, n));
+        q.extend(std::iter::repeat_n(Scripted::Reply(reply), n));
+    }
+
+    /// Queues an answer with `status` whose text body echoes the request as careless
+    /// receivers do: `Cannot POST <path>`, the query, and the last word of each
+    /// header value (`invalid authorization: <token>`). For testing that no piece of
+    /// a secret URL or header reaches an error.
+    pub fn echo_next(&self, status: u16) {
+        self.inner
+            .script
+            .lock()
+            .expect("poisoned")
+            .push_back(Scripted::Echo(status));
     }
 
     /// Sets the reply used when the script is empty (`None`: `200 {"id":"<n>"}`).

@@ -62,7 +62,8 @@
 //! * `kind`: `alert` (one alert), `group` (a grouped notification, several alerts) or
 //!   `update` (a new state of an alert delivered before; `replaces` then holds the
 //!   id the receiver answered the first time, or `""` when it gave none).
-//! * `status`: `firing` while any alert of the body fires, else `resolved`.
+//! * `status`: `firing` while any alert of the notification fires (counting those
+//!   left out by `max_alerts`), else `resolved`.
 //! * `alerts[]`: each alert as `alert_core::Alert` serialises it (empty fields are
 //!   left out; `severity` is `info`, `warning`, `error` or `critical`; times are RFC
 //!   3339 UTC), plus its `fingerprint` (16 hex digits, Prometheus' label-set hash).
@@ -76,16 +77,48 @@
 //! `annotations`, `startsAt`, `endsAt`, `generatorURL` and `fingerprint`. An alert's
 //! labels are its labels plus `alertname` (its name) and `severity` (see below);
 //! its annotations are its annotations plus `summary` and `description` (its
-//! message) when set. A missing `startsAt`/`endsAt` is Alertmanager's zero time
-//! `0001-01-01T00:00:00Z`. `groupLabels` are the `group_by` labels (default
-//! `alertname`) all alerts share; `groupKey` is `{}:` followed by them as a label set.
+//! message) when set. Built as upstream's `notify/webhook` and `template.Data` do:
+//!
+//! * `fingerprint` is the hash of the `labels` sent (Prometheus'
+//!   `LabelSet.Fingerprint()`), so it includes the added `severity` label and
+//!   differs from the native body's fingerprint (the alert's identity, without it).
+//! * `endsAt` of a firing alert is Alertmanager's zero time `0001-01-01T00:00:00Z`
+//!   (upstream hides the end of an alert that has not resolved); a resolved alert
+//!   carries its end. A missing `startsAt`, or the end of a resolved alert that has
+//!   none, is the zero time too.
+//! * The alerts are truncated to `max_alerts` first; `status` (`firing` while a sent
+//!   alert fires), `commonLabels` and `commonAnnotations` describe the alerts sent.
+//! * `groupLabels` are the `group_by` labels (default `alertname`) all alerts of the
+//!   notification share, truncated ones included (upstream takes them from the
+//!   route's group); `groupKey` is `{}:` followed by them as a label set.
+//!
+//! # Headers and secrets
+//!
+//! Every request carries `Content-Type: application/json`, unless the config sets a
+//! `Content-Type` of its own (a vendor JSON type, a charset): it then replaces the
+//! default, and is sent once. A header set twice (names are case-insensitive) and
+//! an `Idempotency-Key` header are refused by [`WebhookNotifier::new`] (a fixed key
+//! would make a receiver that honours it drop every notification after the first).
+//!
+//! The URL and every header value are secrets. Error texts (which the router
+//! stores and its API shows) quote the receiver's answer with the URL and header
+//! values removed, and also their parts that receivers echo on their own: the
+//! path (`Cannot POST /hooks/<token>`), the query, the user name and password,
+//! the credential after a header's scheme (`Bearer `, `Basic `), and every path
+//! segment, query value or word of a header value of 8 characters or more.
 //!
 //! # Delivery semantics
 //!
-//! Every request carries `Content-Type: application/json` and an `Idempotency-Key`
-//! header: a hash of the body, so a retry or a resend after a crash carries the same
-//! key and a receiver can drop the duplicate. A 2xx answer is a delivery, whatever
-//! its body; when the body is a JSON object with an `id`, the receipt carries it.
+//! A 2xx answer is a delivery, whatever its body; when the body is a JSON object
+//! with an `id`, the receipt carries it. Delivery is at least once: a retry, or a
+//! resend after a crash, posts the same notification again.
+//!
+//! No `Idempotency-Key` header is sent. The channel does not see the router's
+//! notification id, and a key derived from the body would be wrong: repeat
+//! reminders of an unchanged group (`repeat_interval`) have byte-identical bodies,
+//! so a receiver honouring such a key would drop them. A receiver that wants to
+//! drop duplicates can hash the body itself, knowing that it then drops reminders
+//! too.
 //!
 //! # Feature flags
 //!
@@ -108,6 +141,12 @@
 //!   Alertmanager (which has no edit).
 //! * The Alertmanager body has no route key (`{}` is used) and does not carry
 //!   Alertmanager's newer `routeLabels`.
+//! * In the Alertmanager body, `severity` is a label, as in Prometheus: when an
+//!   alert's severity changes (an escalation), its label set and so its
+//!   `fingerprint` change, and a consumer keyed by fingerprint sees a new alert.
+//!   The native body's fingerprint does not depend on the severity.
+//! * Scrubbing removes secrets as configured and percent-decoded; a receiver that
+//!   re-encodes them some other way (base64, upper-cased) is not caught.
 //!
 //! # Supported Rust versions
 //!

@@ -1,14 +1,24 @@
 use std::time::Duration;
 
 use alert_core::{
-    Alert, BuildError, Notifier, NotifyError, Receipt, Result, Timestamp, async_trait, http,
+    Alert, BuildError, Notifier, NotifyError, REDACTED, Receipt, Result, Timestamp, async_trait,
+    http,
 };
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
-use crate::payload::{AmMessage, NativeMessage, idempotency_key};
+use crate::payload::{AmMessage, NativeMessage};
 use crate::{WebhookConfig, WebhookFormat};
 
 const CHANNEL: &str = "webhook";
+
+/// Whole secret values (the URL's path, query, user name, password; a header's
+/// value and its credential part) are scrubbed from this length on, like
+/// [`alert_core::Secret::scrub`].
+const MIN_WHOLE: usize = 4;
+/// Parts of them (a path segment, a query value, a word of a header value) are
+/// scrubbed from this length on: shorter ones are too common to remove from a
+/// message, and too short to be a credential.
+const MIN_PART: usize = 8;
 
 /// POSTs alerts as JSON to any URL.
 ///
@@ -21,6 +31,107 @@ pub struct WebhookNotifier {
     endpoint: reqwest::Url,
     headers: HeaderMap,
     client: reqwest::Client,
+    scrubber: Scrubber,
+}
+
+/// The secret texts a receiver might echo back, whole or in part, longest first.
+///
+/// `Secret::scrub` only removes a secret written out in full; receivers also echo
+/// pieces of one: Express answers `Cannot POST /hooks/<token>` (the path without
+/// the host), an API says `invalid token <t>` (the header value without `Bearer `).
+struct Scrubber {
+    fragments: Vec<String>,
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are); `None` when nothing
+/// changes or the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|d| d != s)
+}
+
+impl Scrubber {
+    fn new(config: &WebhookConfig, endpoint: &reqwest::Url) -> Scrubber {
+        let mut fragments: Vec<String> = Vec::new();
+        let mut add = |s: &str, min: usize| {
+            let s = s.trim();
+            if s.chars().count() >= min {
+                fragments.push(s.to_owned());
+                if let Some(d) = percent_decode(s) {
+                    fragments.push(d);
+                }
+            }
+        };
+        add(config.url.expose(), MIN_WHOLE);
+        add(endpoint.as_str(), MIN_WHOLE);
+        // The URL's secret-bearing parts; the scheme, host and port are not secret.
+        add(endpoint.username(), MIN_WHOLE);
+        if let Some(p) = endpoint.password() {
+            add(p, MIN_WHOLE);
+            add(&format!("{}:{p}", endpoint.username()), MIN_WHOLE);
+        }
+        if endpoint.path() != "/" {
+            add(endpoint.path(), MIN_WHOLE);
+        }
+        for segment in endpoint.path_segments().into_iter().flatten() {
+            add(segment, MIN_PART);
+        }
+        if let Some(q) = endpoint.query() {
+            add(q, MIN_WHOLE);
+            for pair in q.split('&') {
+                add(pair, MIN_PART);
+                if let Some((_, v)) = pair.split_once('=') {
+                    add(v, MIN_PART);
+                }
+            }
+        }
+        for value in config.headers.values() {
+            let v = value.expose();
+            add(v, MIN_WHOLE);
+            // `Bearer <token>`, `Basic <credentials>`, `Token token=<t>`: the part
+            // after the scheme is the credential.
+            if let Some((_, credential)) = v.trim().split_once(char::is_whitespace) {
+                add(credential, MIN_WHOLE);
+            }
+            for word in v.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '=')) {
+                add(word, MIN_PART);
+            }
+        }
+        // Longest first, so a secret is replaced whole before its pieces are.
+        fragments.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        fragments.dedup();
+        Scrubber { fragments }
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let mut t = text.to_owned();
+        for f in &self.fragments {
+            if t.contains(f.as_str()) {
+                t = t.replace(f.as_str(), REDACTED);
+            }
+        }
+        t
+    }
 }
 
 impl std::fmt::Debug for WebhookNotifier {
@@ -72,23 +183,43 @@ impl WebhookNotifier {
         if config.timeout_secs == 0 {
             return Err(BuildError::invalid("timeout_secs", "must be at least 1"));
         }
+        // `Content-Type: application/json` unless the config sets its own (a vendor
+        // JSON type, a charset): the user's header wins, and is sent once.
         let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut seen: Vec<HeaderName> = Vec::new();
         for (name, value) in &config.headers {
             let field = format!("headers.{name}");
             let n = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| BuildError::invalid(&field, "not a valid header name"))?;
+            if seen.contains(&n) {
+                return Err(BuildError::invalid(
+                    &field,
+                    "set twice (header names are case-insensitive)",
+                ));
+            }
+            if n.as_str() == "idempotency-key" {
+                return Err(BuildError::invalid(
+                    &field,
+                    "a fixed Idempotency-Key would make a receiver that honours it drop \
+                     every notification after the first; the channel sends none (see \
+                     the crate docs, Delivery semantics)",
+                ));
+            }
             let mut v = HeaderValue::from_str(value.expose().trim()).map_err(|_| {
                 BuildError::invalid(&field, "value has characters not allowed in a header")
             })?;
             v.set_sensitive(true);
-            headers.insert(n, v);
+            headers.insert(n.clone(), v);
+            seen.push(n);
         }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let scrubber = Scrubber::new(&config, &endpoint);
         Ok(WebhookNotifier {
             config,
             endpoint,
             headers,
             client,
+            scrubber,
         })
     }
 
@@ -120,20 +251,14 @@ impl WebhookNotifier {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let mut t = self.config.url.scrub(text);
-        for v in self.config.headers.values() {
-            t = v.scrub(&t);
-        }
-        t
+        self.scrubber.scrub(text)
     }
 
     async fn post(&self, body: Vec<u8>) -> Result<Receipt> {
-        let key = idempotency_key(&body);
         let resp = self
             .client
             .post(self.endpoint.clone())
             .headers(self.headers.clone())
-            .header("idempotency-key", &key)
             .body(body)
             .send()
             .await
@@ -166,7 +291,7 @@ impl WebhookNotifier {
         if let Some(err) = http::classify_status(CHANNEL, status, retry_after, &self.scrub(&text)) {
             return Err(err);
         }
-        let mut receipt = Receipt::new(CHANNEL).with_meta("idempotency_key", key);
+        let mut receipt = Receipt::new(CHANNEL);
         if let Some(id) = response_id(&text) {
             receipt = receipt.with_id(id);
         }

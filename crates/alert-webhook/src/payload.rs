@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use alert_core::{Alert, Status, Timestamp, annotation};
+use alert_core::{Alert, Fingerprint, Status, Timestamp, annotation};
 use serde::Serialize;
 
 use crate::WebhookConfig;
@@ -12,7 +12,8 @@ use crate::WebhookConfig;
 pub(crate) const NATIVE_VERSION: &str = "1";
 /// Alertmanager's webhook payload version.
 pub(crate) const ALERTMANAGER_VERSION: &str = "4";
-/// Alertmanager's "zero" time, sent as `endsAt` while an alert has no end.
+/// Alertmanager's "zero" time, sent as `endsAt` while an alert fires (upstream hides
+/// the end of an alert that has not resolved) and for a time that is unknown.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn group_status(alerts: &[Alert]) -> &'static str {
@@ -131,18 +132,30 @@ fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
             .entry(annotation::DESCRIPTION.to_owned())
             .or_insert_with(|| a.message.clone());
     }
+    // Alertmanager's `types.Alerts` zeroes the end of an alert that has not
+    // resolved; a resolved alert carries its real end.
+    let ends_at = match a.status {
+        Status::Firing => ZERO_TIME.to_owned(),
+        Status::Resolved => time_or_zero(a.ends_at),
+    };
+    // The fingerprint of the label set actually sent (Prometheus'
+    // `LabelSet.Fingerprint()`), so a consumer that hashes `labels` gets `fingerprint`.
+    // A BTreeMap iterates in byte order of the names, as the hash requires.
+    let fingerprint =
+        Fingerprint::of_sorted_labels(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .to_string();
     AmAlert {
         status: a.status.as_str(),
         labels,
         annotations,
         starts_at: time_or_zero(a.starts_at),
-        ends_at: time_or_zero(a.ends_at),
+        ends_at,
         generator_url: a
             .annotations
             .get(annotation::GENERATOR_URL)
             .cloned()
             .unwrap_or_default(),
-        fingerprint: a.fingerprint().to_string(),
+        fingerprint,
     }
 }
 
@@ -171,43 +184,34 @@ fn label_set(labels: &BTreeMap<String, String>) -> String {
 }
 
 impl<'a> AmMessage<'a> {
+    /// As Alertmanager's webhook notifier builds it: the alerts are truncated to
+    /// `max_alerts` first, and `status`, `commonLabels` and `commonAnnotations` are
+    /// computed from the alerts sent. `groupLabels` (and `groupKey`) belong to the
+    /// whole group, as the route's group labels do upstream.
     pub(crate) fn new(config: &'a WebhookConfig, alerts: &[Alert]) -> AmMessage<'a> {
         let all: Vec<AmAlert> = alerts.iter().map(|a| am_alert(config, a)).collect();
-        let common_labels = common(all.iter().map(|a| a.labels.clone()));
-        let common_annotations = common(all.iter().map(|a| a.annotations.clone()));
-        let group_labels: BTreeMap<String, String> = common_labels
-            .iter()
-            .filter(|(k, _)| config.group_by.iter().any(|g| g == *k))
-            .map(|(k, v)| (k.clone(), v.clone()))
+        let group_labels: BTreeMap<String, String> = common(all.iter().map(|a| a.labels.clone()))
+            .into_iter()
+            .filter(|(k, _)| config.group_by.iter().any(|g| g == k))
             .collect();
         let (kept, truncated) = truncate(alerts, config.max_alerts);
-        let kept_n = kept.len();
-        let mut all = all;
-        all.truncate(kept_n);
+        let mut sent = all;
+        sent.truncate(kept.len());
+        let common_labels = common(sent.iter().map(|a| a.labels.clone()));
+        let common_annotations = common(sent.iter().map(|a| a.annotations.clone()));
         AmMessage {
             version: ALERTMANAGER_VERSION,
             group_key: format!("{{}}:{}", label_set(&group_labels)),
             truncated_alerts: truncated as u64,
-            status: group_status(alerts),
+            status: group_status(kept),
             receiver: &config.receiver,
             group_labels,
             common_labels,
             common_annotations,
             external_url: &config.external_url,
-            alerts: all,
+            alerts: sent,
         }
     }
-}
-
-/// FNV-1a 64 of the body, as the `Idempotency-Key` header: the same notification
-/// sent again (a retry, a resend after a crash) carries the same key.
-pub(crate) fn idempotency_key(body: &[u8]) -> String {
-    let mut h: u64 = 14_695_981_039_346_656_037;
-    for b in body {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(1_099_511_628_211);
-    }
-    format!("{h:016x}")
 }
 
 #[cfg(test)]
@@ -221,12 +225,5 @@ mod tests {
         m.insert("job".to_owned(), "x".to_owned());
         assert_eq!(label_set(&m), r#"{alertname="Disk \"full\"", job="x"}"#);
         assert_eq!(label_set(&BTreeMap::new()), "{}");
-    }
-
-    #[test]
-    fn idempotency_key_is_stable() {
-        assert_eq!(idempotency_key(b""), "cbf29ce484222325");
-        assert_eq!(idempotency_key(b"a"), idempotency_key(b"a"));
-        assert_ne!(idempotency_key(b"a"), idempotency_key(b"b"));
     }
 }

@@ -18,10 +18,16 @@ async fn counts_deliveries_per_fingerprint_in_both_formats() {
     }
     assert_eq!(sink.requests(), 4);
     assert_eq!(sink.accepted(), 4);
-    assert_eq!(sink.distinct(), 2);
-    let a = Alert::new(Severity::Info, "A").fingerprint().to_string();
-    assert_eq!(sink.per_fingerprint()[&a], 4);
-    assert_eq!(sink.duplicates(), 4); // A: 4 deliveries, B: 2
+    // The native body carries the alert's identity ({alertname="A"}); the
+    // Alertmanager body the fingerprint of the labels it sends, severity included
+    // ({alertname="A", severity="info"}): four distinct fingerprints.
+    let per = sink.per_fingerprint();
+    assert_eq!(per["d2c6efc389df0927"], 2, "native A: {per:?}");
+    assert_eq!(per["d2c2efc389db2050"], 1, "native B: {per:?}");
+    assert_eq!(per["bd07bfea452f23ce"], 2, "Alertmanager A: {per:?}");
+    assert_eq!(per["f8b576674afb3041"], 1, "Alertmanager B: {per:?}");
+    assert_eq!(sink.distinct(), 4);
+    assert_eq!(sink.duplicates(), 2); // each A delivered twice per format
     assert_eq!(sink.recorded().len(), 4);
 }
 
