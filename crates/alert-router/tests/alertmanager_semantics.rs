@@ -1,27 +1,41 @@
 //! The same scenarios as Alertmanager's documented behaviour, table-driven, on a
-//! paused clock. Each case sends alerts at given seconds and lists, written out by
-//! hand, every call the channel must see and when.
+//! paused clock. Each case sends alerts (and creates silences) at given seconds and
+//! lists, written out by hand, every call the channel must see and when. Every
+//! case is self-contained: its steps are all in its row.
 //!
-//! Alertmanager's rules exercised (from its configuration docs and `DedupStage`):
+//! Alertmanager's rules exercised (from its configuration docs, `DedupStage`,
+//! `MuteStage`, `TimeMuteStage`/`TimeActiveStage` and the inhibitor):
 //! * a new group waits `group_wait` before its first notification, collecting what
 //!   arrives meanwhile;
 //! * later changes wait for the next `group_interval` tick;
-//! * an unchanged group is re-sent once `repeat_interval` has passed (checked at the
-//!   ticks);
+//! * an unchanged group is re-sent at the first tick *strictly after*
+//!   `repeat_interval` has passed since the last notification
+//!   (`entry.Timestamp.Before(now - repeat)`);
 //! * a resolved alert is sent (with `send_resolved`) at the next tick, and a group
 //!   whose alerts all resolved gets a last notification;
 //! * a group that only ever had resolved alerts sends nothing;
 //! * `group_by` splits groups, `...` groups by every label;
 //! * `continue` fans out; the root is the default route;
-//! * an alert without `ends_at` resolves `resolve_timeout` after it was last received.
+//! * an alert without `ends_at` resolves `resolve_timeout` after it was last
+//!   received;
+//! * inhibition: a firing source mutes targets with the same `equal` values, not
+//!   others; muted targets go out at the next tick once the source resolves,
+//!   unless the log already has them; an alert matching both sides is not muted
+//!   by another that does too;
+//! * silences mute what they match, firing or resolved, and only while active;
+//! * a route inside a mute interval, or outside all its active intervals, sends
+//!   nothing (what resolved meanwhile is dropped); intervals are not inherited.
 
 mod common;
 
 use std::time::Duration;
 
 use alert_core::Severity::{self, Critical, Error, Info, Warning};
-use alert_router::{Receiver, Route, Router};
-use common::{Rec, alert, at, build};
+use alert_router::{
+    InhibitRule, Receiver, Route, Router, RouterBuilder, Silence, TimeInterval, TimeIntervalSpec,
+    TimeRangeSpec,
+};
+use common::{Rec, alert, at, build, t0};
 
 #[derive(Clone, Copy)]
 enum Step {
@@ -39,12 +53,24 @@ enum Step {
         &'static str,
         &'static [(&'static str, &'static str)],
     ),
+    /// At `secs`, a silence with this matcher starts; it ends at the second given.
+    Silence(u64, &'static str, u64),
+}
+
+impl Step {
+    fn at(&self) -> u64 {
+        match self {
+            Step::Fire(t, ..) | Step::Resolve(t, ..) | Step::Silence(t, ..) => *t,
+        }
+    }
 }
 
 struct Case {
     name: &'static str,
     /// The routing tree: receivers `a` and `b` exist, each with one recording channel.
     route: fn() -> Route,
+    /// Inhibition rules and time intervals.
+    setup: fn(RouterBuilder) -> RouterBuilder,
     send_resolved: bool,
     steps: &'static [Step],
     /// Observe until this second.
@@ -65,10 +91,60 @@ fn base() -> Route {
         .repeat_interval(s(600))
 }
 
+fn nothing(b: RouterBuilder) -> RouterBuilder {
+    b
+}
+
+/// A critical ModelDown mutes warnings for the same model.
+fn model_down_inhibits(b: RouterBuilder) -> RouterBuilder {
+    b.inhibit(
+        InhibitRule::new(
+            ["alertname = ModelDown", "severity = critical"],
+            ["severity = warning"],
+            ["model"],
+        )
+        .unwrap(),
+    )
+}
+
+/// Every warning or worse is both source and target.
+fn both_sides(b: RouterBuilder) -> RouterBuilder {
+    b.inhibit(
+        InhibitRule::new(["severity >= warning"], ["severity >= warning"], ["model"]).unwrap(),
+    )
+}
+
+fn utc(start: &str, end: &str) -> Vec<TimeInterval> {
+    vec![
+        TimeInterval::try_from(TimeIntervalSpec {
+            times: vec![TimeRangeSpec {
+                start_time: start.into(),
+                end_time: end.into(),
+            }],
+            ..TimeIntervalSpec::default()
+        })
+        .unwrap(),
+    ]
+}
+
+/// t0 is 10:00Z: `first5` is the first 300 s, `first3` the first 180 s.
+fn windows(b: RouterBuilder) -> RouterBuilder {
+    b.time_interval("first5", utc("10:00", "10:05"))
+        .time_interval("first3", utc("10:00", "10:03"))
+}
+
+/// ModelDown goes to `b`, everything else to `a`, one group per name and model.
+fn model_down_to_b() -> Route {
+    base()
+        .group_by(["alertname", "model"])
+        .route(Route::new().when("alertname = ModelDown").receiver("b"))
+}
+
 const CASES: &[Case] = &[
     Case {
         name: "group_wait collects alerts arriving during the wait into one notification",
         route: base,
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
@@ -81,6 +157,7 @@ const CASES: &[Case] = &[
     Case {
         name: "a change to a flushed group waits for the next group_interval tick",
         route: base,
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
@@ -94,18 +171,35 @@ const CASES: &[Case] = &[
         expect_b: &[],
     },
     Case {
-        name: "an unchanged group repeats after repeat_interval, at a tick",
+        name: "an unchanged group repeats at the first tick strictly after repeat_interval",
         route: base,
+        setup: nothing,
         send_resolved: true,
-        steps: &[Step::Fire(0, Error, "Drift", &[("model", "bikes")])],
-        // Re-sent every tick until 300s so it does not resolve by timeout.
-        until: 700,
-        expect_a: &["30s group Drift=firing", "630s group Drift=firing"],
+        // Re-sent every 60 s like Prometheus does, so resolve_timeout never ends it.
+        steps: &[
+            Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(60, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(120, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(180, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(240, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(300, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(360, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(420, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(480, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(540, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(600, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(660, Error, "Drift", &[("model", "bikes")]),
+        ],
+        until: 750,
+        // Sent at 30 s; the tick at 630 s is exactly 600 s later, not after it
+        // (Alertmanager's `Before`), so the repeat goes out at the next tick.
+        expect_a: &["30s group Drift=firing", "690s group Drift=firing"],
         expect_b: &[],
     },
     Case {
         name: "a resolution is sent at the next tick; the group's last notice updates the message",
         route: base,
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
@@ -124,6 +218,7 @@ const CASES: &[Case] = &[
     Case {
         name: "without send_resolved, resolutions are logged but not sent",
         route: base,
+        setup: nothing,
         send_resolved: false,
         steps: &[
             Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
@@ -138,6 +233,7 @@ const CASES: &[Case] = &[
     Case {
         name: "an alert that fires and resolves inside group_wait sends nothing",
         route: base,
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Error, "Blip", &[]),
@@ -150,6 +246,7 @@ const CASES: &[Case] = &[
     Case {
         name: "group_by splits by label value",
         route: || base().group_by(["alertname", "model"]),
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
@@ -166,6 +263,7 @@ const CASES: &[Case] = &[
     Case {
         name: "group_by ... makes one group per label set",
         route: || base().group_by(["..."]),
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
@@ -188,6 +286,7 @@ const CASES: &[Case] = &[
                 .route(Route::new().when("model = bikes").receiver("b"))
                 .route(Route::new().when("model = bikes").receiver("a"))
         },
+        setup: nothing,
         send_resolved: true,
         steps: &[
             Step::Fire(0, Critical, "ModelDown", &[("model", "bikes")]),
@@ -202,11 +301,158 @@ const CASES: &[Case] = &[
     Case {
         name: "an alert not re-sent resolves resolve_timeout (5m) after its last receipt",
         route: base,
+        setup: nothing,
         send_resolved: true,
         steps: &[Step::Fire(0, Error, "Drift", &[])],
         until: 400,
         expect_a: &["30s group Drift=firing", "330s update#1 Drift=resolved"],
         expect_b: &[],
+    },
+    // ----- inhibition -----
+    Case {
+        name: "inhibition with equal mutes the same model only; the muted one goes out once the source resolves",
+        route: model_down_to_b,
+        setup: model_down_inhibits,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Critical, "ModelDown", &[("model", "bikes")]),
+            Step::Fire(0, Warning, "Drift", &[("model", "bikes")]),
+            Step::Fire(0, Warning, "Drift", &[("model", "cars")]),
+            Step::Resolve(100, Critical, "ModelDown", &[("model", "bikes")]),
+        ],
+        until: 200,
+        // 30 s: Drift/cars (Drift/bikes is inhibited); 150 s: Drift/bikes.
+        expect_a: &["30s group Drift=firing", "150s group Drift=firing"],
+        expect_b: &[
+            "30s group ModelDown=firing",
+            "150s update#1 ModelDown=resolved",
+        ],
+    },
+    Case {
+        name: "an alert inhibited after it was sent is not re-sent when the inhibition ends",
+        route: model_down_to_b,
+        setup: model_down_inhibits,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Warning, "Drift", &[("model", "bikes")]),
+            Step::Fire(40, Critical, "ModelDown", &[("model", "bikes")]),
+            Step::Resolve(160, Critical, "ModelDown", &[("model", "bikes")]),
+            Step::Fire(200, Warning, "Drift", &[("model", "bikes")]),
+        ],
+        until: 300,
+        // Muted at 90 s and 150 s; at 210 s the log already has it firing.
+        expect_a: &["30s group Drift=firing"],
+        expect_b: &[
+            "70s group ModelDown=firing",
+            "190s update#1 ModelDown=resolved",
+        ],
+    },
+    Case {
+        name: "an alert matching both sides is not muted by another that does too",
+        route: model_down_to_b,
+        setup: both_sides,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Critical, "ModelDown", &[("model", "bikes")]),
+            Step::Fire(0, Warning, "Drift", &[("model", "bikes")]),
+        ],
+        until: 100,
+        expect_a: &["30s group Drift=firing"],
+        expect_b: &["30s group ModelDown=firing"],
+    },
+    // ----- silences -----
+    Case {
+        name: "a silenced alert is not sent; it goes out at the first tick after the silence ends",
+        route: base,
+        setup: nothing,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
+            Step::Silence(10, "model = bikes", 200),
+        ],
+        until: 250,
+        // Muted at 30, 90 and 150 s.
+        expect_a: &["210s group Drift=firing"],
+        expect_b: &[],
+    },
+    Case {
+        name: "a resolution under a silence is not sent",
+        route: base,
+        setup: nothing,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
+            Step::Silence(40, "model = bikes", 1000),
+            Step::Resolve(50, Error, "Drift", &[("model", "bikes")]),
+        ],
+        until: 300,
+        expect_a: &["30s group Drift=firing"],
+        expect_b: &[],
+    },
+    Case {
+        name: "a silence mutes only what it matches, inside a group",
+        route: || base().group_by(["team"]),
+        setup: nothing,
+        send_resolved: true,
+        steps: &[
+            Step::Silence(0, "model = cars", 1000),
+            Step::Fire(0, Error, "Drift", &[("model", "bikes")]),
+            Step::Fire(0, Error, "Skew", &[("model", "cars")]),
+        ],
+        until: 100,
+        expect_a: &["30s group Drift=firing"],
+        expect_b: &[],
+    },
+    // ----- time intervals -----
+    Case {
+        name: "a route inside a mute interval sends at the first tick after it",
+        route: || base().route(Route::new().when("team = ml").mute_during("first5")),
+        setup: windows,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Error, "Drift", &[("team", "ml")]),
+            Step::Fire(200, Error, "Drift", &[("team", "ml")]),
+        ],
+        until: 400,
+        // Muted at 30 ... 270 s; 330 s is 10:05:30.
+        expect_a: &["330s group Drift=firing"],
+        expect_b: &[],
+    },
+    Case {
+        name: "outside its active interval a route sends nothing; a resolution that falls outside is dropped",
+        route: || base().route(Route::new().when("team = ml").active_during("first3")),
+        setup: windows,
+        send_resolved: true,
+        steps: &[
+            Step::Fire(0, Error, "Drift", &[("team", "ml")]),
+            Step::Resolve(170, Error, "Drift", &[("team", "ml")]),
+        ],
+        until: 400,
+        // Sent at 30 s (10:00:30); the resolution is due at 210 s (10:03:30).
+        expect_a: &["30s group Drift=firing"],
+        expect_b: &[],
+    },
+    Case {
+        name: "time intervals are not inherited by child routes",
+        route: || {
+            base().route(
+                Route::new()
+                    .when("team = ml")
+                    .mute_during("first5")
+                    .route(Route::new().when("model = bikes").receiver("b")),
+            )
+        },
+        setup: windows,
+        send_resolved: true,
+        steps: &[Step::Fire(
+            0,
+            Error,
+            "Drift",
+            &[("team", "ml"), ("model", "bikes")],
+        )],
+        until: 100,
+        expect_a: &[],
+        expect_b: &["30s group Drift=firing"],
     },
 ];
 
@@ -214,7 +460,7 @@ async fn run_case(c: &Case) {
     let start = tokio::time::Instant::now();
     let a = Rec::new("rec", start);
     let b = Rec::new("rec", start);
-    let router: Router = build(
+    let router: Router = build((c.setup)(
         Router::builder()
             .receiver(
                 Receiver::new("a")
@@ -227,29 +473,29 @@ async fn run_case(c: &Case) {
                     .send_resolved(c.send_resolved),
             )
             .route((c.route)()),
-    )
+    ))
     .await;
     let mut steps = c.steps.to_vec();
-    // Keep firing alerts alive like Prometheus does (re-sent every 60s) in the repeat
-    // case, so resolve_timeout does not end them.
-    if c.name.starts_with("an unchanged group repeats") {
-        for secs in (60..c.until).step_by(60) {
-            steps.push(Step::Fire(secs, Error, "Drift", &[("model", "bikes")]));
-        }
-    }
-    steps.sort_by_key(|s| match s {
-        Step::Fire(t, ..) | Step::Resolve(t, ..) => *t,
-    });
+    // Stable: steps at the same second keep their order in the row.
+    steps.sort_by_key(Step::at);
     for step in steps {
+        at(start, step.at()).await;
         match step {
-            Step::Fire(t, sev, name, labels) => {
-                at(start, t).await;
+            Step::Fire(_, sev, name, labels) => {
                 router.send(alert(sev, name, labels)).await.unwrap();
             }
-            Step::Resolve(t, sev, name, labels) => {
-                at(start, t).await;
+            Step::Resolve(_, sev, name, labels) => {
                 router
                     .send(alert(sev, name, labels).resolved_at(router.now()))
+                    .await
+                    .unwrap();
+            }
+            Step::Silence(_, matcher, until) => {
+                router
+                    .create_silence(
+                        Silence::new(vec![matcher.parse().unwrap()], "table", c.name)
+                            .between(router.now(), t0().saturating_add(s(until))),
+                    )
                     .await
                     .unwrap();
             }
