@@ -571,11 +571,13 @@ async fn injection_corpus_never_becomes_markup() {
             common::strings(&body, "$", &mut all);
             all
         } {
-            assert_eq!(
-                corpus::contains_injection(&s).filter(|i| i.contains('<') || i.contains('&')),
-                None,
-                "{path}: {s}"
-            );
+            // Every markup-bearing injection is checked, not only the first found.
+            let survivors: Vec<&str> = corpus::INJECTIONS
+                .iter()
+                .copied()
+                .filter(|i| (i.contains('<') || i.contains('&')) && s.contains(i))
+                .collect();
+            assert!(survivors.is_empty(), "{path}: {survivors:?} in {s}");
         }
         assert_eq!(body.get("link_names"), None);
         assert_eq!(body.get("parse"), None);
@@ -584,6 +586,47 @@ async fn injection_corpus_never_becomes_markup() {
     // The text is still there for people to read, escaped.
     let first = sent[0].json().expect("json");
     assert!(common::all_text(&first).contains("&lt;!channel&gt;"));
+}
+
+#[test]
+fn the_markup_checker_reports_every_occurrence() {
+    let link = "<https://runbooks.example/a|Runbook>";
+    // Clean text and the channel's own markup pass.
+    assert_eq!(
+        common::markup_in(&format!("a &lt;b&gt; &amp; {link} {ONCALL}"), &[ONCALL]),
+        Vec::<String>::new()
+    );
+    // A `>` next to allowed markup is still bare: before, between and after it.
+    let s = format!("x > {link} > {ONCALL} >");
+    assert_eq!(
+        common::markup_in(&s, &[ONCALL]),
+        [
+            format!("bare '>' at 2 in {s:?}"),
+            format!("bare '>' at 41 in {s:?}"),
+            format!("bare '>' at 63 in {s:?}"),
+        ]
+    );
+    // Every foreign `<…>`, not only the first; every raw `&`.
+    assert_eq!(
+        common::markup_in("<!here> ok <!channel> & and & <", &[]),
+        [
+            "markup <!here> not written by the channel".to_owned(),
+            "markup <!channel> not written by the channel".to_owned(),
+            "unclosed '<' in \"<!here> ok <!channel> & and & <\"".to_owned(),
+            "raw '&' at 22 in \"<!here> ok <!channel> & and & <\"".to_owned(),
+            "raw '&' at 28 in \"<!here> ok <!channel> & and & <\"".to_owned(),
+        ]
+    );
+    // Through a body: the path is named.
+    let body = json!({"text": "fine", "blocks": [{"type": "section", "text": {
+        "type": "mrkdwn", "text": format!("{link} >"), "verbatim": true}}]});
+    assert_eq!(
+        common::markup_violations(&body, &[]),
+        [format!(
+            "$.blocks[0].text.text: bare '>' at 37 in {:?}",
+            format!("{link} >")
+        )]
+    );
 }
 
 #[tokio::test]

@@ -49,6 +49,41 @@ fn allowed_markup(inner: &str, mentions: &[&str]) -> bool {
     false
 }
 
+/// Violations of the safety rules in one string: every `<…>` the channel did not
+/// write, every `>` outside a `<…>` (before, between or after them), every `<`
+/// left unclosed, and every raw `&` that does not start `&amp;`, `&lt;` or `&gt;`.
+pub fn markup_in(s: &str, mentions: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        let start = rest.find('<').unwrap_or(rest.len());
+        // Text outside markup: no `>` at all.
+        for (i, _) in rest[..start].match_indices('>') {
+            out.push(format!("bare '>' at {} in {s:?}", s.len() - rest.len() + i));
+        }
+        if start == rest.len() {
+            break;
+        }
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('>') else {
+            out.push(format!("unclosed '<' in {s:?}"));
+            break;
+        };
+        let inner = &after[..end];
+        if !allowed_markup(inner, mentions) {
+            out.push(format!("markup <{inner}> not written by the channel"));
+        }
+        rest = &after[end + 1..];
+    }
+    for (i, _) in s.match_indices('&') {
+        let tail = &s[i..];
+        if !(tail.starts_with("&amp;") || tail.starts_with("&lt;") || tail.starts_with("&gt;")) {
+            out.push(format!("raw '&' at {i} in {s:?}"));
+        }
+    }
+    out
+}
+
 /// Violations of the channel's safety rules in a request body: any `<…>` the channel
 /// did not write itself, any raw `&` that does not start an entity, and any `mrkdwn`
 /// text object that is not `verbatim`.
@@ -61,32 +96,11 @@ pub fn markup_violations(body: &Value, mentions: &[&str]) -> Vec<String> {
         {
             continue;
         }
-        let mut rest = s.as_str();
-        while let Some(start) = rest.find('<') {
-            let after = &rest[start + 1..];
-            let Some(end) = after.find('>') else {
-                out.push(format!("{path}: unclosed '<' in {s:?}"));
-                break;
-            };
-            let inner = &after[..end];
-            if !allowed_markup(inner, mentions) {
-                out.push(format!(
-                    "{path}: markup <{inner}> not written by the channel"
-                ));
-            }
-            rest = &after[end + 1..];
-        }
-        if rest.contains('>') && !s.contains('<') {
-            out.push(format!("{path}: bare '>' in {s:?}"));
-        }
-        for (i, _) in s.match_indices('&') {
-            let tail = &s[i..];
-            if !(tail.starts_with("&amp;") || tail.starts_with("&lt;") || tail.starts_with("&gt;"))
-            {
-                out.push(format!("{path}: raw '&' in {s:?}"));
-                break;
-            }
-        }
+        out.extend(
+            markup_in(s, mentions)
+                .into_iter()
+                .map(|v| format!("{path}: {v}")),
+        );
     }
     let mut objects = Vec::new();
     text_objects(body, "$", &mut objects);
