@@ -723,8 +723,14 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// Builds rules from specs; the first invalid spec is an error naming it.
+    ///
+    /// Two rules may not share an identity (name and labels, which make the alert's
+    /// fingerprint), nor may one rule's identity be another's no-data identity (its
+    /// labels plus `condition=no_data`): their alerts would be taken for one alert,
+    /// one rule resolving what the other fired. Give one of them a distinguishing
+    /// label.
     pub fn from_specs(specs: impl IntoIterator<Item = ThresholdSpec>) -> Result<RuleSet> {
-        let mut rules = Vec::new();
+        let mut rules: Vec<ThresholdRule> = Vec::new();
         for (i, s) in specs.into_iter().enumerate() {
             let name = s.name.clone();
             rules.push(ThresholdRule::new(s).map_err(|e| match e {
@@ -737,6 +743,32 @@ impl RuleSet {
                 },
                 other => other,
             })?);
+        }
+        let mut seen: Vec<(&RuleIdentity, usize, &str)> = Vec::new();
+        for (j, r) in rules.iter().enumerate() {
+            let mut mine = vec![(&r.identity, "")];
+            if r.spec.no_data.is_some() {
+                mine.push((&r.no_data_identity, " (its no-data alert)"));
+            }
+            for (id, what) in mine {
+                let clash = seen
+                    .iter()
+                    .find(|(other, _, _)| other.name == id.name && other.labels == id.labels);
+                if let Some((_, i, other_what)) = clash {
+                    return Err(ConditionError::param(
+                        format!("rules[{j}] ({})", r.spec.name),
+                        format!(
+                            "its alerts{what} would have the same name and labels, so the \
+                             same fingerprint, as those of rules[{i}]{other_what}; give one \
+                             of them a distinguishing label"
+                        ),
+                    ));
+                }
+            }
+            seen.push((&r.identity, j, ""));
+            if r.spec.no_data.is_some() {
+                seen.push((&r.no_data_identity, j, " (its no-data alert)"));
+            }
         }
         Ok(RuleSet { rules })
     }
@@ -1031,6 +1063,41 @@ mod tests {
         assert_eq!(back, spec);
         let mut r = ThresholdRule::new(back).unwrap();
         assert_eq!(r.observe(t(0), 120.0).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_rule_set_refuses_two_rules_with_one_fingerprint() {
+        // Same name and labels, different metrics: one fingerprint for two rules.
+        let latency = ThresholdSpec::new("HighErrorRate", "error_rate_5m")
+            .label("service", "scoring")
+            .warning(Band::above(0.1));
+        let e = RuleSet::from_specs([error_rate(), latency.clone()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `rules[1] (HighErrorRate)`: its alerts would have the same \
+             name and labels, so the same fingerprint, as those of rules[0]; give one of \
+             them a distinguishing label"
+        );
+        // A distinguishing label makes them two rules.
+        let set = RuleSet::from_specs([error_rate(), latency.label("window", "5m")]).unwrap();
+        assert_eq!(set.rules().len(), 2);
+        // A rule whose identity is another's no-data identity.
+        let no_data_like = ThresholdSpec::new("HighErrorRate", "other")
+            .label("service", "scoring")
+            .label("condition", "no_data")
+            .warning(Band::above(1.0));
+        let e = RuleSet::from_specs([
+            error_rate().no_data(Duration::from_secs(60)),
+            no_data_like.clone(),
+        ])
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("as those of rules[0] (its no-data alert)"),
+            "{e}"
+        );
+        // Without no-data on the first rule there is no clash.
+        assert!(RuleSet::from_specs([error_rate(), no_data_like]).is_ok());
     }
 
     #[test]
