@@ -245,7 +245,7 @@ async fn retrain_night(date: &str) -> Vec<String> {
             )
             .between(
                 "2026-03-01T00:00:00Z".parse().unwrap(),
-                "2026-05-01T00:00:00Z".parse().unwrap(),
+                "2026-11-01T00:00:00Z".parse().unwrap(),
             )
             .recurring(TimeInterval::weekly("sunday", "02:00", "04:00", "Europe/Paris").unwrap()),
         )
@@ -285,6 +285,25 @@ async fn recurring_silence_follows_the_time_zone_across_the_daylight_saving_chan
     // Summer (UTC+2): the window is 00:00-02:00Z, so X at 00:40Z is held too.
     assert_eq!(
         retrain_night("2026-04-05").await,
+        ["5410s group X=firing", "5410s group Y=firing"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn recurring_silence_covers_the_repeated_hour_when_the_clocks_go_back() {
+    // 2026-10-25, a Sunday: at 03:00 CEST (01:00Z) the clocks go back to 02:00 CET,
+    // so 02:00-03:00 local happens twice. The window 02:00-04:00 local runs from
+    // 02:00 CEST (00:00Z) to 04:00 CET (03:00Z): three hours. X at 00:40Z (02:40
+    // CEST) and Y at 01:10Z (02:10 CET, the second time round) are both held until
+    // the first tick after 03:00Z (9000 s after the 00:30Z start).
+    assert_eq!(
+        retrain_night("2026-10-25").await,
+        ["9010s group X=firing", "9010s group Y=firing"]
+    );
+    // The Sunday before (CEST all night) the window is 00:00-02:00Z: both are
+    // released an hour earlier.
+    assert_eq!(
+        retrain_night("2026-10-18").await,
         ["5410s group X=firing", "5410s group Y=firing"]
     );
 }
