@@ -14,19 +14,35 @@
 //!
 //! The suite checks that:
 //!
-//! 1. every [`corpus`] alert and group is delivered (`Ok`), without a
+//! 1. the harness reports an empty reception: [`Harness::check_payloads`] returns a
+//!    line when the fake received nothing (otherwise a channel that sends nothing
+//!    would pass every payload check);
+//! 2. every [`corpus`] alert and group is delivered (`Ok`), without a
 //!    panic, and every payload the fake received is within the provider's limits
 //!    (the harness says what the limits are, in [`Harness::check_payloads`]);
-//! 2. a resolution sent with [`Notifier::update`] and the firing alert's receipt
+//! 3. a resolution sent with [`Notifier::update`] and the firing alert's receipt
 //!    is delivered;
-//! 3. each [`Fault`] the harness can inject gives an error with the right
-//!    [`Retry`] classification (a 429's delay at least the advertised one), and
-//!    permanent destination failures say so
-//!    ([`disables_destination`](NotifyError::disables_destination));
-//! 4. no secret appears in the notifier's `Debug` output, in any error's `Display`
-//!    or `Debug` output (with its whole source chain), or in a receipt.
+//! 4. each [`Fault`] gives an error with the right [`Retry`] classification (a
+//!    429's delay at least the advertised one), and permanent destination failures
+//!    say so ([`disables_destination`](NotifyError::disables_destination)). A
+//!    required fault ([`Fault::ALL`]) the harness cannot inject **fails** the suite
+//!    unless the caller declares it with a reason ([`Suite::skip`]); an optional
+//!    one ([`Fault::OPTIONAL`]) is listed in [`Report::untried`];
+//! 5. no secret appears in the notifier's `Debug` output or name, in any error's
+//!    `Display` or `Debug` output (with its whole source chain) from `notify`,
+//!    `notify_group` or `update`, or in a receipt.
+//!
+//! A channel that cannot meet a fault at all (a desktop bus has no "retry after")
+//! says why:
+//!
+//! ```text
+//! Suite::new(&harness)
+//!     .skip(Fault::RATE_LIMITED, "D-Bus has no retry-after answer")
+//!     .assert()
+//!     .await;
+//! ```
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
@@ -37,6 +53,9 @@ use futures::FutureExt;
 use crate::corpus;
 
 /// A failure the fake server can be told to produce on the next request.
+///
+/// [`Suite::skip`] matches faults by kind: any `RateLimited` delay matches
+/// [`Fault::RATE_LIMITED`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -53,19 +72,43 @@ pub enum Fault {
     Unauthorized,
     /// The destination is gone (HTTP 404/410, unknown webhook).
     Gone,
+    /// No answer within the notifier's own timeout: the fake holds the request
+    /// longer than the timeout the harness configured the notifier with (for
+    /// `FakeWebhook`, `Reply::ok().with_delay(..)`). Expected: retryable, not
+    /// disabling. Optional.
+    Timeout,
+    /// The connection closes once the request is sent, with no answer (for the
+    /// testkit fakes, `Reply::reset()` or `fake::reset_response()`). Expected:
+    /// retryable, not disabling. Optional.
+    ConnectionReset,
 }
 
 impl Fault {
-    /// Every fault, in the order the suite tries them.
+    /// `RateLimited` with the delay the suite uses (7 s); any `RateLimited` matches
+    /// it in [`Suite::skip`].
+    pub const RATE_LIMITED: Fault = Fault::RateLimited {
+        retry_after: Duration::from_secs(7),
+    };
+
+    /// The required faults, in the order the suite tries them: each must be
+    /// injected, or declared with [`Suite::skip`].
     pub const ALL: [Fault; 5] = [
-        Fault::RateLimited {
-            retry_after: Duration::from_secs(7),
-        },
+        Fault::RATE_LIMITED,
         Fault::ServerError,
         Fault::BadRequest,
         Fault::Unauthorized,
         Fault::Gone,
     ];
+
+    /// Faults the suite tries after [`Fault::ALL`] when the harness can inject them;
+    /// a harness that cannot is listed in [`Report::untried`], not failed. (They may
+    /// become required in a later release.)
+    pub const OPTIONAL: [Fault; 2] = [Fault::Timeout, Fault::ConnectionReset];
+
+    /// Whether `self` and `other` are the same kind of fault (whatever the delay).
+    pub fn same_kind(self, other: Fault) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
 
     fn check(self, err: &NotifyError) -> Result<(), String> {
         let r = err.retryable();
@@ -74,6 +117,9 @@ impl Fault {
             Fault::ServerError => matches!(r, Retry::Backoff | Retry::After(_)),
             Fault::BadRequest => r == Retry::Never && !err.disables_destination(),
             Fault::Unauthorized | Fault::Gone => r == Retry::Never && err.disables_destination(),
+            Fault::Timeout | Fault::ConnectionReset => {
+                matches!(r, Retry::Backoff | Retry::After(_)) && !err.disables_destination()
+            }
         };
         if ok {
             Ok(())
@@ -100,12 +146,17 @@ pub trait Harness: Send + Sync {
 
     /// Checks everything the fake received since the last call against the
     /// provider's limits and the channel's safety rules (escaping, mention
-    /// suppression), and returns one line per violation. Also returns a violation if
-    /// nothing was received when something should have been.
+    /// suppression), and returns one line per violation.
+    ///
+    /// It **must** return at least one line when the fake received nothing since
+    /// the last call (unless the harness knows nothing was due, e.g. an alert the
+    /// channel is configured not to publish); the suite checks this once by calling
+    /// it twice with nothing sent in between.
     async fn check_payloads(&self) -> Vec<String>;
 
     /// Makes the fake fail the next request with `fault`. Returns `false` when the
-    /// channel has no way to meet this fault (the suite reports it as skipped).
+    /// channel has no way to meet this fault: for a required fault that fails the
+    /// suite unless the caller declared it with [`Suite::skip`].
     async fn inject(&self, fault: Fault) -> bool;
 }
 
@@ -116,14 +167,77 @@ pub struct Report {
     pub sends: usize,
     /// What went wrong, one line each.
     pub failures: Vec<String>,
-    /// What could not be checked, one line each.
+    /// The faults the caller declared skipped ([`Suite::skip`]), with the reasons.
     pub skipped: Vec<String>,
+    /// Optional faults ([`Fault::OPTIONAL`]) the harness could not inject.
+    pub untried: Vec<String>,
 }
 
 impl Report {
     /// Whether every check passed.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
+    }
+}
+
+/// A suite run with its declared exceptions; [`run`] and [`assert_conformance`]
+/// are `Suite::new(h).run()` and `Suite::new(h).assert()`.
+pub struct Suite<'a> {
+    harness: &'a dyn Harness,
+    skips: Vec<(Fault, String)>,
+}
+
+impl fmt::Debug for Suite<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Suite")
+            .field("notifier", &self.harness.notifier().name())
+            .field("skips", &self.skips)
+            .finish()
+    }
+}
+
+impl<'a> Suite<'a> {
+    /// The suite for `harness`, with no exception.
+    pub fn new(harness: &'a dyn Harness) -> Suite<'a> {
+        Suite {
+            harness,
+            skips: Vec::new(),
+        }
+    }
+
+    /// Declares that the channel cannot meet `fault` (matched by kind), and why:
+    /// the suite does not try it and lists it, with the reason, in
+    /// [`Report::skipped`]. An empty reason is a failure.
+    pub fn skip(mut self, fault: Fault, reason: impl Into<String>) -> Suite<'a> {
+        self.skips.push((fault, reason.into()));
+        self
+    }
+
+    fn declared(&self, fault: Fault) -> Option<&str> {
+        self.skips
+            .iter()
+            .find(|(f, _)| f.same_kind(fault))
+            .map(|(_, r)| r.as_str())
+    }
+
+    /// Runs the suite and returns its report.
+    pub async fn run(&self) -> Report {
+        run_suite(self).await
+    }
+
+    /// Runs the suite and panics with every failure when any check fails.
+    pub async fn assert(&self) {
+        let report = self.run().await;
+        assert!(
+            report.passed(),
+            "conformance failed for `{}` ({} failures, {} sends):\n  {}\nskipped:\n  {}\nuntried:\n  {}",
+            self.harness.notifier().name(),
+            report.failures.len(),
+            report.sends,
+            report.failures.join("\n  "),
+            report.skipped.join("\n  "),
+            report.untried.join("\n  "),
+        );
     }
 }
 
@@ -156,8 +270,14 @@ async fn guarded<F: Future<Output = alert_core::Result<Receipt>>>(
     })
 }
 
-/// Runs the suite and returns its report (see [`assert_conformance`] to fail a test).
+/// Runs the suite with no declared skip and returns its report (see
+/// [`assert_conformance`] to fail a test, and [`Suite`] to declare skips).
 pub async fn run(h: &dyn Harness) -> Report {
+    Suite::new(h).run().await
+}
+
+async fn run_suite(suite: &Suite<'_>) -> Report {
+    let h = suite.harness;
     let mut report = Report::default();
     let secrets = h.secrets();
     let n = h.notifier();
@@ -172,48 +292,43 @@ pub async fn run(h: &dyn Harness) -> Report {
         &format!("{n:?}"),
     );
     check_secret(&mut report, "the notifier's name", n.name());
+    for (fault, reason) in &suite.skips {
+        if reason.trim().is_empty() {
+            report
+                .failures
+                .push(format!("{fault:?}: declared skipped without a reason"));
+        }
+    }
 
-    // 1. The corpus, one by one and as groups.
+    // 1. The harness must say when nothing arrived.
     let _ = h.check_payloads().await; // start from a clean record
+    if h.check_payloads().await.is_empty() {
+        report.failures.push(
+            "check_payloads reported nothing although the fake received nothing: it must \
+             say so (e.g. \"nothing was sent\"), or a channel that sends nothing passes"
+                .to_owned(),
+        );
+    }
+
+    // 2. The corpus, one by one and as groups.
     for case in corpus::cases() {
         report.sends += 1;
-        match guarded(n.notify(&case.alert)).await {
-            Err(panic) => report
-                .failures
-                .push(format!("{}: panicked: {panic}", case.name)),
-            Ok(Err(e)) => {
-                report
-                    .failures
-                    .push(format!("{}: not delivered: {e}", case.name));
-                check_secret(
-                    &mut report,
-                    &format!("{} error", case.name),
-                    &error_texts(&e),
-                );
-            }
-            Ok(Ok(r)) => check_secret(
-                &mut report,
-                &format!("{} receipt", case.name),
-                &format!("{r:?}"),
-            ),
-        }
+        let outcome = guarded(n.notify(&case.alert)).await;
+        record(&mut report, &check_secret, case.name, outcome);
         for v in h.check_payloads().await {
             report.failures.push(format!("{}: {v}", case.name));
         }
     }
     for (name, group) in corpus::groups() {
         report.sends += 1;
-        match guarded(n.notify_group(&group)).await {
-            Err(panic) => report.failures.push(format!("{name}: panicked: {panic}")),
-            Ok(Err(e)) => report.failures.push(format!("{name}: not delivered: {e}")),
-            Ok(Ok(_)) => {}
-        }
+        let outcome = guarded(n.notify_group(&group)).await;
+        record(&mut report, &check_secret, name, outcome);
         for v in h.check_payloads().await {
             report.failures.push(format!("{name}: {v}"));
         }
     }
 
-    // 2. Firing, then resolved through update() with the first receipt.
+    // 3. Firing, then resolved through update() with the first receipt.
     let firing = corpus::cases()
         .into_iter()
         .find(|c| c.name == "severity-critical")
@@ -223,33 +338,42 @@ pub async fn run(h: &dyn Harness) -> Report {
         .clone()
         .resolved_at(alert_core::Timestamp::from_unix_seconds(1_795_503_600).expect("in range"));
     report.sends += 2;
-    match guarded(n.notify(&firing)).await {
-        Ok(Ok(receipt)) => match guarded(n.update(&resolved, &receipt)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => report
-                .failures
-                .push(format!("update(resolved): not delivered: {e}")),
-            Err(p) => report
-                .failures
-                .push(format!("update(resolved): panicked: {p}")),
-        },
-        Ok(Err(e)) => report
-            .failures
-            .push(format!("firing before update: not delivered: {e}")),
-        Err(p) => report
-            .failures
-            .push(format!("firing before update: panicked: {p}")),
+    let outcome = guarded(n.notify(&firing)).await;
+    let receipt = match &outcome {
+        Ok(Ok(r)) => Some(r.clone()),
+        _ => None,
+    };
+    record(&mut report, &check_secret, "firing before update", outcome);
+    if let Some(receipt) = receipt {
+        let outcome = guarded(n.update(&resolved, &receipt)).await;
+        record(&mut report, &check_secret, "update(resolved)", outcome);
     }
     for v in h.check_payloads().await {
         report.failures.push(format!("update: {v}"));
     }
 
-    // 3. Faults and their classification.
-    for fault in Fault::ALL {
+    // 4. Faults and their classification.
+    let faults = Fault::ALL
+        .into_iter()
+        .map(|f| (f, true))
+        .chain(Fault::OPTIONAL.into_iter().map(|f| (f, false)));
+    for (fault, required) in faults {
+        if let Some(reason) = suite.declared(fault) {
+            report.skipped.push(format!("{fault:?}: {reason}"));
+            continue;
+        }
         if !h.inject(fault).await {
-            report
-                .skipped
-                .push(format!("{fault:?}: the harness cannot inject it"));
+            if required {
+                report.failures.push(format!(
+                    "{fault:?}: the harness cannot inject it; make the fake produce it, or \
+                     declare it with Suite::skip(fault, reason) if the channel truly cannot \
+                     meet it"
+                ));
+            } else {
+                report.untried.push(format!(
+                    "{fault:?}: the harness cannot inject it (optional)"
+                ));
+            }
             continue;
         }
         report.sends += 1;
@@ -275,16 +399,26 @@ pub async fn run(h: &dyn Harness) -> Report {
     report
 }
 
-/// Runs the suite and panics with every failure when any check fails.
+/// Records the outcome of a send that should succeed: a panic or an error is a
+/// failure, and neither an error nor a receipt may carry a secret.
+fn record(
+    report: &mut Report,
+    check_secret: &dyn Fn(&mut Report, &str, &str),
+    what: &str,
+    outcome: Result<alert_core::Result<Receipt>, String>,
+) {
+    match outcome {
+        Err(panic) => report.failures.push(format!("{what}: panicked: {panic}")),
+        Ok(Err(e)) => {
+            report.failures.push(format!("{what}: not delivered: {e}"));
+            check_secret(report, &format!("{what} error"), &error_texts(&e));
+        }
+        Ok(Ok(r)) => check_secret(report, &format!("{what} receipt"), &format!("{r:?}")),
+    }
+}
+
+/// Runs the suite with no declared skip and panics with every failure when any check
+/// fails (see [`Suite`] to declare skips).
 pub async fn assert_conformance(h: &dyn Harness) {
-    let report = run(h).await;
-    assert!(
-        report.passed(),
-        "conformance failed for `{}` ({} failures, {} sends):\n  {}\nskipped:\n  {}",
-        h.notifier().name(),
-        report.failures.len(),
-        report.sends,
-        report.failures.join("\n  "),
-        report.skipped.join("\n  "),
-    );
+    Suite::new(h).assert().await;
 }

@@ -120,10 +120,12 @@ pub fn cases() -> Vec<Case> {
     );
     add(
         "annotations-1000",
-        base(Severity::Warning, "ManyAnnotations")
-            .with_runbook("https://runbooks.example/many")
-            .with_annotation("description", "d".repeat(5000))
-            .with_annotation("extra", "e".repeat(5000)),
+        (0..998).fold(
+            base(Severity::Warning, "ManyAnnotations")
+                .with_runbook("https://runbooks.example/many")
+                .with_annotation("description", "d".repeat(5000)),
+            |a, i| a.with_annotation(format!("note_{i:04}"), format!("context {i} ")),
+        ),
     );
     add(
         "evidence-details-1000",
@@ -251,6 +253,11 @@ mod tests {
         assert_eq!(get("message-100kb").message.len(), 100 * 1024);
         assert!(get("message-100kb-multibyte").message.len() > 99 * 1024);
         assert_eq!(get("labels-1000").labels.len(), 1001);
+        let many = get("annotations-1000");
+        assert_eq!(many.annotations.len(), 1000);
+        assert_eq!(many.runbook(), Some("https://runbooks.example/many"));
+        assert_eq!(many.annotations["description"].len(), 5000);
+        assert_eq!(many.annotations["note_0997"], "context 997 ");
         assert_eq!(get("resolved").status, Status::Resolved);
         for s in Severity::ALL {
             assert!(cases.iter().any(|c| c.alert.severity == s));

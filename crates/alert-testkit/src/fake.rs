@@ -6,13 +6,19 @@
 //!   benchmarks share one faithful fake per provider.
 //! * [`FakeWebhook`] is a ready scriptable sink: it answers every request with the
 //!   next scripted [`Reply`] (status, headers, body, delay), or 200 `ok`.
+//! * A fake can drop a connection instead of answering ([`Reply::reset`], or
+//!   [`reset_response`] from a handler of your own), to test how a channel
+//!   classifies a connection that dies mid-request.
 //!
 //! Nothing here ever binds anything but 127.0.0.1.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,10 +28,18 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
 
 /// One request as the fake received it.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` output redacts the values of headers that carry credentials
+/// (`Authorization`, cookies, and any header whose name mentions a key, token, secret,
+/// signature, password or auth), so a failing assertion that prints a request does
+/// not print the secret the channel was configured with. The fields themselves hold
+/// the real values, for assertions.
+#[derive(Clone)]
 pub struct Recorded {
     /// `POST`, `PATCH`, ...
     pub method: String,
@@ -37,6 +51,41 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// The raw body.
     pub body: Bytes,
+}
+
+/// Whether a header's value is a credential (see [`Recorded`]'s `Debug`).
+pub fn is_sensitive_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["key", "token", "secret", "signature", "password", "auth"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
+impl fmt::Debug for Recorded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_sensitive_header(k) {
+                    alert_core::REDACTED
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("Recorded")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 impl Recorded {
@@ -157,6 +206,98 @@ async fn record(State(rec): State<Recorder>, req: Request, next: Next) -> Respon
         .await
 }
 
+/// The header of a response that the connection layer turns into a dropped
+/// connection (see [`reset_response`]). It never reaches the client.
+const RESET_HEADER: &str = "x-alert-testkit-reset";
+
+/// A response that makes a [`FakeServer`] close the connection instead of answering:
+/// the client has sent its whole request and sees the connection end with no
+/// response (as when a server crashes or a proxy resets it). Return it from a
+/// handler of your own fake; [`Reply::reset`] is the same for [`FakeWebhook`].
+pub fn reset_response() -> Response {
+    let mut resp = Response::new(Body::empty());
+    resp.headers_mut()
+        .insert(RESET_HEADER, HeaderValue::from_static("1"));
+    resp
+}
+
+/// Accepts loopback connections wrapped in [`ResetStream`].
+#[derive(Debug)]
+struct ResetListener(TcpListener);
+
+impl axum::serve::Listener for ResetListener {
+    type Io = ResetStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (ResetStream, SocketAddr) {
+        let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        (
+            ResetStream {
+                inner: io,
+                reset: false,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// A connection that fails instead of writing a response head carrying
+/// [`RESET_HEADER`], so the server drops it without sending a byte. hyper writes a
+/// response head in one piece (this stream does not take vectored writes), so the
+/// header is always seen before any of the response leaves.
+struct ResetStream {
+    inner: TcpStream,
+    reset: bool,
+}
+
+fn marks_reset(buf: &[u8]) -> bool {
+    let needle = format!("\r\n{RESET_HEADER}:");
+    buf.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+impl AsyncRead for ResetStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.reset {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResetStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.reset || marks_reset(buf) {
+            self.reset = true;
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "the fake drops this connection",
+            )));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// An axum app served on `127.0.0.1:<random port>` until dropped, recording every
 /// request.
 pub struct FakeServer {
@@ -175,15 +316,16 @@ impl fmt::Debug for FakeServer {
 
 impl FakeServer {
     /// Serves `app` on a fresh loopback port (needs a Tokio runtime).
-    pub async fn start(app: Router) -> std::io::Result<FakeServer> {
+    pub async fn start(app: Router) -> io::Result<FakeServer> {
         FakeServer::start_on(app, 0).await
     }
 
     /// Serves `app` on `127.0.0.1:port` (0 for a random port); a fixed port lets a
     /// test restart a fake where a client expects it.
-    pub async fn start_on(app: Router, port: u16) -> std::io::Result<FakeServer> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    pub async fn start_on(app: Router, port: u16) -> io::Result<FakeServer> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let listener = ResetListener(listener);
         let recorder = Recorder::default();
         let app = app.layer(axum::middleware::from_fn_with_state(
             recorder.clone(),
@@ -229,7 +371,9 @@ impl Drop for FakeServer {
 }
 
 /// A scripted answer of [`FakeWebhook`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` output redacts credential headers as [`Recorded`]'s does.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
@@ -268,6 +412,11 @@ impl Reply {
     pub fn rate_limited(secs: u64) -> Reply {
         Reply::text(429, "rate limited").with_header("retry-after", secs.to_string())
     }
+    /// No answer: the connection is closed once the request has been read (see
+    /// [`reset_response`]). The request is still recorded.
+    pub fn reset() -> Reply {
+        Reply::text(200, "").with_header(RESET_HEADER, "1")
+    }
     /// Adds a header.
     pub fn with_header(mut self, k: impl Into<String>, v: impl Into<String>) -> Reply {
         self.headers.push((k.into(), v.into()));
@@ -292,6 +441,29 @@ impl Reply {
     }
 }
 
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = if is_sensitive_header(k) {
+                    alert_core::REDACTED
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .field("delay", &self.delay)
+            .finish()
+    }
+}
+
 #[derive(Debug)]
 struct Script {
     queue: Mutex<VecDeque<Reply>>,
@@ -308,7 +480,7 @@ pub struct FakeWebhook {
 
 impl FakeWebhook {
     /// Starts the sink on a random loopback port.
-    pub async fn start() -> std::io::Result<FakeWebhook> {
+    pub async fn start() -> io::Result<FakeWebhook> {
         let script = Arc::new(Script {
             queue: Mutex::new(VecDeque::new()),
             default: Mutex::new(Reply::ok()),
@@ -397,5 +569,57 @@ mod tests {
         assert_eq!(reqs[0].json().unwrap()["a"], 1);
         assert!(hook.recorder().take().is_empty());
         assert_eq!(hook.recorder().all().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn reset_drops_the_connection_after_recording_the_request() {
+        let hook = FakeWebhook::start().await.unwrap();
+        hook.push(Reply::reset());
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let url = format!("{}/hook", hook.url());
+        let err = client
+            .post(&url)
+            .body("first")
+            .send()
+            .await
+            .expect_err("no answer");
+        assert!(!err.is_timeout(), "{err:?}");
+        assert_eq!(err.status(), None, "{err:?}");
+        // The next request is answered as usual.
+        let ok = client.post(&url).body("second").send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        let reqs = hook.recorder().take();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].text(), "first");
+    }
+
+    #[test]
+    fn debug_output_redacts_credential_headers() {
+        let r = Recorded {
+            method: "POST".into(),
+            path: "/v1/x".into(),
+            query: None,
+            headers: vec![
+                ("authorization".into(), "Bearer s3cret-tok".into()),
+                ("dd-api-key".into(), "k3y-value".into()),
+                ("x-beacon-key".into(), "b3acon".into()),
+                ("cookie".into(), "session=c00kie".into()),
+                ("content-type".into(), "application/json".into()),
+            ],
+            body: Bytes::from_static(b"{}"),
+        };
+        let d = format!("{r:?}");
+        for secret in ["s3cret-tok", "k3y-value", "b3acon", "c00kie"] {
+            assert!(!d.contains(secret), "{secret} in {d}");
+        }
+        assert!(d.contains(r#"("content-type", "application/json")"#), "{d}");
+        assert_eq!(d.matches("**REDACTED**").count(), 4, "{d}");
+        // The values stay readable for assertions.
+        assert_eq!(r.header("Authorization"), Some("Bearer s3cret-tok"));
+        let reply = Reply::ok().with_header("x-api-token", "t0ken");
+        assert!(!format!("{reply:?}").contains("t0ken"));
     }
 }

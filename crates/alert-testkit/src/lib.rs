@@ -12,7 +12,7 @@
 //! # impl Harness for MyHarness {
 //! #   fn notifier(&self) -> &dyn alert_core::Notifier { unimplemented!() }
 //! #   fn secrets(&self) -> Vec<String> { vec![] }
-//! #   async fn check_payloads(&self) -> Vec<String> { vec![] }
+//! #   async fn check_payloads(&self) -> Vec<String> { vec!["nothing was sent".into()] }
 //! #   async fn inject(&self, _: Fault) -> bool { false }
 //! # }
 //! # async fn t() {
@@ -20,6 +20,9 @@
 //! assert_conformance(&harness).await;
 //! # }
 //! ```
+//!
+//! A fault your fake cannot produce fails the suite unless you declare it, with the
+//! reason, through [`conformance::Suite::skip`].
 //!
 //! * [`MemoryNotifier`], [`ScriptedNotifier`], [`NoopNotifier`]: doubles for router
 //!   and layer tests.
@@ -31,7 +34,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `fake` | yes | [`fake::FakeServer`], [`fake::Recorder`], [`fake::FakeWebhook`] (axum on 127.0.0.1) |
+//! | `fake` | yes | [`fake::FakeServer`], [`fake::Recorder`], [`fake::FakeWebhook`] (axum on 127.0.0.1), connection drops ([`fake::Reply::reset`]) |
 //!
 //! # Limitations
 //!
