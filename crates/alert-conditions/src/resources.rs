@@ -1,7 +1,10 @@
 //! Process and host CPU and memory, sampled with `sysinfo`.
 
-use alert_core::Timestamp;
+use alert_core::{Alert, Timestamp};
 use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::rules::RuleSet;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// One resource sample.
@@ -23,6 +26,57 @@ pub struct ResourceSample {
     pub process_cpu_percent: Option<f64>,
     /// This process's resident memory, bytes; `None` when it cannot be read.
     pub process_memory: Option<u64>,
+}
+
+impl ResourceSample {
+    /// The readings as `(metric, value)` pairs, the names a threshold rule watches:
+    /// `host_cpu_percent` and `process_cpu_percent` (when known),
+    /// `host_memory_ratio`, `host_memory_used_bytes`, and `process_memory_bytes`
+    /// (when known).
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        let mut m = Vec::with_capacity(5);
+        if let Some(c) = self.host_cpu_percent {
+            m.push(("host_cpu_percent", c));
+        }
+        m.push(("host_memory_ratio", self.host_memory_ratio));
+        m.push(("host_memory_used_bytes", self.host_memory_used as f64));
+        if let Some(c) = self.process_cpu_percent {
+            m.push(("process_cpu_percent", c));
+        }
+        if let Some(b) = self.process_memory {
+            m.push(("process_memory_bytes", b as f64));
+        }
+        m
+    }
+
+    /// Feeds every reading, taken at [`at`](Self::at), to the rules of `rules`
+    /// watching it ([`metrics`](Self::metrics) names them); returns their alerts.
+    ///
+    /// ```
+    /// use alert_conditions::resources::ResourceSample;
+    /// use alert_conditions::rules::{Band, RuleSet, ThresholdSpec};
+    /// use alert_core::Timestamp;
+    /// let mut rules = RuleSet::from_specs([ThresholdSpec::new("HostMemoryHigh", "host_memory_ratio")
+    ///     .warning(Band::above(0.9))]).unwrap();
+    /// let reading = ResourceSample {
+    ///     at: Timestamp::from_unix_seconds(1_800_000_000).unwrap(),
+    ///     host_cpu_percent: Some(12.0),
+    ///     host_memory_used: 15_000,
+    ///     host_memory_total: 16_000,
+    ///     host_memory_ratio: 0.9375,
+    ///     process_cpu_percent: Some(3.0),
+    ///     process_memory: Some(400),
+    /// };
+    /// let alerts = reading.observe(&mut rules).unwrap();
+    /// assert_eq!(alerts[0].evidence.observed, Some(0.9375));
+    /// ```
+    pub fn observe(&self, rules: &mut RuleSet) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for (metric, value) in self.metrics() {
+            out.extend(rules.observe(metric, self.at, value)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Samples process and host CPU and memory. Call [`sample`](Self::sample)

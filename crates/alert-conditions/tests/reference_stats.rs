@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use alert_conditions::drift::NumericProfile;
 use alert_conditions::stats::{self, KsMethod};
+use alert_conditions::system::LatencyWindow;
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -196,7 +197,18 @@ fn quantiles_match_numpy() {
     let v = vectors();
     let q = &v["quantiles"];
     let x = floats(&q["x"]);
+    // The latency window computes the same quantiles (by selection, bounded memory).
+    let at = alert_core::Timestamp::from_unix_seconds(1_800_000_000).unwrap();
+    let mut latency = LatencyWindow::new(std::time::Duration::from_secs(60));
+    for &v in &x {
+        latency.record(at, v).unwrap();
+    }
     for (q, want) in floats(&q["q"]).into_iter().zip(floats(&q["values"])) {
         assert_eq!(stats::quantile(&x, q).unwrap(), want, "q={q}");
+        assert_eq!(
+            latency.quantile(at, q).unwrap(),
+            Some(want),
+            "latency q={q}"
+        );
     }
 }

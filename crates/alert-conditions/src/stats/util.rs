@@ -212,6 +212,27 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     lerp(sorted[i], sorted[i + 1], virt - prev)
 }
 
+/// [`quantile_sorted`] of finite, non-empty data that is not sorted, by selection
+/// (O(n), reordering `xs`): the same value, bit for bit.
+pub(crate) fn quantile_select(xs: &mut [f64], q: f64) -> f64 {
+    let n = xs.len();
+    let virt = (n as f64 - 1.0) * q;
+    if virt >= (n - 1) as f64 {
+        return xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    }
+    if virt < 0.0 {
+        return xs.iter().copied().fold(f64::INFINITY, f64::min);
+    }
+    let prev = virt.floor();
+    let i = prev as usize;
+    let (_, a, right) = xs.select_nth_unstable_by(i, f64::total_cmp);
+    let a = *a;
+    // i < n - 1, so the values above the i-th are not empty; the next order
+    // statistic is their minimum.
+    let b = right.iter().copied().fold(f64::INFINITY, f64::min);
+    lerp(a, b, virt - prev)
+}
+
 /// `np.linspace(0, 1, bins + 1)`'s interior points, as numpy computes them.
 pub(crate) fn interior_linspace(bins: usize) -> Vec<f64> {
     let step = 1.0 / bins as f64;
@@ -339,6 +360,20 @@ mod tests {
             .collect();
         assert_eq!(got, [1.0, 1.75, 2.5, 3.7, 4.0]);
         assert_eq!(quantile_sorted(&[7.0], 0.3), 7.0);
+    }
+
+    #[test]
+    fn quantile_by_selection_matches_sorting() {
+        let xs: Vec<f64> = (0..1001)
+            .map(|i| ((i * 7919) % 1013) as f64 / 3.0)
+            .collect();
+        let s = sorted(&xs);
+        for q in [0.0, 0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            let mut v = xs.clone();
+            assert_eq!(quantile_select(&mut v, q), quantile_sorted(&s, q), "q={q}");
+        }
+        assert_eq!(quantile_select(&mut [4.0], 0.5), 4.0);
+        assert_eq!(quantile_select(&mut [4.0, 2.0], 0.5), 3.0);
     }
 
     #[test]
