@@ -218,6 +218,32 @@ mod tests {
     }
 
     #[test]
+    fn exact_falls_back_to_asymptotic_as_scipy_does() {
+        // scipy 1.17: ks_2samp(np.arange(200.), np.arange(200.) + 0.5) warns "Exact
+        // calculation unsuccessful. Switching to method=asymp" and returns
+        // statistic 0.005, p-value 1.0; likewise arange(500.) vs + 1.5 (0.004, 1.0).
+        // The exact series sums to just above 1 in floating point.
+        assert!(prob_outside_square(200, 1) > 1.0);
+        for (n, shift, d) in [(200, 0.5, 0.005), (500, 1.5, 0.004)] {
+            let a: Vec<f64> = (0..n).map(f64::from).collect();
+            let b: Vec<f64> = a.iter().map(|x| x + shift).collect();
+            let r = ks_2samp(&a, &b).unwrap();
+            assert_eq!(
+                (r.method, r.statistic, r.p_value),
+                (KsMethod::Asymptotic, d, 1.0),
+                "n = {n}"
+            );
+        }
+        // Without the rounding trouble the same sizes stay exact (scipy: 0.105,
+        // 0.220541217580421, no warning).
+        let a: Vec<f64> = (0..200).map(f64::from).collect();
+        let b: Vec<f64> = a.iter().map(|x| x + 20.5).collect();
+        let r = ks_2samp(&a, &b).unwrap();
+        assert_eq!((r.method, r.statistic), (KsMethod::Exact, 0.105));
+        assert!((r.p_value - 0.220_541_217_580_421).abs() < 1e-9, "{r:?}");
+    }
+
+    #[test]
     fn bad_input_is_named() {
         let e = ks_2samp(&[], &[1.0]).unwrap_err();
         assert!(e.to_string().contains("first sample is empty"), "{e}");
