@@ -11,7 +11,11 @@
 //! `repeat_interval` and `escalate` from their parent unless they set them.
 //! `matchers`, `continue`, `mute_time_intervals`, `active_time_intervals` and
 //! `actions` are the node's own (as in Alertmanager, time intervals are not
-//! inherited).
+//! inherited). Unlike Alertmanager, the root may have time intervals; they then
+//! apply only to the alerts the root handles itself.
+//!
+//! A route muted by its time windows sends nothing: no group notification, no
+//! flapping notice, no escalation step.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -171,7 +175,9 @@ impl Route {
         self.group_interval = Some(d);
         self
     }
-    /// Sets `repeat_interval`.
+    /// Sets `repeat_interval`: an unchanged group is sent again at the first
+    /// `group_interval` tick strictly after this long since its last notification
+    /// (Alertmanager's boundary).
     pub fn repeat_interval(mut self, d: Duration) -> Route {
         self.repeat_interval = Some(d);
         self
