@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use alert_core::{Alert, ConsoleNotifier, Severity};
 use alert_router::store::{
-    ActionQuery, ActionRecord, AlertEvent, AttemptQuery, Change, DeliveryAttempt, EventQuery,
-    LogEntry, LogQuery, Notification, PruneReport, ReceiptRecord, Retention, Snapshot, Store,
-    StoreResult,
+    ActionQuery, ActionRecord, AlertEvent, AttemptQuery, Change, DeadLetter, DeadLetterQuery,
+    DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification, PruneReport, ReceiptRecord,
+    Retention, Snapshot, Store, StoreResult,
 };
 use alert_router::{MemoryStore, Receiver, Router};
 
@@ -59,6 +59,9 @@ impl Store for SlowStore {
     }
     async fn prune(&self, r: &Retention) -> StoreResult<PruneReport> {
         self.inner.prune(r).await
+    }
+    async fn dead_letters(&self, q: &DeadLetterQuery) -> StoreResult<Vec<DeadLetter>> {
+        self.inner.dead_letters(q).await
     }
 }
 

@@ -7,9 +7,10 @@ use std::sync::{Mutex, MutexGuard};
 use alert_core::Fingerprint;
 
 use super::{
-    Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeliveryAttempt,
-    EventQuery, GroupRecord, LogEntry, LogKind, LogQuery, Notification, PruneReport, ReceiptRecord,
-    Retention, Snapshot, StateRecord, Store, StoreError, StoreResult,
+    Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeadLetter,
+    DeadLetterQuery, DeliveryAttempt, EventQuery, GroupRecord, LogEntry, LogKind, LogQuery,
+    Notification, PruneReport, ReceiptRecord, Retention, Snapshot, StateRecord, Store, StoreError,
+    StoreResult,
 };
 use crate::silence::Silence;
 
@@ -28,6 +29,8 @@ struct Inner {
     receipts: HashMap<Key3, ReceiptRecord>,
     outbox: BTreeMap<u64, Notification>,
     outbox_ids: HashMap<String, u64>,
+    dead: BTreeMap<u64, DeadLetter>,
+    dead_ids: HashMap<String, u64>,
     attempts: Vec<DeliveryAttempt>,
     events: Vec<AlertEvent>,
     actions: Vec<ActionRecord>,
@@ -159,6 +162,24 @@ impl Inner {
             Change::Dequeue(id) => {
                 if let Some(seq) = self.outbox_ids.remove(id) {
                     self.outbox.remove(&seq);
+                }
+            }
+            Change::DeadLetter(d) => {
+                if let Some(seq) = self.outbox_ids.remove(d.id()) {
+                    self.outbox.remove(&seq);
+                }
+                // An upsert that keeps the original order.
+                if let Some(seq) = self.dead_ids.get(d.id()) {
+                    self.dead.insert(*seq, d.clone());
+                } else {
+                    self.seq += 1;
+                    self.dead_ids.insert(d.id().to_owned(), self.seq);
+                    self.dead.insert(self.seq, d.clone());
+                }
+            }
+            Change::DeleteDeadLetter(id) => {
+                if let Some(seq) = self.dead_ids.remove(id) {
+                    self.dead.remove(&seq);
                 }
             }
             Change::Attempt(a) => self.attempts.push(a.clone()),
@@ -329,6 +350,29 @@ impl Store for MemoryStore {
         let n = inner.receipts.len();
         inner.receipts.retain(|_, rc| rc.at >= before);
         report.receipts = (n - inner.receipts.len()) as u64;
+        let n = inner.dead.len();
+        inner.dead.retain(|_, d| d.at >= before);
+        let dead = &inner.dead;
+        inner.dead_ids.retain(|_, seq| dead.contains_key(seq));
+        report.dead_letters = (n - inner.dead.len()) as u64;
         Ok(report)
+    }
+
+    async fn dead_letters(&self, q: &DeadLetterQuery) -> StoreResult<Vec<DeadLetter>> {
+        let inner = self.lock()?;
+        let it = inner
+            .dead
+            .values()
+            .rev()
+            .filter(|d| {
+                q.id.as_ref().is_none_or(|id| id == d.id())
+                    && q.receiver
+                        .as_ref()
+                        .is_none_or(|r| *r == d.notification.receiver)
+                    && q.since.is_none_or(|t| d.at >= t)
+                    && q.until.is_none_or(|t| d.at < t)
+            })
+            .cloned();
+        Ok(take(it, q.limit))
     }
 }

@@ -44,9 +44,11 @@
 //! [`Notification`] (with a unique `id` that doubles as the idempotency key) and
 //! hands it to the [`Outbox`](crate::delivery::Outbox), which writes
 //! [`Change::Enqueue`] **before the first attempt**, queues it by severity, and after
-//! each attempt writes a [`DeliveryAttempt`] (and [`Change::Dequeue`] once delivered
-//! or given up, with the [`ReceiptRecord`] a later resolution needs;
-//! [`Change::Reschedule`] persists a retry's next attempt). The router writes the
+//! each attempt writes a [`DeliveryAttempt`] (and [`Change::Dequeue`] once delivered,
+//! with the [`ReceiptRecord`] a later resolution needs; [`Change::Reschedule`]
+//! persists a retry's next attempt). A notification the outbox gives up on is never
+//! deleted: it goes to the receiver's fallback, or [`Change::DeadLetter`] moves it to
+//! the dead letters ([`Store::dead_letters`]), kept until retention prunes it by age. The router writes the
 //! notification-log entry only after the outbox accepted the notification, so a
 //! crash in between can duplicate a notification but never lose one. On start-up
 //! `RouterBuilder::build` starts the outbox, which reads [`Store::pending_outbox`] and
@@ -376,11 +378,16 @@ pub enum NotificationKind {
 /// A notification to deliver through one channel of one receiver: the outbox entry.
 ///
 /// Written to the store ([`Change::Enqueue`]) before the first attempt; removed
-/// ([`Change::Dequeue`]) when delivered or given up.
+/// ([`Change::Dequeue`]) when delivered, moved to the dead letters
+/// ([`Change::DeadLetter`]) when given up.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
-    /// Unique id, also the idempotency key (stable across resends).
+    /// Unique id, stable across resends (the outbox's key for this notification).
+    ///
+    /// Channels are not handed this id (a `Notifier` call gets only the alerts); the
+    /// channels that avoid duplicates after a crash do it with their own keys: see
+    /// the outbox's "at least once" section.
     pub id: String,
     /// The receiver.
     pub receiver: String,
@@ -449,7 +456,8 @@ pub enum AttemptOutcome {
     Delivered,
     /// Failed; another attempt may follow.
     Failed,
-    /// Failed and given up (permanent error or attempts exhausted).
+    /// Failed and given up (permanent error, attempts or deadline exhausted): the
+    /// notification is kept as a [`DeadLetter`].
     GaveUp,
     /// Failed for good (as [`GaveUp`](AttemptOutcome::GaveUp)) or refused by an open
     /// circuit breaker, and handed to the receiver's fallback: the attempt's
@@ -553,6 +561,70 @@ pub struct AttemptQuery {
     /// At or after.
     pub since: Option<Timestamp>,
     /// Before.
+    pub until: Option<Timestamp>,
+    /// At most this many (0: no limit).
+    pub limit: usize,
+}
+
+/// A notification the outbox gave up on (a permanent error, or the retry policy's
+/// attempts or deadline used up) for a receiver without a fallback.
+///
+/// It is **kept**, not deleted: [`Store::dead_letters`] lists it (the API shows it),
+/// `Outbox::redeliver` queues it again once the cause is fixed, and retention
+/// prunes it after its age like the rest of the history.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The notification as it was when given up (its `attempts` made).
+    pub notification: Notification,
+    /// When it was given up.
+    pub at: Timestamp,
+    /// Why: `permanent` (the error says retrying cannot help), `attempts` (the
+    /// retry policy's attempts used up) or `deadline` (its time budget used up).
+    pub reason: String,
+    /// The last error's kind (`NotifyError::kind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// The last error's text (never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DeadLetter {
+    /// `notification`, given up at `at` for `reason`.
+    pub fn new(notification: Notification, at: Timestamp, reason: impl Into<String>) -> DeadLetter {
+        DeadLetter {
+            notification,
+            at,
+            reason: reason.into(),
+            error_kind: None,
+            error: None,
+        }
+    }
+    /// Sets the last error's kind and text.
+    pub fn with_error(mut self, kind: impl Into<String>, text: impl Into<String>) -> DeadLetter {
+        self.error_kind = Some(kind.into());
+        self.error = Some(text.into());
+        self
+    }
+    /// The notification's id.
+    pub fn id(&self) -> &str {
+        &self.notification.id
+    }
+}
+
+/// A filter over dead letters; newest first. Empty fields do not filter.
+#[non_exhaustive]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeadLetterQuery {
+    /// This notification id.
+    pub id: Option<String>,
+    /// This receiver.
+    pub receiver: Option<String>,
+    /// Given up at or after.
+    pub since: Option<Timestamp>,
+    /// Given up before.
     pub until: Option<Timestamp>,
     /// At most this many (0: no limit).
     pub limit: usize,
@@ -747,9 +819,10 @@ pub struct ActionQuery {
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {
-    /// Log entries, attempts, events, action records and expired silences that ended
-    /// before this instant are removed. Pending outbox entries, active alerts, groups,
-    /// acks and state are never pruned by age.
+    /// Log entries, attempts, events, action records, dead letters (by the time
+    /// they were given up) and expired silences that ended before this instant are
+    /// removed. Pending outbox entries, active alerts, groups, acks and state are
+    /// never pruned by age.
     pub before: Timestamp,
 }
 
@@ -776,12 +849,20 @@ pub struct PruneReport {
     pub silences: u64,
     /// Receipts of groups not delivered since.
     pub receipts: u64,
+    /// Dead letters given up before the cut-off.
+    pub dead_letters: u64,
 }
 
 impl PruneReport {
     /// The total.
     pub fn total(&self) -> u64 {
-        self.log + self.attempts + self.events + self.actions + self.silences + self.receipts
+        self.log
+            + self.attempts
+            + self.events
+            + self.actions
+            + self.silences
+            + self.receipts
+            + self.dead_letters
     }
 }
 
@@ -848,8 +929,15 @@ pub enum Change {
         /// When to try next.
         next_attempt_at: Option<Timestamp>,
     },
-    /// Remove a notification from the outbox (delivered or given up).
+    /// Remove a notification from the outbox (delivered, or handed to a fallback).
     Dequeue(String),
+    /// Move a notification the outbox gave up on from the outbox to the dead
+    /// letters: removes its outbox entry (if any) and upserts the [`DeadLetter`] by
+    /// notification id, both in the batch's transaction.
+    DeadLetter(DeadLetter),
+    /// Remove a dead letter (it was queued again, or is no longer wanted); a
+    /// missing id is ignored.
+    DeleteDeadLetter(String),
     /// Append a delivery attempt.
     Attempt(DeliveryAttempt),
     /// Append an event.
@@ -907,6 +995,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Removes history older than the retention cut-off.
     async fn prune(&self, r: &Retention) -> StoreResult<PruneReport>;
+
+    /// Dead letters ([`Change::DeadLetter`]), newest first.
+    ///
+    /// The default fails with [`StoreError::Other`] saying the store does not keep
+    /// dead letters, so a store (or a wrapper that forgets to forward this) never
+    /// reports "none" when it cannot know; [`MemoryStore`] and the SQLite store
+    /// implement it.
+    async fn dead_letters(&self, q: &DeadLetterQuery) -> StoreResult<Vec<DeadLetter>> {
+        let _ = q;
+        Err(StoreError::Other {
+            store: self.name(),
+            source: "this store does not implement `dead_letters`".into(),
+        })
+    }
 }
 
 // Compile-time check that the trait stays dyn-compatible.

@@ -11,15 +11,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeliveryAttempt,
-    EventQuery, GroupRecord, LogEntry, LogKind, LogQuery, Notification, PruneReport, ReceiptRecord,
-    Retention, Snapshot, StateRecord, Store, StoreError, StoreResult,
+    Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeadLetter,
+    DeadLetterQuery, DeliveryAttempt, EventQuery, GroupRecord, LogEntry, LogKind, LogQuery,
+    Notification, PruneReport, ReceiptRecord, Retention, Snapshot, StateRecord, Store, StoreError,
+    StoreResult,
 };
 use crate::silence::Silence;
 
 const STORE: &str = "sqlite";
 
-/// The schema version written in `PRAGMA user_version`.
+/// The schema version written in `PRAGMA user_version`. Tables added by
+/// `CREATE TABLE IF NOT EXISTS` (like `dead_letters`) keep the version: an older
+/// build opening the file simply does not read them.
 const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
@@ -96,6 +99,14 @@ CREATE TABLE IF NOT EXISTS actions (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS actions_at ON actions (at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    receiver TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (at);
 ";
 
 /// Options of a [`SqliteStore`].
@@ -495,6 +506,20 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, c: &Change) -> StoreResult<()> {
             }
         }
         Change::Dequeue(id) => exec(tx, "DELETE FROM outbox WHERE id = ?1", params![id]),
+        Change::DeadLetter(d) => {
+            let j = to_json(d)?;
+            exec(tx, "DELETE FROM outbox WHERE id = ?1", params![d.id()])?;
+            exec(
+                tx,
+                "INSERT INTO dead_letters (id, at, receiver, record) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET at = excluded.at, receiver = excluded.receiver,
+                 record = excluded.record",
+                params![d.id(), ts(d.at), d.notification.receiver, j],
+            )
+        }
+        Change::DeleteDeadLetter(id) => {
+            exec(tx, "DELETE FROM dead_letters WHERE id = ?1", params![id])
+        }
         Change::Attempt(a) => {
             let j = to_json(a)?;
             exec(
@@ -777,9 +802,35 @@ impl Store for SqliteStore {
                 actions: del("DELETE FROM actions WHERE at < ?1")?,
                 silences: del("DELETE FROM silences WHERE ends_at < ?1")?,
                 receipts: del("DELETE FROM receipts WHERE at < ?1")?,
+                dead_letters: del("DELETE FROM dead_letters WHERE at < ?1")?,
             };
             tx.commit().map_err(sql_err)?;
             Ok(report)
+        })
+        .await
+    }
+
+    async fn dead_letters(&self, q: &DeadLetterQuery) -> StoreResult<Vec<DeadLetter>> {
+        let q = q.clone();
+        self.with(move |c| {
+            let sql = "SELECT record FROM dead_letters WHERE
+                 (?1 IS NULL OR id = ?1)
+                 AND (?2 IS NULL OR receiver = ?2)
+                 AND (?3 IS NULL OR at >= ?3)
+                 AND (?4 IS NULL OR at < ?4)
+                 ORDER BY seq DESC LIMIT ?5";
+            rows(
+                c,
+                "dead letter",
+                sql,
+                &[
+                    &q.id,
+                    &q.receiver,
+                    &q.since.map(ts),
+                    &q.until.map(ts),
+                    &limit_sql(q.limit),
+                ],
+            )
         })
         .await
     }

@@ -16,9 +16,9 @@ use alert_core::{Alert, Evidence, Fingerprint, Receipt, Severity, Source, Timest
 
 use super::{
     Ack, ActionOutcome, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptOutcome,
-    AttemptQuery, Change, DeliveryAttempt, EventKind, EventQuery, GroupRecord, LogEntry, LogKind,
-    LogQuery, Notification, NotificationKind, ReceiptRecord, Retention, StateRecord, Store,
-    SuppressReason,
+    AttemptQuery, Change, DeadLetter, DeadLetterQuery, DeliveryAttempt, EventKind, EventQuery,
+    GroupRecord, LogEntry, LogKind, LogQuery, Notification, NotificationKind, ReceiptRecord,
+    Retention, StateRecord, Store, SuppressReason,
 };
 use crate::matcher::Matcher;
 use crate::silence::Silence;
@@ -58,6 +58,7 @@ pub async fn run(store: &dyn Store) {
     silences(store).await;
     notification_log(store).await;
     outbox(store).await;
+    dead_letters(store).await;
     history(store).await;
     pruning(store).await;
 }
@@ -435,6 +436,131 @@ async fn outbox(store: &dyn Store) {
     apply(store, vec![Change::Dequeue("n3".into())], "dequeue").await;
 }
 
+async fn all_dead_letters(store: &dyn Store) -> Vec<DeadLetter> {
+    store
+        .dead_letters(&DeadLetterQuery::default())
+        .await
+        .unwrap_or_else(|e| panic!("store {}: dead_letters failed: {e}", store.name()))
+}
+
+async fn dead_letters(store: &dyn Store) {
+    let all = all_dead_letters;
+    assert!(all(store).await.is_empty(), "no dead letters at first");
+    let mut d1 = notification("d1", 10, Severity::Error);
+    d1.attempts = 7;
+    let mut d2 = notification("d2", 11, Severity::Critical);
+    d2.receiver = "other".into();
+    apply(
+        store,
+        vec![Change::Enqueue(d1.clone()), Change::Enqueue(d2.clone())],
+        "enqueue for dead letters",
+    )
+    .await;
+    let dead1 = DeadLetter::new(d1.clone(), t(100), "deadline")
+        .with_error("server", "webhook: server error (HTTP 503): down");
+    let dead2 = DeadLetter::new(d2.clone(), t(200), "permanent")
+        .with_error("rejected", "webhook: rejected (HTTP 400): bad");
+    apply(
+        store,
+        vec![Change::DeadLetter(dead1.clone())],
+        "dead letter d1",
+    )
+    .await;
+    assert_eq!(
+        store.pending_outbox(0).await.expect("pending"),
+        vec![d2.clone()],
+        "a dead letter leaves the outbox in the same batch"
+    );
+    // A dead letter for an id no longer in the outbox is still kept.
+    apply(
+        store,
+        vec![
+            Change::Dequeue("d2".into()),
+            Change::DeadLetter(dead2.clone()),
+        ],
+        "dead letter d2",
+    )
+    .await;
+    assert!(store.pending_outbox(0).await.expect("pending").is_empty());
+    assert_eq!(
+        all(store).await,
+        vec![dead2.clone(), dead1.clone()],
+        "newest first, exact round-trip"
+    );
+    let q = DeadLetterQuery {
+        receiver: Some("team".into()),
+        ..DeadLetterQuery::default()
+    };
+    assert_eq!(
+        store.dead_letters(&q).await.expect("q"),
+        vec![dead1.clone()],
+        "by receiver"
+    );
+    let q = DeadLetterQuery {
+        id: Some("d2".into()),
+        ..DeadLetterQuery::default()
+    };
+    assert_eq!(
+        store.dead_letters(&q).await.expect("q"),
+        vec![dead2.clone()],
+        "by id"
+    );
+    let q = DeadLetterQuery {
+        since: Some(t(150)),
+        ..DeadLetterQuery::default()
+    };
+    assert_eq!(
+        store.dead_letters(&q).await.expect("q"),
+        vec![dead2.clone()],
+        "since"
+    );
+    let q = DeadLetterQuery {
+        until: Some(t(150)),
+        limit: 5,
+        ..DeadLetterQuery::default()
+    };
+    assert_eq!(
+        store.dead_letters(&q).await.expect("q"),
+        vec![dead1.clone()],
+        "until"
+    );
+    let q = DeadLetterQuery {
+        limit: 1,
+        ..DeadLetterQuery::default()
+    };
+    assert_eq!(
+        store.dead_letters(&q).await.expect("q"),
+        vec![dead2.clone()],
+        "limit"
+    );
+    // Burying the same id again replaces it; deleting removes it; a missing id is
+    // ignored.
+    let again = DeadLetter::new(d1.clone(), t(300), "attempts");
+    apply(store, vec![Change::DeadLetter(again.clone())], "re-bury").await;
+    assert_eq!(
+        all(store).await.len(),
+        2,
+        "no duplicate when given up again"
+    );
+    apply(
+        store,
+        vec![
+            Change::DeleteDeadLetter("d2".into()),
+            Change::DeleteDeadLetter("missing".into()),
+        ],
+        "delete dead letter",
+    )
+    .await;
+    assert_eq!(all(store).await, vec![again.clone()]);
+    apply(
+        store,
+        vec![Change::DeleteDeadLetter("d1".into())],
+        "delete dead letter",
+    )
+    .await;
+    assert!(all(store).await.is_empty());
+}
+
 async fn history(store: &dyn Store) {
     let n = notification("h1", 0, Severity::Error);
     let mut failed = DeliveryAttempt::of(
@@ -626,6 +752,8 @@ async fn pruning(store: &dyn Store) {
     // entry and an alert that must survive pruning.
     let keep_alert = AlertRecord::new(Arc::new(Alert::new(Severity::Info, "Old")), t(-1000));
     let pending = notification("p1", -1000, Severity::Info);
+    let old_dead = DeadLetter::new(notification("x1", 0, Severity::Error), t(500), "deadline");
+    let new_dead = DeadLetter::new(notification("x2", 0, Severity::Error), t(5000), "permanent");
     let new_log = entry(LogKind::Notified, 5000, "team", "slack", "g3", &[9]);
     let mut expired = Silence::new(vec![Matcher::eq("a", "b")], "ops", "old").between(t(0), t(50));
     expired.id = "old".into();
@@ -637,6 +765,8 @@ async fn pruning(store: &dyn Store) {
         vec![
             Change::PutAlert(keep_alert.clone()),
             Change::Enqueue(pending.clone()),
+            Change::DeadLetter(old_dead),
+            Change::DeadLetter(new_dead.clone()),
             Change::Log(new_log.clone()),
             Change::PutSilence(expired),
             Change::PutSilence(current.clone()),
@@ -657,7 +787,19 @@ async fn pruning(store: &dyn Store) {
     );
     assert_eq!(report.silences, 1, "one expired silence pruned: {report:?}");
     assert_eq!(report.receipts, 1, "one old receipt pruned: {report:?}");
-    assert_eq!(report.total(), 19);
+    assert_eq!(
+        report.dead_letters, 1,
+        "one old dead letter pruned: {report:?}"
+    );
+    assert_eq!(report.total(), 20);
+    assert_eq!(
+        store
+            .dead_letters(&DeadLetterQuery::default())
+            .await
+            .expect("dead letters"),
+        vec![new_dead],
+        "newer dead letters stay"
+    );
     assert_eq!(
         store.query_log(&LogQuery::default()).await.expect("log"),
         vec![new_log.clone()],
