@@ -265,19 +265,40 @@ async fn a_429_shrinks_the_bucket_until_the_reset() {
     assert_eq!(t2.elapsed(), Duration::ZERO);
 }
 
+/// A bogus `Retry-After` (a billion seconds, or a date far ahead) must not block
+/// the destination for longer than `MAX_RETRY_AFTER` (15 minutes): the wait for a
+/// token is outside the per-attempt timeout, so an uncapped delay would freeze the
+/// channel.
+#[tokio::test(start_paused = true)]
+async fn a_429_with_a_huge_retry_after_blocks_the_bucket_for_at_most_15_minutes() {
+    let n = Arc::new(ScriptedNotifier::new(
+        "s",
+        vec![Step::fail(NotifyError::RateLimited {
+            channel: "s",
+            retry_after: Some(Duration::from_secs(1_000_000_000)),
+        })],
+    ));
+    let limited = n.clone().with_rate_limit(RateLimit::per_second(10.0, 10));
+    let t0 = Instant::now();
+    assert_eq!(
+        limited.notify(&alert()).await.unwrap_err().kind(),
+        "rate_limited"
+    );
+    limited.notify(&alert()).await.unwrap();
+    assert_eq!(t0.elapsed(), Duration::from_secs(15 * 60));
+    assert_eq!(n.attempts(), 2);
+}
+
 #[test]
 fn per_channel_defaults_are_documented_values() {
-    assert_eq!(
-        RateLimit::for_channel("slack"),
-        Some(RateLimit::per_second(1.0, 2))
-    );
-    let d = RateLimit::for_channel("discord").unwrap();
-    assert_eq!((d.rate, d.burst), (2.5, 5));
-    let s = RateLimit::for_channel("statuspal").unwrap();
-    assert_eq!((s.rate, s.burst), (10.0, 100));
-    assert!(RateLimit::for_channel("datadog").is_some());
-    assert!(RateLimit::for_channel("desktop").is_some());
-    assert_eq!(RateLimit::for_channel("webhook"), None);
+    let shape = |kind: &str| RateLimit::for_channel(kind).map(|l| (l.rate, l.burst));
+    assert_eq!(shape("slack"), Some((1.0, 2)));
+    assert_eq!(shape("discord"), Some((2.5, 5)));
+    assert_eq!(shape("statuspal"), Some((10.0, 100)));
+    assert_eq!(shape("datadog"), Some((10.0, 20)));
+    assert_eq!(shape("desktop"), Some((2.0, 5)));
+    assert_eq!(shape("webhook"), None);
+    assert_eq!(shape("my-custom-channel"), None);
 }
 
 // ---------- concurrency ----------
@@ -426,6 +447,158 @@ async fn a_gone_destination_disables_the_receiver_until_enabled() {
     assert_eq!(json["state"], "disabled");
     h.enable();
     b.notify(&alert()).await.expect("re-enabled");
+    assert_eq!(n.attempts(), 2);
+}
+
+/// A channel that panics on its first `panics` calls, then succeeds.
+#[derive(Debug, Default)]
+struct Panicky {
+    panics: usize,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Notifier for Panicky {
+    fn name(&self) -> &str {
+        "panicky"
+    }
+    async fn notify(&self, _: &Alert) -> Result<Receipt> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < self.panics {
+            panic!("panicky channel bug #{n}");
+        }
+        Ok(Receipt::new("panicky"))
+    }
+}
+
+fn open_after_one(cool_down: u64) -> BreakerConfig {
+    BreakerConfig::default()
+        .with_threshold(1)
+        .with_cool_down(Duration::from_secs(cool_down))
+}
+
+/// A half-open probe that is cancelled (its future dropped, as an outer timeout
+/// does) must not leave the breaker waiting for it forever: the next call probes.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_probe_lets_the_next_call_probe() {
+    let n = Arc::new(ScriptedNotifier::new(
+        "s",
+        vec![
+            Step::fail(server_error()),
+            Step::Delay(Duration::from_secs(3600)),
+        ],
+    ));
+    let b = n.clone().with_circuit_breaker(open_after_one(30));
+    let h = b.handle();
+    assert_eq!(b.notify(&alert()).await.unwrap_err().kind(), "server");
+    assert!(matches!(h.state(), BreakerState::Open { .. }));
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    // The probe hangs and is cancelled by a timeout outside the breaker.
+    let probe = tokio::time::timeout(Duration::from_secs(5), b.notify(&alert())).await;
+    assert!(
+        probe.is_err(),
+        "the probe was cancelled by the outer timeout"
+    );
+    assert_eq!(n.attempts(), 2);
+    assert_eq!(h.state(), BreakerState::HalfOpen);
+    // Before the drop guard this call was refused ("probe in flight") for ever; now
+    // it is the new probe, and it is delivered.
+    b.notify(&alert())
+        .await
+        .expect("the next call probes and is delivered");
+    assert_eq!(h.state(), BreakerState::Closed { failures: 0 });
+    assert_eq!(n.attempts(), 3);
+}
+
+/// A probe that panics counts as a failed probe (the circuit opens again, for
+/// twice the cool-down), and does not leave the probe "in flight".
+#[tokio::test(start_paused = true)]
+async fn a_panicking_probe_reopens_the_circuit_and_is_not_left_in_flight() {
+    let n = Arc::new(Panicky {
+        panics: 2,
+        ..Panicky::default()
+    });
+    let b = Arc::new(n.clone().with_circuit_breaker(open_after_one(30)));
+    let h = b.handle();
+    // First call: panics while closed, counted as a failure: open.
+    let call = |b: Arc<alert_router::delivery::CircuitBreaker<Arc<Panicky>>>| async move {
+        tokio::spawn(async move { b.notify(&alert()).await }).await
+    };
+    assert!(call(b.clone()).await.unwrap_err().is_panic());
+    match h.state() {
+        BreakerState::Open { last_error, .. } => {
+            assert_eq!(last_error, "panicky: server error: the channel panicked")
+        }
+        other => panic!("expected open, got {other:?}"),
+    }
+    // The probe after the cool-down panics too: open again, for 60 s.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(call(b.clone()).await.unwrap_err().is_panic());
+    let e = b.notify(&alert()).await.unwrap_err();
+    assert!(is_circuit_open(&e), "{e}");
+    assert_eq!(
+        e.retryable(),
+        alert_core::Retry::After(Duration::from_secs(60))
+    );
+    // The next probe goes through and closes the circuit.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    b.notify(&alert()).await.expect("delivered");
+    assert_eq!(h.state(), BreakerState::Closed { failures: 0 });
+    assert_eq!(n.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+/// Refusals by an open breaker are not attempts for the retry layer: with 3
+/// attempts and a breaker that opens after 2 failures, the third (real) attempt is
+/// made after the cool-down, not used up by a refusal.
+#[tokio::test(start_paused = true)]
+async fn retry_does_not_count_breaker_refusals_as_attempts() {
+    let n = Arc::new(ScriptedNotifier::new(
+        "s",
+        vec![Step::fail(server_error()), Step::fail(server_error())],
+    ));
+    let stack = NotifierBuilder::new()
+        .retry(
+            RetryPolicy::none()
+                .with_max_attempts(3)
+                .with_backoff(Duration::from_secs(1), Duration::from_secs(1))
+                .with_jitter(0.0),
+        )
+        .circuit_breaker(
+            BreakerConfig::default()
+                .with_threshold(2)
+                .with_cool_down(Duration::from_secs(30)),
+        )
+        .service(n.clone());
+    let t0 = Instant::now();
+    stack
+        .notify(&alert())
+        .await
+        .expect("the third attempt, after the cool-down, is delivered");
+    assert_eq!(n.attempts(), 3, "two failures and the probe");
+    // Failure at 0 s, retry at 1 s fails and opens the circuit until 31 s; the
+    // retry 1 s later is refused and waits the 29 s left.
+    assert_eq!(t0.elapsed(), Duration::from_secs(31));
+    // With a deadline shorter than the cool-down, the refusal gives up.
+    let n = Arc::new(ScriptedNotifier::new(
+        "s",
+        vec![Step::fail(server_error()), Step::fail(server_error())],
+    ));
+    let stack = NotifierBuilder::new()
+        .retry(
+            RetryPolicy::none()
+                .with_max_attempts(10)
+                .with_backoff(Duration::from_secs(1), Duration::from_secs(1))
+                .with_jitter(0.0)
+                .with_deadline(Some(Duration::from_secs(10))),
+        )
+        .circuit_breaker(
+            BreakerConfig::default()
+                .with_threshold(2)
+                .with_cool_down(Duration::from_secs(30)),
+        )
+        .service(n.clone());
+    let e = stack.notify(&alert()).await.unwrap_err();
+    assert!(is_circuit_open(&e), "{e}");
     assert_eq!(n.attempts(), 2);
 }
 

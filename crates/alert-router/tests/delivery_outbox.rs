@@ -1,13 +1,19 @@
 //! The outbox over the in-memory store: written before the first attempt, severity
-//! order, durable retries, give-up, resume on start, history, store failures.
+//! order, durable retries, give-up into dead letters, resume on start, history,
+//! store failures, breaker refusals, panicking channels.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alert_core::{Alert, Notifier, NotifyError, Receipt, Result, Severity, Timestamp, async_trait};
-use alert_router::delivery::{Outbox, OutboxError, RetryPolicy, history, new_notification_id};
+use alert_router::TokioClock;
+use alert_router::delivery::{
+    BreakerConfig, DeliveryExt, Outbox, OutboxError, RetryPolicy, history, new_notification_id,
+};
 use alert_router::store::{
-    AttemptOutcome, AttemptQuery, MemoryStore, Notification, NotificationKind, Store,
+    AttemptOutcome, AttemptQuery, DeadLetterQuery, MemoryStore, Notification, NotificationKind,
+    Store,
 };
 use alert_testkit::{Call, MemoryNotifier, ScriptedNotifier, Step};
 
@@ -219,6 +225,22 @@ async fn retries_are_durable_and_recorded_then_given_up() {
     assert_eq!(outbox.stats().gave_up, 1);
     assert_eq!(outbox.stats().failed_attempts, 3);
     assert!(store.pending_outbox(0).await.unwrap().is_empty());
+    // Given up is not deleted: the notification is kept as a dead letter.
+    let dead = store
+        .dead_letters(&DeadLetterQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (
+            dead[0].notification.channel.as_str(),
+            dead[0].notification.alerts[0].name.as_str(),
+            dead[0].notification.attempts,
+            dead[0].reason.as_str(),
+            dead[0].error_kind.as_deref(),
+        ),
+        ("dead", "Bad", 1, "permanent", Some("rejected"))
+    );
     // History renders for people.
     let table = history::to_table(
         &store
@@ -234,24 +256,30 @@ async fn retries_are_durable_and_recorded_then_given_up() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pending_notifications_resume_on_start_in_their_lane() {
     let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(TokioClock::starting_at(Timestamp::now()));
+    let later = |clock: &TokioClock| {
+        let mut n = note("team", "hook", "Later", Severity::Info);
+        n.created_at = alert_router::Clock::now(clock);
+        n.next_attempt_at = Some(n.created_at.saturating_add(Duration::from_secs(3600)));
+        n
+    };
     // A previous process queued three notifications and stopped.
-    let stuck = ScriptedNotifier::new("hook", vec![Step::Delay(Duration::from_secs(3600))]);
+    let stuck = ScriptedNotifier::new("hook", vec![Step::Delay(Duration::from_secs(86_400))]);
     let first = Outbox::builder(store.clone())
+        .clock(clock.clone())
         .channel("team", "hook", Arc::new(stuck))
         .lane_concurrency(1)
         .start()
         .await
         .unwrap();
-    let mut future = note("team", "hook", "Later", Severity::Info);
-    future.next_attempt_at = Some(Timestamp::now().saturating_add(Duration::from_millis(300)));
     first
         .submit_many(vec![
             note("team", "hook", "A", Severity::Error),
             note("team", "hook", "B", Severity::Error),
-            future,
+            later(&clock),
             note("other", "gone", "C", Severity::Error).clone(),
         ])
         .await
@@ -260,13 +288,11 @@ async fn pending_notifications_resume_on_start_in_their_lane() {
         store.pending_outbox(0).await.unwrap().is_empty(),
         "all or none"
     );
-    let mut future = note("team", "hook", "Later", Severity::Info);
-    future.next_attempt_at = Some(Timestamp::now().saturating_add(Duration::from_millis(300)));
     first
         .submit_many(vec![
             note("team", "hook", "A", Severity::Error),
             note("team", "hook", "B", Severity::Error),
-            future,
+            later(&clock),
         ])
         .await
         .unwrap();
@@ -276,18 +302,146 @@ async fn pending_notifications_resume_on_start_in_their_lane() {
 
     let mem = MemoryNotifier::new("hook");
     let second = Outbox::builder(store.clone())
+        .clock(clock.clone())
         .channel("team", "hook", Arc::new(mem.clone()))
         .start()
         .await
         .unwrap();
     assert_eq!(second.stats().resumed, 3);
-    let calls = mem.wait_for(2, Duration::from_secs(5)).await;
-    assert_eq!(calls.len(), 2, "the two due ones go at once");
-    assert!(second.wait_idle(Duration::from_secs(5)).await);
-    let names: Vec<String> = mem.alerts().into_iter().map(|a| a.name).collect();
-    assert_eq!(names.len(), 3);
-    assert_eq!(names[2], "Later", "the scheduled one waited for its time");
+    let calls = mem.wait_for(2, Duration::from_secs(60)).await;
+    let names = |calls: Vec<Call>| -> Vec<String> {
+        calls
+            .into_iter()
+            .flat_map(|c| match c {
+                Call::Group(a) => a.into_iter().map(|a| a.name).collect::<Vec<_>>(),
+                other => panic!("expected a group call, got {other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(names(calls), ["A", "B"], "the two due ones go at once");
+    // The scheduled one waits for its time (an hour after it was queued), in the
+    // queue and in the store.
+    tokio::time::sleep(Duration::from_secs(1800)).await;
+    assert_eq!(mem.len(), 2);
+    let stats = second.stats();
+    assert_eq!((stats.queued, stats.in_flight), (1, 0));
+    let pending = store.pending_outbox(0).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].alerts[0].name, "Later");
+    assert!(second.wait_idle(Duration::from_secs(3600)).await);
+    assert_eq!(names(mem.calls()), ["A", "B", "Later"]);
     assert!(store.pending_outbox(0).await.unwrap().is_empty());
+}
+
+/// A channel that reports each call and then waits for the test's go-ahead, so the
+/// test can break the store while the attempt is in flight.
+#[derive(Debug)]
+struct Gated {
+    called: tokio::sync::mpsc::UnboundedSender<String>,
+    go: Arc<tokio::sync::Semaphore>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Notifier for Gated {
+    fn name(&self) -> &str {
+        "gated"
+    }
+    async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let _ = self.called.send(alerts[0].name.clone());
+        self.go.acquire().await.expect("open").forget();
+        Ok(Receipt::new("gated").with_id("g-1"))
+    }
+    async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+        self.notify_group(std::slice::from_ref(alert)).await
+    }
+}
+
+/// The store fails (disk full, database locked) after the notification was stored
+/// and while its attempt is in flight: the outcome cannot be written. Nothing is
+/// lost and nothing is sent twice: the notification stays pending in the store,
+/// the error is visible in the stats, the lane's worker waits instead of taking the
+/// next notification, and once the store is back the outcome is recorded.
+#[tokio::test(start_paused = true)]
+async fn outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery() {
+    let store = Arc::new(MemoryStore::new());
+    let (called_tx, mut called) = tokio::sync::mpsc::unbounded_channel();
+    let go = Arc::new(tokio::sync::Semaphore::new(0));
+    let gated = Arc::new(Gated {
+        called: called_tx,
+        go: go.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let outbox = Outbox::builder(store.clone())
+        .channel("team", "gated", gated.clone())
+        .lane_concurrency(1)
+        .start()
+        .await
+        .unwrap();
+    outbox
+        .submit_many(vec![
+            note("team", "gated", "First", Severity::Critical),
+            note("team", "gated", "Second", Severity::Warning),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(called.recv().await.as_deref(), Some("First"));
+    // The disk fills up while the channel is sending.
+    store.set_unavailable(true);
+    go.add_permits(1);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let stats = outbox.stats();
+    assert_eq!(
+        stats.last_store_error.as_deref(),
+        Some("store `memory` unavailable: set unavailable for a test"),
+        "the error is visible while it lasts"
+    );
+    assert!(stats.store_errors >= 2, "the write is retried: {stats:?}");
+    assert_eq!(
+        (stats.delivered, stats.queued, stats.in_flight),
+        (1, 1, 1),
+        "delivered, its outcome not yet recorded; the second waits"
+    );
+    assert_eq!(
+        gated.calls.load(Ordering::SeqCst),
+        1,
+        "no next attempt before the outcome is durable"
+    );
+    // The store comes back: the outcome is written, then the second goes.
+    store.set_unavailable(false);
+    let pending = store.pending_outbox(0).await.unwrap();
+    assert_eq!(
+        pending.len(),
+        2,
+        "the delivered one is still pending until its outcome is written"
+    );
+    assert_eq!(called.recv().await.as_deref(), Some("Second"));
+    go.add_permits(1);
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+    let attempts = store
+        .query_attempts(&AttemptQuery::default())
+        .await
+        .unwrap();
+    let summary: Vec<(String, u32, AttemptOutcome)> = attempts
+        .iter()
+        .rev()
+        .map(|a| (a.notification_id.clone(), a.attempt, a.outcome))
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert!(
+        summary
+            .iter()
+            .all(|(_, n, o)| *n == 1 && *o == AttemptOutcome::Delivered),
+        "each recorded once, as delivered: {summary:?}"
+    );
+    let stats = outbox.stats();
+    assert_eq!(
+        stats.last_store_error, None,
+        "cleared once a write succeeds"
+    );
+    assert_eq!(gated.calls.load(Ordering::SeqCst), 2, "nothing sent twice");
 }
 
 #[tokio::test]
@@ -310,7 +464,8 @@ async fn a_store_that_is_down_refuses_the_submit_and_loses_nothing() {
         mem.is_empty(),
         "not stored, so not sent: the caller still owns it"
     );
-    // Outcomes that cannot be written are retried until the store is back.
+    // (Outcomes that cannot be written are covered by
+    // `outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery`.)
     store.set_unavailable(false);
     outbox
         .submit(note("team", "m", "B", Severity::Critical))
@@ -377,4 +532,249 @@ async fn resolutions_update_the_message_delivered_before() {
         }
         other => panic!("expected an update, got {other:?}"),
     }
+}
+
+/// Policy limits are for attempts, not for refusals by an open circuit breaker: a
+/// channel whose breaker opens after two failures and stays open through failed
+/// probes is delivered on its seventh attempt even with `max_attempts` 7, and the
+/// history has one row per real attempt.
+#[tokio::test(start_paused = true)]
+async fn breaker_refusals_do_not_use_up_attempts() {
+    let store = Arc::new(MemoryStore::new());
+    let n = Arc::new(ScriptedNotifier::new(
+        "s",
+        (0..6)
+            .map(|_| {
+                Step::fail(NotifyError::Server {
+                    channel: "s",
+                    status: Some(503),
+                    message: "down".into(),
+                    retry_after: None,
+                })
+            })
+            .collect(),
+    ));
+    let guarded = n.clone().with_circuit_breaker(
+        BreakerConfig::default()
+            .with_threshold(2)
+            .with_cool_down(Duration::from_secs(60)),
+    );
+    let breaker = guarded.handle();
+    let outbox = Outbox::builder(store.clone())
+        .clock(Arc::new(TokioClock::starting_at(Timestamp::now())))
+        .channel_with_breaker("team", "s", Arc::new(guarded), breaker)
+        .lane_concurrency(1)
+        .retry(
+            RetryPolicy::none()
+                .with_max_attempts(7)
+                .with_backoff(Duration::from_secs(1), Duration::from_secs(60))
+                .with_jitter(0.0),
+        )
+        .start()
+        .await
+        .unwrap();
+    outbox
+        .submit(note("team", "s", "Drift", Severity::Error))
+        .await
+        .unwrap();
+    assert!(outbox.wait_idle(Duration::from_secs(7200)).await);
+    assert_eq!(n.delivered().len(), 1, "delivered");
+    assert_eq!(n.attempts(), 7, "six failures, then the seventh attempt");
+    let rows: Vec<(u32, AttemptOutcome)> = store
+        .query_attempts(&AttemptQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|a| (a.attempt, a.outcome))
+        .collect();
+    let mut expected: Vec<(u32, AttemptOutcome)> =
+        (1..=6).map(|i| (i, AttemptOutcome::Failed)).collect();
+    expected.push((7, AttemptOutcome::Delivered));
+    assert_eq!(rows, expected);
+    let stats = outbox.stats();
+    // Failures at 0 s and 1 s open the circuit; each retry during a cool-down
+    // (at 3, 65, 189, 437 and 753 s) is refused and waits for the probe (at 61,
+    // 181, 421, 721 and 1021 s).
+    assert_eq!(
+        (stats.failed_attempts, stats.breaker_refusals, stats.gave_up),
+        (6, 5, 0)
+    );
+}
+
+/// The default policy keeps a notification through a long outage (hours, not the
+/// six or seven that 100 attempts used to last) and, after its 24 hours, keeps it
+/// as a dead letter that can be queued again.
+#[tokio::test(start_paused = true)]
+async fn a_long_outage_loses_nothing_and_ends_in_a_dead_letter_after_24_hours() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(TokioClock::starting_at(Timestamp::now()));
+    let down = Arc::new(ScriptedNotifier::new("s", Vec::new()));
+    for _ in 0..2000 {
+        down.push(Step::fail(NotifyError::Server {
+            channel: "s",
+            status: Some(503),
+            message: "maintenance".into(),
+            retry_after: None,
+        }));
+    }
+    let outbox = Outbox::builder(store.clone())
+        .clock(clock.clone())
+        .channel("team", "s", down.clone())
+        .start()
+        .await
+        .unwrap();
+    let mut n = note("team", "s", "Drift", Severity::Error);
+    n.created_at = alert_router::Clock::now(&*clock);
+    let id = n.id.clone();
+    outbox.submit(n).await.unwrap();
+    // Ten hours in: still pending, still being tried.
+    tokio::time::sleep(Duration::from_secs(10 * 3600)).await;
+    let pending = store.pending_outbox(0).await.unwrap();
+    assert_eq!(pending.len(), 1, "still pending after 10 hours");
+    assert!(pending[0].attempts > 100, "{}", pending[0].attempts);
+    assert_eq!(outbox.stats().gave_up, 0);
+    // A day and an hour in: given up on, and kept.
+    tokio::time::sleep(Duration::from_secs(15 * 3600)).await;
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+    let dead = outbox
+        .dead_letters(&DeadLetterQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].id(), id);
+    assert_eq!(dead[0].reason, "deadline");
+    assert_eq!(dead[0].error_kind.as_deref(), Some("server"));
+    // 1 s doubling to 5 min, with a random 0-25% taken off each wait: between
+    // about 295 (no jitter) and 391 (all jitter) attempts fit in 24 hours.
+    let made = dead[0].notification.attempts;
+    assert!((290..=400).contains(&made), "{made} attempts");
+    assert_eq!(down.attempts() as u32, made);
+    let mut q = AttemptQuery::default();
+    q.outcome = Some(AttemptOutcome::GaveUp);
+    assert_eq!(store.query_attempts(&q).await.unwrap().len(), 1);
+    // The provider is back: the dead letter is queued again and delivered.
+    let good = MemoryNotifier::new("s");
+    drop(outbox);
+    let outbox = Outbox::builder(store.clone())
+        .clock(clock.clone())
+        .channel("team", "s", Arc::new(good.clone()))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox.stats().resumed,
+        0,
+        "a dead letter is not resumed by itself"
+    );
+    assert!(!outbox.redeliver("no-such-id").await.unwrap());
+    assert!(outbox.redeliver(&id).await.unwrap());
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert_eq!(good.len(), 1);
+    assert!(
+        outbox
+            .dead_letters(&DeadLetterQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+}
+
+/// A channel that panics on its first call, then delivers.
+#[derive(Debug, Default)]
+struct PanicsOnce {
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Notifier for PanicsOnce {
+    fn name(&self) -> &str {
+        "panics-once"
+    }
+    async fn notify_group(&self, _: &[Alert]) -> Result<Receipt> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("bug in the channel");
+        }
+        Ok(Receipt::new("panics-once"))
+    }
+    async fn notify(&self, alert: &Alert) -> Result<Receipt> {
+        self.notify_group(std::slice::from_ref(alert)).await
+    }
+}
+
+/// A channel that panics does not kill its lane's worker nor leave the attempt
+/// "in flight": the panic is a failed attempt, retried, and the lane goes on.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_channel_is_a_failed_attempt_and_the_lane_goes_on() {
+    let store = Arc::new(MemoryStore::new());
+    let channel = Arc::new(PanicsOnce::default());
+    let outbox = Outbox::builder(store.clone())
+        .channel("team", "p", channel.clone())
+        .lane_concurrency(1)
+        .retry(fast_retry(5))
+        .start()
+        .await
+        .unwrap();
+    outbox
+        .submit(note("team", "p", "First", Severity::Error))
+        .await
+        .unwrap();
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    outbox
+        .submit(note("team", "p", "Second", Severity::Error))
+        .await
+        .unwrap();
+    assert!(
+        outbox.wait_idle(Duration::from_secs(60)).await,
+        "the single worker is still alive"
+    );
+    let rows: Vec<(u32, AttemptOutcome, Option<String>)> = store
+        .query_attempts(&AttemptQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|a| (a.attempt, a.outcome, a.error.clone()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                1,
+                AttemptOutcome::Failed,
+                Some(
+                    "panics-once: server error: the channel panicked (a bug in the channel; \
+                     its message is on stderr)"
+                        .to_owned()
+                )
+            ),
+            (2, AttemptOutcome::Delivered, None),
+            (1, AttemptOutcome::Delivered, None),
+        ]
+    );
+    let stats = outbox.stats();
+    assert_eq!(
+        (
+            stats.delivered,
+            stats.failed_attempts,
+            stats.in_flight,
+            stats.queued
+        ),
+        (2, 1, 0, 0)
+    );
+    assert_eq!(channel.calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn the_default_policy_is_24_hours_without_an_attempt_limit() {
+    let p = Outbox::default_retry();
+    assert_eq!(p.deadline, Some(Duration::from_secs(24 * 3600)));
+    assert_eq!(p.max_attempts, u32::MAX);
+    assert_eq!(
+        (p.initial_backoff, p.max_backoff, p.jitter),
+        (Duration::from_secs(1), Duration::from_secs(300), 0.25)
+    );
+    assert_eq!(p.max_retry_after, Duration::from_secs(15 * 60));
 }

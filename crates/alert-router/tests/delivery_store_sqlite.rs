@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alert_core::{Alert, Severity, Timestamp};
+use alert_core::{Alert, Notifier, Receipt, Severity, Timestamp, async_trait};
+use alert_router::delivery::Outbox;
 use alert_router::store::{
-    Change, Notification, NotificationKind, SqliteOptions, SqliteStore, Store, StoreError,
-    testsuite,
+    AttemptOutcome, AttemptQuery, Change, Notification, NotificationKind, SqliteOptions,
+    SqliteStore, Store, StoreError, testsuite,
 };
 
 fn notification(id: &str, body: &str) -> Notification {
@@ -184,4 +185,104 @@ async fn a_full_disk_is_a_clear_error_and_earlier_data_stays() {
         .apply(&[Change::Enqueue(notification("again", "small"))])
         .await
         .unwrap();
+}
+
+/// A channel that reports each call and waits for the test's go-ahead.
+#[derive(Debug)]
+struct Gated {
+    called: tokio::sync::mpsc::UnboundedSender<()>,
+    go: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait]
+impl Notifier for Gated {
+    fn name(&self) -> &str {
+        "gated"
+    }
+    async fn notify_group(&self, _: &[Alert]) -> alert_core::Result<Receipt> {
+        let _ = self.called.send(());
+        self.go.acquire().await.expect("open").forget();
+        Ok(Receipt::new("gated").with_id("provider-1"))
+    }
+    async fn notify(&self, alert: &Alert) -> alert_core::Result<Receipt> {
+        self.notify_group(std::slice::from_ref(alert)).await
+    }
+}
+
+/// The database is locked by another process while a delivery is in flight, so
+/// its outcome cannot be written: the outbox says so clearly (stats), keeps the
+/// notification pending (a crash now would re-send it, never lose it), and records
+/// the outcome once the lock is released.
+#[tokio::test]
+async fn the_outbox_survives_a_database_locked_mid_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = Arc::new(SqliteStore::open_with(&path, opts(Duration::from_millis(50))).unwrap());
+    let (called_tx, mut called) = tokio::sync::mpsc::unbounded_channel();
+    let go = Arc::new(tokio::sync::Semaphore::new(0));
+    let outbox = Outbox::builder(store.clone())
+        .channel(
+            "team",
+            "webhook",
+            Arc::new(Gated {
+                called: called_tx,
+                go: go.clone(),
+            }),
+        )
+        .start()
+        .await
+        .unwrap();
+    outbox.submit(notification("n1", "body")).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), called.recv())
+        .await
+        .expect("the channel was called")
+        .expect("open");
+    // Another process takes the write lock while the channel is sending.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    go.add_permits(1);
+    // The failed write of the outcome shows, with SQLite's reason.
+    let mut last = None;
+    for _ in 0..6000 {
+        last = outbox.stats().last_store_error;
+        if last.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let last = last.expect("the failed outcome write is reported");
+    assert!(
+        last.starts_with(
+            "store `sqlite` unavailable: database is locked by another connection or process"
+        ),
+        "{last}"
+    );
+    assert!(outbox.stats().store_errors >= 1);
+    // Still pending in the database: nothing is lost if the process dies now.
+    let pending = store.pending_outbox(0).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+        ["n1"]
+    );
+    assert!(!outbox.wait_idle(Duration::from_millis(1)).await);
+    // The lock goes away: the outcome is recorded.
+    other.execute_batch("COMMIT").unwrap();
+    drop(other);
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+    let attempts = store
+        .query_attempts(&AttemptQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(
+        (
+            attempts[0].outcome,
+            attempts[0].attempt,
+            attempts[0].receipt.as_ref().and_then(|r| r.id.as_deref())
+        ),
+        (AttemptOutcome::Delivered, 1, Some("provider-1"))
+    );
+    assert_eq!(outbox.stats().last_store_error, None);
+    outbox.shutdown(Duration::from_secs(5)).await;
 }

@@ -199,17 +199,18 @@ impl BreakerHandle {
         };
     }
 
-    /// Before a call: `Ok(())` to go ahead, or the error to return.
-    fn admit(&self, channel: &'static str) -> Result<()> {
+    /// Before a call: `Ok(probe)` to go ahead (`probe`: this call is the half-open
+    /// probe), or the error to return.
+    fn admit(&self, channel: &'static str) -> Result<bool> {
         let mut g = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         match &mut g.0 {
-            Inner::Closed { .. } => Ok(()),
+            Inner::Closed { .. } => Ok(false),
             Inner::Open { until, .. } => {
                 if now >= *until {
                     g.0 = Inner::HalfOpen { probing: true };
                     tracing::info!(receiver = %self.0.name, "circuit half-open: probing");
-                    Ok(())
+                    Ok(true)
                 } else {
                     Err(NotifyError::Server {
                         channel,
@@ -230,13 +231,35 @@ impl BreakerHandle {
                     })
                 } else {
                     *probing = true;
-                    Ok(())
+                    Ok(true)
                 }
             }
             Inner::Disabled { reason, .. } => Err(NotifyError::Unavailable {
                 channel,
                 reason: format!("{DISABLED}: {reason}"),
             }),
+        }
+    }
+
+    /// A call that was admitted ended without an outcome: it was cancelled (its
+    /// future dropped, e.g. by an outer timeout) or it panicked. A panic counts as a
+    /// failure of the destination's channel; a cancelled probe frees the half-open
+    /// state for the next call to probe.
+    fn abandon(&self, channel: &'static str, probe: bool, panicked: bool) {
+        if panicked {
+            tracing::error!(receiver = %self.0.name, "the call panicked; counted as a failure");
+            self.record(&Err(NotifyError::Server {
+                channel,
+                status: None,
+                message: "the channel panicked".into(),
+                retry_after: None,
+            }));
+        } else if probe {
+            let mut g = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+            if let Inner::HalfOpen { probing } = &mut g.0 {
+                *probing = false;
+                tracing::info!(receiver = %self.0.name, "half-open probe cancelled; the next call probes");
+            }
         }
     }
 
@@ -322,6 +345,11 @@ fn counts_as_failure(e: &NotifyError) -> bool {
 /// API shows ([`BreakerHandle::state`]) until someone calls
 /// [`BreakerHandle::enable`]. A fallback receiver ([`FallbackLayer`](super::FallbackLayer))
 /// takes its notifications meanwhile.
+///
+/// A call that ends without an outcome is accounted for too: a panic in the wrapped
+/// notifier counts as a failure, and a half-open probe whose future is dropped
+/// (cancelled by an outer timeout, say) lets the next call probe instead of
+/// leaving the circuit waiting for it forever.
 #[derive(Clone, Debug, Default)]
 pub struct CircuitBreakerLayer {
     config: BreakerConfig,
@@ -373,10 +401,36 @@ impl<N> CircuitBreaker<N> {
     }
 
     async fn guarded(&self, call: impl Future<Output = Result<Receipt>>) -> Result<Receipt> {
-        self.handle.admit(self.channel)?;
+        let probe = self.handle.admit(self.channel)?;
+        // If the call never returns (its future is dropped, or it panics), the guard
+        // tells the breaker, so a half-open probe is never left "in flight" forever.
+        let mut guard = Admitted {
+            handle: &self.handle,
+            channel: self.channel,
+            probe,
+            done: false,
+        };
         let r = call.await;
+        guard.done = true;
         self.handle.record(&r);
         r
+    }
+}
+
+/// An admitted call's drop guard (see [`BreakerHandle::abandon`]).
+struct Admitted<'a> {
+    handle: &'a BreakerHandle,
+    channel: &'static str,
+    probe: bool,
+    done: bool,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.handle
+                .abandon(self.channel, self.probe, std::thread::panicking());
+        }
     }
 }
 

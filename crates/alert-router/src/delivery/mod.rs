@@ -12,7 +12,7 @@
 //! | [`ConcurrencyLimitLayer`] | at most N calls in flight |
 //! | [`RetryLayer`] | exponential backoff with jitter, max attempts, overall deadline, server delays honoured and capped; decides from [`NotifyError::retryable`](alert_core::NotifyError::retryable) only |
 //! | [`CircuitBreakerLayer`] | after N consecutive failures, refuse calls for a cool-down, then probe; destinations that are gone disable the receiver ([`BreakerState::Disabled`]) |
-//! | [`RateLimitLayer`] | token bucket per destination key; a 429 shrinks the bucket until the reset; [`RateLimit::for_channel`] has the per-channel defaults |
+//! | [`RateLimitLayer`] | token bucket per destination key; a 429 shrinks the bucket until the reset (a server delay capped at 15 minutes); [`RateLimit::for_channel`] has the per-channel defaults and their sources |
 //! | [`TimeoutLayer`] | a deadline per attempt |
 //! | [`FallbackLayer`] | another receiver takes over when this one is unavailable |
 //!
@@ -42,8 +42,12 @@
 //! [`Outbox`] delivers [`Notification`](crate::store::Notification)s through named
 //! channels with nothing lost: each notification is written to the
 //! [`Store`](crate::store::Store) before its first attempt, every attempt is recorded,
-//! retries are scheduled durably, and pending notifications resume on start-up. See
-//! its docs for the at-least-once guarantee and the bound on duplicates.
+//! retries are scheduled durably (24 hours by default; refusals by an open circuit
+//! breaker do not count as attempts), and pending notifications resume on start-up.
+//! A notification it gives up on goes to the receiver's fallback or is kept as a
+//! dead letter ([`Outbox::dead_letters`], [`Outbox::redeliver`]); it is never
+//! deleted undelivered. See its docs for the at-least-once guarantee, the bound on
+//! duplicates and which channels make a resend harmless.
 #![allow(clippy::module_name_repetitions)]
 
 mod breaker;

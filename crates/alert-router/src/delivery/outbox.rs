@@ -3,7 +3,7 @@
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::util::{catch_panic, intern};
 use super::{
     BreakerConfig, BreakerHandle, BreakerState, CircuitBreakerLayer, ConcurrencyLimitLayer,
     NotifierBuilder, RateLimit, RateLimitLayer, RetryDecision, RetryPolicy, TimeoutLayer,
@@ -21,9 +22,14 @@ use super::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::store::{
-    AttemptOutcome, Change, DeliveryAttempt, Notification, NotificationKind, ReceiptRecord, Store,
-    StoreError,
+    AttemptOutcome, Change, DeadLetter, DeadLetterQuery, DeliveryAttempt, Notification,
+    NotificationKind, ReceiptRecord, Store, StoreError,
 };
+
+/// The error text recorded for an attempt whose channel panicked. The panic's own
+/// message is not recorded (it may hold anything the channel formatted, secrets
+/// included); the default panic hook prints it to stderr.
+const PANICKED: &str = "the channel panicked (a bug in the channel; its message is on stderr)";
 
 /// Why the outbox refused a notification. Nothing was queued when this is returned.
 #[non_exhaustive]
@@ -56,9 +62,8 @@ pub enum OutboxError {
     },
 }
 
-/// A new unique notification id (also its idempotency key): 32 hex digits from the
-/// wall clock, the process id and a counter, so ids from several processes and
-/// restarts do not collide.
+/// A new unique notification id: 32 hex digits from the wall clock, the process id
+/// and a counter, so ids from several processes and restarts do not collide.
 pub fn new_notification_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -118,10 +123,13 @@ impl Ord for Delayed {
     }
 }
 
+/// A lane's notifications: waiting (ready or scheduled) and being attempted, under
+/// one lock so the two counts are always read and changed together.
 #[derive(Default)]
 struct Queue {
     ready: BinaryHeap<Ready>,
     delayed: BinaryHeap<Reverse<Delayed>>,
+    in_flight: usize,
 }
 
 struct Lane {
@@ -131,7 +139,6 @@ struct Lane {
     breaker: Option<BreakerHandle>,
     queue: Mutex<Queue>,
     wake: Notify,
-    in_flight: AtomicUsize,
 }
 
 impl Lane {
@@ -171,16 +178,33 @@ impl Lane {
         }
         match q.ready.pop() {
             Some(r) => {
-                self.in_flight.fetch_add(1, Ordering::SeqCst);
+                q.in_flight += 1;
                 Ok(r.n)
             }
             None => Err(q.delayed.peek().map(|d| d.0.at)),
         }
     }
 
-    fn queued(&self) -> usize {
+    /// Ends an attempt taken with [`pop`](Self::pop); `again` puts the notification
+    /// back for a later attempt in the same step, so it is never counted twice nor
+    /// missed by [`load`](Self::load).
+    fn finish(&self, again: Option<(u64, Instant, Notification)>) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        q.in_flight = q.in_flight.saturating_sub(1);
+        let wake = again.is_some();
+        if let Some((seq, at, n)) = again {
+            q.delayed.push(Reverse(Delayed { at, seq, n }));
+        }
+        drop(q);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// `(queued, in flight)`, read together.
+    fn load(&self) -> (usize, usize) {
         let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        q.ready.len() + q.delayed.len()
+        (q.ready.len() + q.delayed.len(), q.in_flight)
     }
 }
 
@@ -189,6 +213,7 @@ struct Counters {
     submitted: AtomicU64,
     delivered: AtomicU64,
     failed_attempts: AtomicU64,
+    breaker_refusals: AtomicU64,
     gave_up: AtomicU64,
     fell_back: AtomicU64,
     resumed: AtomicU64,
@@ -206,8 +231,14 @@ pub struct OutboxStats {
     pub delivered: u64,
     /// Attempts that failed (each retry counts).
     pub failed_attempts: u64,
+    /// Calls refused by the channel's open circuit breaker. Nothing was sent, so
+    /// they are not attempts: not recorded in history, not counted in
+    /// `failed_attempts` nor against the retry policy's attempts; the notification
+    /// waits for the end of the cool-down (the policy's deadline still applies).
+    pub breaker_refusals: u64,
     /// Notifications given up (permanent error, or the retry policy's limits) by a
-    /// receiver without a fallback.
+    /// receiver without a fallback: each is kept as a dead letter
+    /// ([`Outbox::dead_letters`]), never deleted.
     pub gave_up: u64,
     /// Notifications a receiver handed to its fallback (see
     /// [`OutboxBuilder::fallback`]) instead of giving up or waiting for its breaker.
@@ -225,7 +256,8 @@ pub struct OutboxStats {
     pub last_store_error: Option<String>,
     /// Notifications queued now (waiting or scheduled for a retry).
     pub queued: usize,
-    /// Attempts running now.
+    /// Attempts running now. Each lane's `queued` and `in_flight` are read together,
+    /// so a notification between attempts is counted once.
     pub in_flight: usize,
 }
 
@@ -355,7 +387,9 @@ impl OutboxBuilder {
     }
 
     /// The durable retry policy (default: [`Outbox::default_retry`]). Its deadline
-    /// counts from the notification's creation, across restarts.
+    /// counts from the notification's creation, across restarts. Refusals by an open
+    /// circuit breaker do not use its attempts. A notification that exhausts it goes
+    /// to the receiver's [fallback](Self::fallback), or is kept as a dead letter.
     pub fn retry(mut self, policy: RetryPolicy) -> OutboxBuilder {
         self.retry = policy;
         self
@@ -430,7 +464,6 @@ impl OutboxBuilder {
                     breaker,
                     queue: Mutex::new(Queue::default()),
                     wake: Notify::new(),
-                    in_flight: AtomicUsize::new(0),
                 };
                 ((r, c), Arc::new(lane))
             })
@@ -529,9 +562,7 @@ struct Inner {
 
 impl Inner {
     fn is_idle(&self) -> bool {
-        self.lanes
-            .values()
-            .all(|l| l.queued() == 0 && l.in_flight.load(Ordering::SeqCst) == 0)
+        self.lanes.values().all(|l| l.load() == (0, 0))
     }
 }
 
@@ -603,8 +634,22 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
         }
         match lane.pop(Instant::now()) {
             Ok(n) => {
-                deliver(&inner, &lane, n).await;
-                lane.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let id = n.id.clone();
+                let again = match catch_panic(deliver(&inner, &lane, n)).await {
+                    Ok(again) => {
+                        again.map(|(at, n)| (inner.seq.fetch_add(1, Ordering::Relaxed), at, n))
+                    }
+                    Err(_) => {
+                        // Not the channel (its panics are caught and recorded as
+                        // failed attempts) but recording the outcome. The worker
+                        // lives on; the notification stays pending in the store and
+                        // is attempted again after the next start.
+                        tracing::error!(%id, receiver = %lane.receiver, channel = %lane.channel,
+                            "panic while recording a delivery outcome; the notification stays pending in the store");
+                        None
+                    }
+                };
+                lane.finish(again);
                 if inner.is_idle() {
                     inner.idle.notify_waiters();
                 }
@@ -653,11 +698,29 @@ async fn attempt(inner: &Inner, lane: &Lane, n: &Notification) -> Result<Receipt
     }
 }
 
-async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
+/// One attempt of `n` and its durable outcome. Returns the notification and when to
+/// try it next when it stays in this lane.
+async fn deliver(
+    inner: &Inner,
+    lane: &Lane,
+    mut n: Notification,
+) -> Option<(Instant, Notification)> {
     let number = n.attempts + 1;
     let at = inner.clock.now();
     let t0 = Instant::now();
-    let result = attempt(inner, lane, &n).await;
+    let result = match catch_panic(attempt(inner, lane, &n)).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::error!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
+                attempt = number, "the channel panicked; recorded as a failed attempt");
+            Err(NotifyError::Server {
+                channel: intern(lane.notifier.name()),
+                status: None,
+                message: PANICKED.to_owned(),
+                retry_after: None,
+            })
+        }
+    };
     let latency = t0.elapsed();
     let mut changes = Vec::with_capacity(3);
     match result {
@@ -677,19 +740,36 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
             changes.push(Change::Dequeue(n.id.clone()));
             inner.counters.delivered.fetch_add(1, Ordering::Relaxed);
             commit(inner, changes).await;
+            None
         }
         Err(e) => {
-            inner
-                .counters
-                .failed_attempts
-                .fetch_add(1, Ordering::Relaxed);
             let elapsed = inner.clock.now().duration_since(n.created_at);
-            let decision = inner.retry.decide(number, &e, elapsed);
+            let refused = is_circuit_open(&e);
+            let decision = if refused {
+                inner.retry.decide_refusal(&e, elapsed)
+            } else {
+                inner
+                    .counters
+                    .failed_attempts
+                    .fetch_add(1, Ordering::Relaxed);
+                inner.retry.decide(number, &e, elapsed)
+            };
             if let Some((to, lanes)) = inner.fallbacks.get(&n.receiver)
-                && (matches!(decision, RetryDecision::GiveUp(_)) || is_circuit_open(&e))
+                && (matches!(decision, RetryDecision::GiveUp(_)) || refused)
             {
                 hand_over(inner, n, number, at, latency, &e, to, lanes).await;
-                return;
+                return None;
+            }
+            if refused && let RetryDecision::RetryAfter(wait) = decision {
+                // Nothing was sent: not an attempt. Nothing to record either; after
+                // a restart the notification is simply tried (and refused) again.
+                inner
+                    .counters
+                    .breaker_refusals
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
+                    wait = ?wait, "circuit open; waiting for the cool-down");
+                return Some((Instant::now() + wait, n));
             }
             let outcome = match decision {
                 RetryDecision::RetryAfter(_) => AttemptOutcome::Failed,
@@ -712,15 +792,22 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) {
                     commit(inner, changes).await;
                     n.attempts = number;
                     n.next_attempt_at = Some(next);
-                    let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
-                    lane.push_delayed(seq, Instant::now() + wait, n);
+                    Some((Instant::now() + wait, n))
                 }
                 RetryDecision::GiveUp(reason) => {
                     tracing::error!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
-                        attempts = number, ?reason, error = %e, "delivery given up");
-                    changes.push(Change::Dequeue(n.id.clone()));
+                        attempts = number, reason = reason.as_str(), error = %e,
+                        "delivery given up; kept as a dead letter");
+                    if !refused {
+                        n.attempts = number;
+                    }
+                    changes.push(Change::DeadLetter(
+                        DeadLetter::new(n, inner.clock.now(), reason.as_str())
+                            .with_error(e.kind(), e.to_string()),
+                    ));
                     inner.counters.gave_up.fetch_add(1, Ordering::Relaxed);
                     commit(inner, changes).await;
+                    None
                 }
             }
         }
@@ -817,13 +904,26 @@ async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
 ///   fingerprints, attempt number, latency, outcome, error text, receipt).
 /// * **Durable retries.** A failed attempt is decided by the
 ///   [`RetryPolicy`] from [`NotifyError::retryable`]; the next attempt's time is
-///   written ([`Change::Reschedule`]), so it survives a restart. A permanent error,
-///   or the policy's limits, give the notification up: recorded as `gave_up`,
-///   logged at `error`, counted in [`OutboxStats::gave_up`].
+///   written ([`Change::Reschedule`]), so it survives a restart. The default policy
+///   ([`Outbox::default_retry`]) keeps trying for 24 hours. A refusal by the
+///   channel's open circuit breaker is not an attempt: the notification waits for
+///   the cool-down without using the policy's attempts
+///   ([`OutboxStats::breaker_refusals`]).
+/// * **Nothing is deleted undelivered.** A permanent error, or the policy's limits,
+///   give the notification up: the attempt is recorded as `gave_up`, logged at
+///   `error`, counted in [`OutboxStats::gave_up`], and the notification is moved
+///   to the **dead letters** ([`Change::DeadLetter`], in the same transaction):
+///   kept in the store, listed by [`Outbox::dead_letters`], queued again by
+///   [`Outbox::redeliver`], pruned only by retention after its age like the rest
+///   of the history.
 /// * **Fallback receivers.** A receiver with a [fallback](OutboxBuilder::fallback)
 ///   hands such a notification, and one its open circuit breaker refuses, to the
 ///   fallback's channels in the same transaction that records the attempt
-///   ([`AttemptOutcome::FellBack`]), counted in [`OutboxStats::fell_back`].
+///   ([`AttemptOutcome::FellBack`]), counted in [`OutboxStats::fell_back`], instead
+///   of keeping it as a dead letter.
+/// * **A channel that panics** does not take its lane down: the panic is caught,
+///   recorded as a failed attempt (`server` error, "the channel panicked") and
+///   retried like one; the worker keeps going.
 /// * **Outcomes are written before the next attempt.** If the store refuses an
 ///   outcome (database locked, disk full), the writer retries it with back-off
 ///   (50 ms doubling to 5 s) until it is written; meanwhile the lane's worker waits,
@@ -840,9 +940,19 @@ async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
 /// another attempt before the outcome of its previous one is committed, so at any
 /// instant at most `lane_concurrency` attempts per channel are *delivered but not yet
 /// recorded*. After a crash, **at most `lane_concurrency` × (number of channels)
-/// notifications are delivered twice** (the in-flight window); none more. Channels
-/// that can use an idempotency key (the notification id, stable across resends, or a
-/// hash of the body as `alert-webhook` sends) let the receiving side drop even those.
+/// notifications are delivered twice** (the in-flight window); none more.
+///
+/// The notification id is not handed to channels: a [`Notifier`] call gets only the
+/// alerts (and, for a resolution, the stored receipt). The channels that make a
+/// resend harmless do it with keys of their own, derived from what they are given:
+///
+/// | channel | what a resend after a crash does |
+/// |---|---|
+/// | `datadog` | posts another event with the same `aggregation_key` (the alert's fingerprint), which Datadog folds into the same aggregate |
+/// | `statuspal` | finds the open incident by its `[ref:<fingerprint>]` marker and updates it; no second incident is opened |
+/// | `slack` (resolution) | edits the message whose `ts` the stored receipt holds; editing twice leaves one message |
+/// | `webhook` | sends the same `Idempotency-Key` header (a hash of the body), so a receiver that honours it drops the duplicate |
+/// | others, and Slack/Discord firing messages | a second message: at least once |
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -891,12 +1001,16 @@ impl Outbox {
         }
     }
 
-    /// The outbox's default durable retry policy: up to 100 attempts, 1 s doubling to
-    /// 5 minutes with 25% jitter, for at most 24 hours from the notification's
-    /// creation; server delays honoured up to 15 minutes.
+    /// The outbox's default durable retry policy: **24 hours** from the
+    /// notification's creation, with no separate limit on the number of attempts
+    /// (the deadline decides); 1 s doubling to 5 minutes with 25% jitter between
+    /// attempts (about 330 attempts in a day of failures), server delays honoured up
+    /// to 15 minutes. Refusals by an open circuit breaker are not attempts. What is
+    /// still undelivered after that goes to the receiver's fallback, or is kept as a
+    /// dead letter.
     pub fn default_retry() -> RetryPolicy {
         RetryPolicy::none()
-            .with_max_attempts(100)
+            .with_max_attempts(u32::MAX)
             .with_backoff(Duration::from_secs(1), Duration::from_secs(300))
             .with_jitter(0.25)
             .with_deadline(Some(Duration::from_secs(24 * 3600)))
@@ -957,10 +1071,17 @@ impl Outbox {
     /// Counters and gauges.
     pub fn stats(&self) -> OutboxStats {
         let c = &self.inner.counters;
+        let (queued, in_flight) = self
+            .inner
+            .lanes
+            .values()
+            .map(|l| l.load())
+            .fold((0, 0), |(q, f), (lq, lf)| (q + lq, f + lf));
         OutboxStats {
             submitted: c.submitted.load(Ordering::Relaxed),
             delivered: c.delivered.load(Ordering::Relaxed),
             failed_attempts: c.failed_attempts.load(Ordering::Relaxed),
+            breaker_refusals: c.breaker_refusals.load(Ordering::Relaxed),
             gave_up: c.gave_up.load(Ordering::Relaxed),
             fell_back: c.fell_back.load(Ordering::Relaxed),
             resumed: c.resumed.load(Ordering::Relaxed),
@@ -972,13 +1093,8 @@ impl Outbox {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-            queued: self.inner.lanes.values().map(|l| l.queued()).sum(),
-            in_flight: self
-                .inner
-                .lanes
-                .values()
-                .map(|l| l.in_flight.load(Ordering::SeqCst))
-                .sum(),
+            queued,
+            in_flight,
         }
     }
 
@@ -989,16 +1105,64 @@ impl Outbox {
             .inner
             .lanes
             .values()
-            .map(|l| ChannelStatus {
-                receiver: l.receiver.clone(),
-                channel: l.channel.clone(),
-                queued: l.queued(),
-                in_flight: l.in_flight.load(Ordering::SeqCst),
-                breaker: l.breaker.as_ref().map(BreakerHandle::state),
+            .map(|l| {
+                let (queued, in_flight) = l.load();
+                ChannelStatus {
+                    receiver: l.receiver.clone(),
+                    channel: l.channel.clone(),
+                    queued,
+                    in_flight,
+                    breaker: l.breaker.as_ref().map(BreakerHandle::state),
+                }
             })
             .collect();
         v.sort_by(|a, b| (&a.receiver, &a.channel).cmp(&(&b.receiver, &b.channel)));
         v
+    }
+
+    /// The dead letters matching `q`, newest first: notifications given up by a
+    /// receiver without a fallback (see [`Store::dead_letters`]).
+    pub async fn dead_letters(&self, q: &DeadLetterQuery) -> Result<Vec<DeadLetter>, OutboxError> {
+        Ok(self.inner.store.dead_letters(q).await?)
+    }
+
+    /// Queues the dead letter `id` again (after fixing what made it fail, e.g.
+    /// re-enabling a disabled receiver): in one transaction it goes back to the
+    /// outbox with no attempts and a fresh retry budget (its `created_at` is now),
+    /// and leaves the dead letters. Returns `false` when there is no such dead
+    /// letter. Fails with [`OutboxError::UnknownChannel`] when its channel is no
+    /// longer registered (it then stays a dead letter).
+    pub async fn redeliver(&self, id: &str) -> Result<bool, OutboxError> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(OutboxError::Closed);
+        }
+        let q = DeadLetterQuery {
+            id: Some(id.to_owned()),
+            limit: 1,
+            ..DeadLetterQuery::default()
+        };
+        let Some(dead) = self.inner.store.dead_letters(&q).await?.into_iter().next() else {
+            return Ok(false);
+        };
+        let mut n = dead.notification;
+        n.attempts = 0;
+        n.next_attempt_at = None;
+        n.created_at = self.inner.clock.now();
+        let lane = self.lane_of(&n)?;
+        self.inner
+            .store
+            .apply(&[
+                Change::Enqueue(n.clone()),
+                Change::DeleteDeadLetter(n.id.clone()),
+            ])
+            .await?;
+        self.inner
+            .counters
+            .submitted
+            .fetch_add(1, Ordering::Relaxed);
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+        lane.push_ready(seq, n);
+        Ok(true)
     }
 
     /// The breaker handle of a channel registered with one (to re-enable it).

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alert_core::{Alert, Layer, Notifier, NotifyError, Receipt, Result};
+use alert_core::{Alert, Layer, MAX_RETRY_AFTER, Notifier, NotifyError, Receipt, Result};
 use async_trait::async_trait;
 use tokio::time::Instant;
 
@@ -36,14 +36,17 @@ impl RateLimit {
         RateLimit::per_second(f64::from(n.max(1)) / period.as_secs_f64().max(1e-3), n)
     }
 
-    /// The default for a channel kind, from what each provider documents:
+    /// The default for a channel kind. Sources are the sections of the workspace's
+    /// channel research (`CHANNELS.md`); where a provider documents no figure the
+    /// table says so and the default is a conservative choice, with the provider's
+    /// 429 answers (which [`RateLimitLayer`] obeys) as the real governor.
     ///
     /// | channel | default | source |
     /// |---|---|---|
-    /// | `slack` | 1/s, burst 2 | Slack: about one message per second per channel, short bursts tolerated |
-    /// | `discord` | 5 per 2 s | Discord: per-webhook limits are not documented (its headers announce 5 per 2 s windows); the global cap is 50/s |
-    /// | `statuspal` | 100 per 10 s | Statuspal: 300 or 100 requests per 10 s depending on the key (the lower one) |
-    /// | `datadog` | 10/s, burst 20 | Datadog: per-organisation limits announced in `X-RateLimit-*` headers; conservative |
+    /// | `slack` | 1/s, burst 2 | Slack "Rate Limits": about one message per second per channel, short bursts tolerated, for the Web API and incoming webhooks (CHANNELS.md 1.3); the burst of 2 is our choice |
+    /// | `discord` | 5 per 2 s (2.5/s, burst 5) | **no documented figure**: Discord does not document per-webhook limits and says not to hard-code them; only the global cap of 50 requests/s per IP for webhooks is documented (CHANNELS.md 2.3). 5 per 2 s is what webhook answers' `X-RateLimit-*` headers commonly announce, kept as a conservative default |
+    /// | `statuspal` | 100 per 10 s (10/s, burst 100) | Statuspal's rate-limit page lists both "300 requests per 10 seconds" and "100 requests per 10 seconds" without saying which key type gets which (CHANNELS.md 4): the lower one |
+    /// | `datadog` | 10/s, burst 20 | **not a provider figure**: Datadog documents 250,000 events per minute per organisation (CHANNELS.md 3.2) and announces its windows in `X-RateLimit-*` headers on 429 (3.6); 10/s is a conservative per-process default |
     /// | `desktop` | 2/s, burst 5 | not a provider limit: keeps a storm from covering the screen |
     /// | anything else (`webhook`, custom) | none | set one per receiver |
     ///
@@ -137,6 +140,11 @@ type KeyFn = Arc<dyn Fn(&[Alert]) -> String + Send + Sync>;
 ///   [`DEFAULT_PENALTY`] when it gave none), and for as long again after it the bucket
 ///   runs at half the rate with a burst of 1. The error is still returned, so the
 ///   retry layer above decides (and its retries wait for tokens too).
+/// * The server's delay is **capped at [`MAX_RETRY_AFTER`]** (15 minutes), and a
+///   capped delay is logged at `warn`: a bogus `Retry-After` (a billion seconds, a
+///   date years ahead) cannot block the destination for longer. The wait for a
+///   token happens before the call, outside any per-attempt timeout inside this
+///   layer, so without the cap it would freeze the channel.
 ///
 /// Per-channel defaults: [`RateLimit::for_channel`].
 #[derive(Clone)]
@@ -230,7 +238,17 @@ impl<N: Notifier> RateLimited<N> {
 
     fn observe(&self, key: &str, result: &Result<Receipt>) {
         if let Err(NotifyError::RateLimited { retry_after, .. }) = result {
-            let delay = retry_after.unwrap_or(DEFAULT_PENALTY);
+            let asked = retry_after.unwrap_or(DEFAULT_PENALTY);
+            let delay = asked.min(MAX_RETRY_AFTER);
+            if asked > MAX_RETRY_AFTER {
+                tracing::warn!(
+                    notifier = self.inner.name(),
+                    key,
+                    asked = ?asked,
+                    cap = ?MAX_RETRY_AFTER,
+                    "server-given rate-limit delay capped"
+                );
+            }
             tracing::info!(
                 notifier = self.inner.name(),
                 key,

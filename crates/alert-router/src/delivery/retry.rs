@@ -7,6 +7,7 @@ use alert_core::{Alert, Layer, MAX_RETRY_AFTER, Notifier, NotifyError, Receipt, 
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use super::breaker::is_circuit_open;
 use super::util::{random_unit, scale};
 
 /// When and how often to retry a failed send.
@@ -21,6 +22,11 @@ use super::util::{random_unit, scale};
 ///
 /// No attempt starts after `deadline` (measured from the first attempt): when the
 /// next wait would cross it, the last error is returned.
+///
+/// A refusal by an open circuit breaker ([`is_circuit_open`]) is not an attempt:
+/// nothing was sent. [`RetryLayer`] (and the outbox) wait out the rest of the
+/// cool-down without counting it against `max_attempts`; the deadline still
+/// applies.
 ///
 /// `RetryPolicy::default()` is [`RetryPolicy::none`] (one attempt), as in
 /// OpenTelemetry: retrying is opted into, with [`RetryPolicy::recommended`] or your own
@@ -67,6 +73,18 @@ pub enum GiveUpReason {
     Attempts,
     /// The next attempt would start after the deadline.
     Deadline,
+}
+
+impl GiveUpReason {
+    /// The snake-case name (`permanent`, `attempts`, `deadline`), as dead letters
+    /// record it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GiveUpReason::Permanent => "permanent",
+            GiveUpReason::Attempts => "attempts",
+            GiveUpReason::Deadline => "deadline",
+        }
+    }
 }
 
 impl RetryPolicy {
@@ -172,6 +190,25 @@ impl RetryPolicy {
         }
         RetryDecision::RetryAfter(wait)
     }
+
+    /// What follows a refusal by an open circuit breaker (`err`, see
+    /// [`is_circuit_open`]), `elapsed` after the first attempt: wait the rest of
+    /// the cool-down (at most `max_retry_after`, at least 1 ms) without using an
+    /// attempt, unless that crosses the deadline.
+    pub fn decide_refusal(&self, err: &NotifyError, elapsed: Duration) -> RetryDecision {
+        let wait = match err.retryable() {
+            Retry::After(d) => d,
+            _ => self.initial_backoff,
+        }
+        .min(self.max_retry_after)
+        .max(Duration::from_millis(1));
+        if let Some(deadline) = self.deadline
+            && elapsed.saturating_add(wait) > deadline
+        {
+            return RetryDecision::GiveUp(GiveUpReason::Deadline);
+        }
+        RetryDecision::RetryAfter(wait)
+    }
 }
 
 /// Retries the wrapped notifier according to a [`RetryPolicy`]; see
@@ -222,6 +259,31 @@ impl<N> Retrying<N> {
         loop {
             match op().await {
                 Ok(r) => return Ok(r),
+                Err(e) if is_circuit_open(&e) => {
+                    // Nothing was sent: wait for the cool-down, not an attempt.
+                    match self.policy.decide_refusal(&e, start.elapsed()) {
+                        RetryDecision::RetryAfter(wait) => {
+                            tracing::debug!(
+                                notifier = self.inner.name(),
+                                call = what,
+                                wait = ?wait,
+                                "circuit open, waiting for the cool-down"
+                            );
+                            tokio::time::sleep(wait).await;
+                        }
+                        RetryDecision::GiveUp(reason) => {
+                            tracing::warn!(
+                                notifier = self.inner.name(),
+                                call = what,
+                                attempts = attempt - 1,
+                                ?reason,
+                                error = %e,
+                                "giving up"
+                            );
+                            return Err(e);
+                        }
+                    }
+                }
                 Err(e) => match self.policy.decide(attempt, &e, start.elapsed()) {
                     RetryDecision::RetryAfter(wait) => {
                         tracing::debug!(

@@ -44,6 +44,31 @@ pub(crate) fn random_unit() -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Runs `fut`, turning a panic inside it into `Err` with the panic's message, so a
+/// channel with a bug cannot take down the task that called it.
+///
+/// (`futures::FutureExt::catch_unwind` does the same; this crate does not depend on
+/// `futures` for these few lines.) The message is for the caller to decide about:
+/// it may hold anything the panicking code formatted, so it is not logged here.
+pub(crate) async fn catch_panic<F: Future>(fut: F) -> Result<F::Output, String> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_owned());
+                std::task::Poll::Ready(Err(msg))
+            }
+        }
+    })
+    .await
+}
+
 /// `d` scaled by `f`, saturating.
 pub(crate) fn scale(d: Duration, f: f64) -> Duration {
     if !f.is_finite() || f <= 0.0 {
@@ -62,6 +87,25 @@ mod tests {
         let b = intern(&String::from("slack-ops"));
         assert!(std::ptr::eq(a, b));
         assert_eq!(a, "slack-ops");
+    }
+
+    #[tokio::test]
+    async fn catch_panic_turns_a_panic_into_an_error_and_passes_values_through() {
+        assert_eq!(catch_panic(async { 7 }).await, Ok(7));
+        let r = catch_panic(async {
+            tokio::task::yield_now().await;
+            if std::hint::black_box(true) {
+                panic!("boom {}", 42);
+            }
+            1
+        })
+        .await;
+        assert_eq!(r, Err("boom 42".to_owned()));
+        let r = catch_panic(async {
+            std::panic::panic_any(5u8);
+        })
+        .await;
+        assert_eq!(r, Err("a panic without a message".to_owned()));
     }
 
     #[test]
