@@ -2,7 +2,7 @@
 //!
 //! | answer | error | retry |
 //! |---|---|---|
-//! | 429 (any body) | `RateLimited` | `After(max(body retry_after, Retry-After))`, else `X-RateLimit-Reset-After` |
+//! | 429 (any body) | `RateLimited` | `After(max(body retry_after, Retry-After))`; else, when the route's bucket was hit (`X-RateLimit-Scope` `user` or absent, not global), its `X-RateLimit-Reset-After`, else `X-RateLimit-Reset`; else `Backoff` |
 //! | codes 20016 / 20028 (slowmode, channel write limit) | `RateLimited` | as 429 |
 //! | 401, code 50027 | `Unauthorized` (webhook dead) | `Never` |
 //! | 403, code 40333 (Cloudflare block) | `Rejected` (the webhook may be fine) | `Never` |
@@ -46,16 +46,32 @@ pub(crate) struct ApiError {
     pub(crate) errors: Option<Value>,
     #[serde(default)]
     pub(crate) retry_after: Option<f64>,
+    /// In a 429 body: whether the global (not a route's) limit was hit.
+    #[serde(default)]
+    pub(crate) global: Option<bool>,
 }
 
-/// Rate-limit headers of an answer.
+/// Rate-limit headers of an answer (discord-api-docs, "Rate Limits").
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct RateLimit {
+    /// `Retry-After` (whole seconds, on 429s and some 5xx).
     pub(crate) retry_after: Option<Duration>,
+    /// `X-RateLimit-Limit`: requests per window of the route's bucket.
     pub(crate) limit: Option<String>,
+    /// `X-RateLimit-Remaining`.
     pub(crate) remaining: Option<String>,
+    /// `X-RateLimit-Reset`: when the bucket resets, epoch seconds as sent
+    /// (`1470173023.123`).
+    pub(crate) reset: Option<String>,
+    /// `X-RateLimit-Reset-After`: seconds until the bucket resets.
     pub(crate) reset_after: Option<Duration>,
+    /// `X-RateLimit-Bucket`.
     pub(crate) bucket: Option<String>,
+    /// `X-RateLimit-Global: true` (429 only): the global limit was hit, not a
+    /// route's.
+    pub(crate) global: bool,
+    /// `X-RateLimit-Scope` (429 only): `user`, `global` or `shared`.
+    pub(crate) scope: Option<String>,
 }
 
 impl RateLimit {
@@ -71,10 +87,33 @@ impl RateLimit {
             retry_after: secs(get("retry-after")),
             limit: get("x-ratelimit-limit"),
             remaining: get("x-ratelimit-remaining"),
+            reset: get("x-ratelimit-reset").filter(|v| epoch_secs(v).is_some()),
             reset_after: secs(get("x-ratelimit-reset-after")),
             bucket: get("x-ratelimit-bucket"),
+            global: get("x-ratelimit-global").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            scope: get("x-ratelimit-scope").map(|v| v.to_ascii_lowercase()),
         }
     }
+
+    /// The time until `X-RateLimit-Reset`, from `now` (zero once passed).
+    pub(crate) fn reset_in(&self, now: Timestamp) -> Option<Duration> {
+        let at_ms = (epoch_secs(self.reset.as_deref()?)? * 1000.0).round() as i64;
+        let ms = at_ms.saturating_sub(now.unix_millis()).max(0);
+        Some(Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    }
+
+    /// Whether the bucket headers describe the limit a 429 hit, so their reset is
+    /// a usable delay: a route's (`user`) limit, or no scope said. The global
+    /// limit and a resource's (`shared`) limit are not the route's bucket: they
+    /// lift on their own schedule, given only by `retry_after` / `Retry-After`.
+    fn bucket_was_hit(&self, body_global: bool) -> bool {
+        !self.global && !body_global && matches!(self.scope.as_deref(), None | Some("user"))
+    }
+}
+
+/// `X-RateLimit-Reset`'s epoch seconds, when it is a plausible number.
+fn epoch_secs(v: &str) -> Option<f64> {
+    v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// A failed request: the error, and Discord's JSON code when there was one (the
@@ -112,11 +151,15 @@ pub(crate) fn classify(status: u16, rl: &RateLimit, body: &str, token: &Secret) 
     let error = match (status, code) {
         (429, _) | (_, Some(20016 | 20028)) => {
             // Take the larger of the body's float seconds and the header's integer
-            // seconds, so we never come back early; fall back to the bucket reset.
+            // seconds, so we never come back early; else, when the route's bucket
+            // is what was hit, wait for its reset.
             let body_delay = api.retry_after.and_then(secs_f64);
             let delay = match (body_delay, rl.retry_after) {
                 (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b).or(rl.reset_after),
+                (a, b) => a.or(b).or_else(|| {
+                    rl.bucket_was_hit(api.global == Some(true))
+                        .then(|| rl.reset_after.or_else(|| rl.reset_in(Timestamp::now())))?
+                }),
             };
             NotifyError::RateLimited {
                 channel: CHANNEL,
@@ -290,6 +333,105 @@ mod tests {
         assert_eq!(
             c(429, RateLimit::default(), neg).error.retryable(),
             Retry::Backoff
+        );
+    }
+
+    #[test]
+    fn every_rate_limit_header_is_read() {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in [
+            ("Retry-After", "65"),
+            ("X-RateLimit-Limit", "10"),
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", "1470173023.123"),
+            ("X-RateLimit-Reset-After", "64.57"),
+            ("X-RateLimit-Bucket", "abcd1234"),
+            ("X-RateLimit-Global", "true"),
+            ("X-RateLimit-Scope", "Global"),
+        ] {
+            h.insert(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        assert_eq!(
+            RateLimit::from_headers(&h),
+            RateLimit {
+                retry_after: Some(Duration::from_secs(65)),
+                limit: Some("10".into()),
+                remaining: Some("0".into()),
+                reset: Some("1470173023.123".into()),
+                reset_after: Some(Duration::from_millis(64_570)),
+                bucket: Some("abcd1234".into()),
+                global: true,
+                scope: Some("global".into()),
+            }
+        );
+        let now = Timestamp::from_unix_millis(1_470_173_000_000).unwrap();
+        let rl = RateLimit::from_headers(&h);
+        assert_eq!(rl.reset_in(now), Some(Duration::from_millis(23_123)));
+        let later = Timestamp::from_unix_seconds(1_470_173_100).unwrap();
+        assert_eq!(rl.reset_in(later), Some(Duration::ZERO), "passed: no wait");
+        // Absent or malformed headers read as absent.
+        let mut bad = reqwest::header::HeaderMap::new();
+        bad.insert("x-ratelimit-reset", "soon".parse().unwrap());
+        bad.insert("x-ratelimit-global", "false".parse().unwrap());
+        assert_eq!(RateLimit::from_headers(&bad), RateLimit::default());
+    }
+
+    #[test]
+    fn a_bucket_reset_is_a_delay_only_when_the_route_bucket_was_hit() {
+        let bucket = |scope: Option<&str>, global: bool| RateLimit {
+            reset_after: Some(Duration::from_secs(64)),
+            scope: scope.map(str::to_owned),
+            global,
+            ..RateLimit::default()
+        };
+        let no_delay = r#"{"message": "You are being rate limited.", "global": false}"#;
+        let body_global = r#"{"message": "You are being rate limited.", "global": true}"#;
+        for (rl, body, want) in [
+            (
+                bucket(None, false),
+                no_delay,
+                Retry::After(Duration::from_secs(64)),
+            ),
+            (
+                bucket(Some("user"), false),
+                no_delay,
+                Retry::After(Duration::from_secs(64)),
+            ),
+            // The global limit and a shared resource's limit are not the bucket.
+            (bucket(Some("global"), false), no_delay, Retry::Backoff),
+            (bucket(None, true), no_delay, Retry::Backoff),
+            (bucket(None, false), body_global, Retry::Backoff),
+            (bucket(Some("shared"), false), no_delay, Retry::Backoff),
+        ] {
+            let what = format!("{rl:?} {body}");
+            assert_eq!(c(429, rl, body).error.retryable(), want, "{what}");
+        }
+        // Given delays win whatever the scope.
+        let shared = RateLimit {
+            retry_after: Some(Duration::from_secs(120)),
+            ..bucket(Some("shared"), false)
+        };
+        assert_eq!(
+            c(429, shared, r#"{"retry_after": 119.57, "global": false}"#)
+                .error
+                .retryable(),
+            Retry::After(Duration::from_secs(120))
+        );
+        // Only the epoch reset: the time until then.
+        let at = Timestamp::now().saturating_add(Duration::from_secs(600));
+        let rl = RateLimit {
+            reset: Some(format!("{:.3}", at.unix_millis() as f64 / 1000.0)),
+            ..RateLimit::default()
+        };
+        let Retry::After(d) = c(429, rl, "").error.retryable() else {
+            panic!("expected a delay")
+        };
+        assert!(
+            d > Duration::from_secs(500) && d <= Duration::from_secs(600),
+            "{d:?}"
         );
     }
 

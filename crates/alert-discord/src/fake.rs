@@ -22,7 +22,9 @@
 //!   default). Enforcing it is off by default (benchmarks would be throttled); turn
 //!   it on with [`FakeDiscord::enforce_rate_limit`] to get `429` bodies without a
 //!   `code` (`{"message", "retry_after", "global"}`) plus `Retry-After` and
-//!   `X-RateLimit-Scope`.
+//!   `X-RateLimit-Scope: user`. Scripted 429s ([`FakeFailure::RateLimited`],
+//!   [`FakeFailure::ResourceRateLimited`]) send the headers of Discord's examples
+//!   for the route, global and shared limits.
 //! * Scripted failures ([`FakeFailure`]) answer the next requests, in order.
 //! * Stored messages record what would have pinged: `mention_roles` and
 //!   `mention_everyone` follow the request's `allowed_mentions` (absent means
@@ -68,13 +70,24 @@ const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 #[non_exhaustive]
 pub enum FakeFailure {
     /// `429` with `{"message": "You are being rate limited.", "retry_after": <secs>,
-    /// "global": <global>}` (no `code`), `Retry-After: <ceil secs>`,
-    /// `X-RateLimit-Scope: user|global` and the `X-RateLimit-*` headers.
+    /// "global": <global>}` (no `code`) and `Retry-After: <ceil secs>`, as in
+    /// discord-api-docs' examples: the route's limit (`global: false`) also sends
+    /// `X-RateLimit-Limit`, `-Remaining: 0`, `-Reset`, `-Reset-After` and
+    /// `-Bucket`, and `X-RateLimit-Scope: user`; the global limit sends only
+    /// `X-RateLimit-Global: true` and `X-RateLimit-Scope: global`.
     RateLimited {
         /// The advertised delay.
         retry_after: Duration,
         /// Whether it is the global (per-IP) limit.
         global: bool,
+    },
+    /// `429` for a limit on the resource, shared with other senders:
+    /// `{"message": "The resource is being rate limited.", "retry_after": <secs>,
+    /// "global": false}`, `Retry-After`, `X-RateLimit-Scope: shared`, and the
+    /// route's own (not exhausted) bucket headers.
+    ResourceRateLimited {
+        /// The advertised delay.
+        retry_after: Duration,
     },
     /// `502 {"message": "502: Bad Gateway", "code": 0}`.
     BadGateway,
@@ -384,34 +397,86 @@ fn form_error(errors: Value) -> Response {
     )
 }
 
-fn failure_response(f: FakeFailure, limit: u32) -> Response {
+/// The `X-RateLimit-Bucket` of a webhook's execute route.
+fn bucket_of(hook: u64) -> String {
+    format!("{:016x}", hook.rotate_left(17) ^ 0x5eed)
+}
+
+/// `X-RateLimit-Reset`: epoch seconds, with milliseconds, `after` from now.
+fn reset_at(after: Duration) -> String {
+    let at = Timestamp::now().saturating_add(after);
+    format!("{:.3}", at.unix_millis() as f64 / 1000.0)
+}
+
+/// A 429 as Discord sends it (discord-api-docs, "Exceeding A Rate Limit").
+fn rate_limited(
+    retry_after: Duration,
+    global: bool,
+    route: &[(String, String)],
+    scope: &str,
+    message: &str,
+) -> Response {
+    let secs = retry_after.as_secs_f64();
+    let mut headers = vec![(
+        "retry-after".to_owned(),
+        (secs.ceil() as u64).max(1).to_string(),
+    )];
+    headers.extend(route.iter().cloned());
+    if global {
+        headers.push(("x-ratelimit-global".to_owned(), "true".to_owned()));
+    }
+    headers.push(("x-ratelimit-scope".to_owned(), scope.to_owned()));
+    respond(
+        429,
+        &headers,
+        Some(json!({"message": message, "retry_after": secs, "global": global})),
+    )
+}
+
+fn failure_response(f: FakeFailure, rate: &RateWindow, hook: u64) -> Response {
+    let route = |remaining: u32, reset_after: Duration| {
+        vec![
+            ("x-ratelimit-limit".to_owned(), rate.limit.to_string()),
+            ("x-ratelimit-remaining".to_owned(), remaining.to_string()),
+            ("x-ratelimit-reset".to_owned(), reset_at(reset_after)),
+            (
+                "x-ratelimit-reset-after".to_owned(),
+                format!("{:.3}", reset_after.as_secs_f64()),
+            ),
+            ("x-ratelimit-bucket".to_owned(), bucket_of(hook)),
+        ]
+    };
     match f {
+        // The global limit is not a route's: no route headers.
         FakeFailure::RateLimited {
             retry_after,
-            global,
-        } => {
-            let secs = retry_after.as_secs_f64();
-            let mut headers = vec![
-                ("retry-after".to_owned(), (secs.ceil() as u64).to_string()),
-                ("x-ratelimit-limit".to_owned(), limit.to_string()),
-                ("x-ratelimit-remaining".to_owned(), "0".to_owned()),
-                ("x-ratelimit-reset-after".to_owned(), format!("{secs:.3}")),
-                (
-                    "x-ratelimit-scope".to_owned(),
-                    if global { "global" } else { "user" }.to_owned(),
-                ),
-            ];
-            if global {
-                headers.push(("x-ratelimit-global".to_owned(), "true".to_owned()));
-            }
-            respond(
-                429,
-                &headers,
-                Some(
-                    json!({"message": "You are being rate limited.", "retry_after": secs, "global": global}),
-                ),
-            )
-        }
+            global: true,
+        } => rate_limited(
+            retry_after,
+            true,
+            &[],
+            "global",
+            "You are being rate limited.",
+        ),
+        FakeFailure::RateLimited {
+            retry_after,
+            global: false,
+        } => rate_limited(
+            retry_after,
+            false,
+            &route(0, retry_after),
+            "user",
+            "You are being rate limited.",
+        ),
+        // A limit on the resource (shared with other senders): the route's own
+        // bucket is not exhausted and resets on its own schedule.
+        FakeFailure::ResourceRateLimited { retry_after } => rate_limited(
+            retry_after,
+            false,
+            &route(rate.limit.saturating_sub(1), rate.window),
+            "shared",
+            "The resource is being rate limited.",
+        ),
         FakeFailure::BadGateway => error(502, 0, "502: Bad Gateway"),
         FakeFailure::InternalError => error(500, 0, "500: Internal Server Error"),
         FakeFailure::InvalidToken => error(401, 50027, "Invalid Webhook Token"),
@@ -629,22 +694,15 @@ fn rate_headers(inner: &mut Inner, hook: u64) -> (Vec<(String, String)>, Option<
         *count += 1;
     }
     let remaining = rate.limit.saturating_sub(*count);
-    let reset_at = Timestamp::now().saturating_add(reset_after);
     let headers = vec![
         ("x-ratelimit-limit".to_owned(), rate.limit.to_string()),
         ("x-ratelimit-remaining".to_owned(), remaining.to_string()),
-        (
-            "x-ratelimit-reset".to_owned(),
-            format!("{:.3}", reset_at.unix_millis() as f64 / 1000.0),
-        ),
+        ("x-ratelimit-reset".to_owned(), reset_at(reset_after)),
         (
             "x-ratelimit-reset-after".to_owned(),
             format!("{:.3}", reset_after.as_secs_f64()),
         ),
-        (
-            "x-ratelimit-bucket".to_owned(),
-            format!("{:016x}", hook.rotate_left(17) ^ 0x5eed),
-        ),
+        ("x-ratelimit-bucket".to_owned(), bucket_of(hook)),
     ];
     (headers, (exhausted && rate.enforce).then_some(reset_after))
 }
@@ -709,8 +767,7 @@ async fn handle(
     };
     let mut inner = shared.lock();
     if let Some(f) = inner.failures.pop_front() {
-        let limit = inner.rate.limit;
-        return failure_response(f, limit);
+        return failure_response(f, &inner.rate, snowflake(&id).unwrap_or_default());
     }
     let Some(hook_id) = snowflake(&id) else {
         return coerce_error(
@@ -727,19 +784,12 @@ async fn handle(
     }
     let (rl, limited) = rate_headers(&mut inner, hook_id);
     if let Some(reset_after) = limited {
-        let secs = reset_after.as_secs_f64();
-        let mut h = rl;
-        h.push((
-            "retry-after".to_owned(),
-            (secs.ceil() as u64).max(1).to_string(),
-        ));
-        h.push(("x-ratelimit-scope".to_owned(), "user".to_owned()));
-        return respond(
-            429,
-            &h,
-            Some(
-                json!({"message": "You are being rate limited.", "retry_after": secs, "global": false}),
-            ),
+        return rate_limited(
+            reset_after,
+            false,
+            &rl,
+            "user",
+            "You are being rate limited.",
         );
     }
     let with_rl = |mut r: Response| {

@@ -68,15 +68,17 @@
 //!
 //! | Discord answers | error | retry |
 //! |---|---|---|
-//! | `429` | `RateLimited` | after the larger of the body's `retry_after` and `Retry-After` (else `X-RateLimit-Reset-After`) |
+//! | `429` | `RateLimited` | after the larger of the body's `retry_after` and `Retry-After`; without either, when the route's bucket was hit (`X-RateLimit-Scope: user` or none, not `X-RateLimit-Global`), after its `X-RateLimit-Reset-After` (else `X-RateLimit-Reset`); else back off |
 //! | `404` code 10015 (unknown webhook), `401` code 50027 (invalid token) | `Gone` / `Unauthorized`, [`disables_destination`](alert_core::NotifyError::disables_destination) | never |
 //! | `400` code 50035 | `Rejected`, the message lists the failing field paths (`embeds.0.title: ...`) | never |
 //! | `403` code 40333 (Cloudflare) | `Rejected`, says to check the User-Agent / IP | never |
 //! | `502`, other `5xx` | `Server` | back off |
 //! | connection failure, timeout | `Transport`, `Timeout` | back off |
 //!
-//! Receipts carry `X-RateLimit-Remaining`/`-Limit`/`-Reset-After`/`-Bucket` in
-//! `meta` (`ratelimit_remaining`, ...) for a rate governor.
+//! Receipts carry `X-RateLimit-Remaining`/`-Limit`/`-Reset`/`-Reset-After`/`-Bucket`
+//! in `meta` (`ratelimit_remaining`, `ratelimit_limit`, `ratelimit_reset` (epoch
+//! seconds as sent), `ratelimit_reset_after` (seconds), `ratelimit_bucket`) for a
+//! rate governor.
 //!
 //! # Limitations
 //!
@@ -87,7 +89,9 @@
 //! * No file attachments, components or polls.
 //! * Lengths are counted in UTF-16 units, as Discord (JavaScript) does, before
 //!   trimming: a little conservative for text with surrounding white space.
-//! * `X-RateLimit-Scope`/`-Global` are not surfaced: a `429` is a `429`.
+//! * `X-RateLimit-Scope` and `X-RateLimit-Global` (sent only with a `429`) decide
+//!   whether the route bucket's reset may serve as the delay, but the error does
+//!   not say which limit was hit: `NotifyError::RateLimited` has no field for it.
 //!
 //! # Supported Rust versions
 //!

@@ -330,6 +330,9 @@ impl DiscordNotifier {
         if let Some(d) = rl.reset_after {
             r = r.with_meta("ratelimit_reset_after", format!("{:.3}", d.as_secs_f64()));
         }
+        if let Some(t) = &rl.reset {
+            r = r.with_meta("ratelimit_reset", t.clone());
+        }
         if let Some(b) = &rl.bucket {
             r = r.with_meta("ratelimit_bucket", b.clone());
         }

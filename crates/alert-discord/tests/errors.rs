@@ -47,27 +47,93 @@ async fn fail_with(f: FakeFailure) -> (FakeDiscord, NotifyError) {
     (fake, e)
 }
 
+/// Sends one raw execute request to the fake, as the notifier would, and returns
+/// the answer: status, headers, body.
+async fn raw_execute(fake: &FakeDiscord) -> (u16, reqwest::header::HeaderMap, String) {
+    let url = format!(
+        "{}/api/v10/webhooks/{}/{}?wait=true",
+        fake.url(),
+        fake.webhook_id(),
+        fake.webhook_token()
+    );
+    let r = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+        .post(url)
+        .json(&serde_json::json!({"content": "probe"}))
+        .send()
+        .await
+        .expect("an answer");
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, headers, r.text().await.expect("body"))
+}
+
 #[tokio::test]
 async fn rate_limited_waits_at_least_the_advertised_time() {
     // Body says 7.25 s, Retry-After says 8 (rounded up): the larger wins.
-    let (fake, e) = fail_with(FakeFailure::RateLimited {
+    let limited = FakeFailure::RateLimited {
         retry_after: Duration::from_millis(7250),
         global: false,
-    })
-    .await;
+    };
+    // First, what the fake answers (the notifier never shows it): Discord's 429,
+    // JSON without `code`, with Retry-After and the route's headers.
+    let (fake, notifier) = setup().await;
+    fake.fail_next(limited.clone());
+    let (status, h, body) = raw_execute(&fake).await;
+    assert_eq!(status, 429);
+    assert_eq!(h["content-type"], "application/json");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        v,
+        serde_json::json!({"message": "You are being rate limited.", "retry_after": 7.25, "global": false})
+    );
+    assert!(v.get("code").is_none(), "a 429 has no `code`: {v}");
+    assert_eq!(h["retry-after"], "8");
+    assert_eq!(h["x-ratelimit-reset-after"], "7.250");
+    assert_eq!(h["x-ratelimit-remaining"], "0");
+    assert_eq!(h["x-ratelimit-scope"], "user");
+    assert!(h.contains_key("x-ratelimit-reset") && h.contains_key("x-ratelimit-bucket"));
+    drop((fake, notifier));
+
+    // Then the same answer, to the notifier.
+    let (fake, e) = fail_with(limited).await;
     assert_eq!(e.kind(), "rate_limited");
     assert_eq!(e.retryable(), Retry::After(Duration::from_secs(8)));
     assert!(!e.disables_destination());
-    // The fake's 429 is Discord's: JSON without `code`, and the headers.
-    let r = &fake.requests()[0];
-    assert_eq!(r.method, "POST");
-    let (fake, e) = fail_with(FakeFailure::RateLimited {
+    // The notifier sent one request that got the 429, then the one that went through.
+    let methods: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["POST", "POST"]);
+    assert_eq!(fake.messages().len(), 1);
+
+    // The global limit: only Retry-After and the body's delay, no route headers.
+    let (fake, notifier) = setup().await;
+    let global = FakeFailure::RateLimited {
         retry_after: Duration::from_secs(3),
         global: true,
+    };
+    fake.fail_next(global.clone());
+    let (status, h, body) = raw_execute(&fake).await;
+    assert_eq!(status, 429);
+    assert!(body.contains(r#""global":true"#), "{body}");
+    assert_eq!(
+        (&h["x-ratelimit-global"], &h["x-ratelimit-scope"]),
+        (
+            &"true".parse().expect("value"),
+            &"global".parse().expect("value")
+        )
+    );
+    assert!(!h.contains_key("x-ratelimit-bucket"));
+    drop((fake, notifier));
+    let (_, e) = fail_with(global).await;
+    assert_eq!(e.retryable(), Retry::After(Duration::from_secs(3)));
+
+    // A shared resource's limit: its Retry-After, not the route bucket's reset.
+    let (_, e) = fail_with(FakeFailure::ResourceRateLimited {
+        retry_after: Duration::from_secs(20),
     })
     .await;
-    assert_eq!(e.retryable(), Retry::After(Duration::from_secs(3)));
-    drop(fake);
+    assert_eq!(e.retryable(), Retry::After(Duration::from_secs(20)));
 }
 
 #[tokio::test]
@@ -96,28 +162,76 @@ async fn rate_limited_by_raw_body_only_or_header_only() {
     assert_eq!(e.retryable(), Retry::After(Duration::from_millis(750)));
 }
 
-#[tokio::test(start_paused = true)]
+// The clock is real while requests are in flight: a paused clock auto-advances
+// to the next timer (reqwest's timeout) whenever the runtime waits on socket IO,
+// which can time a request out. It is paused only to skip the window, with no
+// request in flight and no pooled connection left to go stale.
+#[tokio::test]
 async fn enforced_rate_limit_advertises_the_window() {
-    let (fake, notifier) = setup().await;
-    fake.enforce_rate_limit(2, Duration::from_secs(2), true);
+    let fake = FakeDiscord::start().await.expect("fake starts");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let notifier = DiscordNotifier::new(fake.config())
+        .expect("valid config")
+        .with_http_client(client);
+    // Two a minute: the third within the minute is limited, however slow the
+    // machine.
+    fake.enforce_rate_limit(2, Duration::from_secs(60), true);
     let r1 = notifier.notify(&alert()).await.expect("1st");
-    assert_eq!(r1.meta("ratelimit_remaining"), Some("1"));
     let r2 = notifier.notify(&alert()).await.expect("2nd");
+    // Receipts carry the bucket's state for a rate governor.
+    assert_eq!(r1.meta("ratelimit_limit"), Some("2"));
+    assert_eq!(r1.meta("ratelimit_remaining"), Some("1"));
     assert_eq!(r2.meta("ratelimit_remaining"), Some("0"));
+    let bucket = r1.meta("ratelimit_bucket").expect("bucket");
+    assert!(
+        bucket.len() == 16 && bucket.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{bucket}"
+    );
+    assert_eq!(r2.meta("ratelimit_bucket"), Some(bucket), "same route");
+    for r in [&r1, &r2] {
+        let after: f64 = r
+            .meta("ratelimit_reset_after")
+            .expect("reset_after")
+            .parse()
+            .expect("seconds");
+        assert!(after > 0.0 && after <= 60.0, "{after}");
+        let at: f64 = r
+            .meta("ratelimit_reset")
+            .expect("reset")
+            .parse()
+            .expect("epoch seconds");
+        let now = alert_core::Timestamp::now().unix_millis() as f64 / 1000.0;
+        assert!(at > now - 1.0 && at <= now + 60.0, "{at} vs {now}");
+    }
+    // Another webhook is another bucket.
+    let other_url = fake.add_webhook("other");
+    let other = DiscordNotifier::new(DiscordConfig::new(other_url).with_api_base_url(fake.url()))
+        .expect("valid config");
+    let r = other.notify(&alert()).await.expect("other webhook");
+    assert_ne!(r.meta("ratelimit_bucket"), Some(bucket));
+
     let e = notifier.notify(&alert()).await.expect_err("3rd is limited");
     let Retry::After(d) = e.retryable() else {
         panic!("expected After, got {:?}", e.retryable())
     };
     assert!(
-        d >= Duration::from_secs(1) && d <= Duration::from_secs(2),
+        d >= Duration::from_secs(1) && d <= Duration::from_secs(60),
         "{d:?}"
     );
+    assert_eq!(d.subsec_nanos(), 0, "Retry-After is whole seconds: {d:?}");
+
+    tokio::time::pause();
     tokio::time::advance(d).await;
+    tokio::time::resume();
     notifier
         .notify(&alert())
         .await
         .expect("after the advertised wait");
-    assert_eq!(fake.messages().len(), 3);
+    assert_eq!(fake.messages().len(), 4);
 }
 
 #[tokio::test]

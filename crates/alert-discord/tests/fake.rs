@@ -282,6 +282,92 @@ async fn mentions_are_recorded_as_discord_would_ping() {
     assert_eq!(m["mention_roles"], json!([]));
 }
 
+/// `Retry-After` and the `X-RateLimit-*` headers, sorted by name.
+fn rate_headers(h: &reqwest::header::HeaderMap) -> Vec<(&str, &str)> {
+    let mut v: Vec<(&str, &str)> = h
+        .iter()
+        .filter(|(k, _)| k.as_str() == "retry-after" || k.as_str().starts_with("x-ratelimit-"))
+        .map(|(k, v)| (k.as_str(), v.to_str().expect("ascii")))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// `X-RateLimit-Reset` in Unix milliseconds.
+fn reset_ms(h: &reqwest::header::HeaderMap) -> i64 {
+    let secs: f64 = h["x-ratelimit-reset"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("epoch seconds");
+    (secs * 1000.0).round() as i64
+}
+
+#[tokio::test]
+async fn scripted_route_and_shared_rate_limits_send_discords_headers() {
+    let fake = FakeDiscord::start().await.expect("fake");
+    let url = hook(&fake, "?wait=true");
+    // The bucket of this webhook's route, as every answer names it.
+    let (_, ok, _) = post(&url, &json!({"content": "x"})).await;
+    let bucket = ok["x-ratelimit-bucket"].to_str().expect("ascii").to_owned();
+    assert_eq!(bucket.len(), 16);
+
+    fake.fail_next(FakeFailure::RateLimited {
+        retry_after: Duration::from_millis(64_570),
+        global: false,
+    });
+    let before = alert_core::Timestamp::now().unix_millis();
+    let (s, h, body) = post(&url, &json!({"content": "x"})).await;
+    let after = alert_core::Timestamp::now().unix_millis();
+    assert_eq!(s, 429);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json"),
+        json!({"message": "You are being rate limited.", "retry_after": 64.57, "global": false})
+    );
+    let reset = reset_ms(&h);
+    assert!(
+        (before + 64_570..=after + 64_570).contains(&reset),
+        "{before} {reset} {after}"
+    );
+    let reset_text = h["x-ratelimit-reset"].to_str().expect("ascii").to_owned();
+    assert_eq!(
+        rate_headers(&h),
+        [
+            ("retry-after", "65"),
+            ("x-ratelimit-bucket", bucket.as_str()),
+            ("x-ratelimit-limit", "5"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", reset_text.as_str()),
+            ("x-ratelimit-reset-after", "64.570"),
+            ("x-ratelimit-scope", "user"),
+        ]
+    );
+
+    // A resource's limit: the route's own bucket is not exhausted.
+    fake.fail_next(FakeFailure::ResourceRateLimited {
+        retry_after: Duration::from_millis(1_336_570),
+    });
+    let (s, h, body) = post(&url, &json!({"content": "x"})).await;
+    assert_eq!(s, 429);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("json"),
+        json!({"message": "The resource is being rate limited.", "retry_after": 1336.57, "global": false})
+    );
+    let reset_text = h["x-ratelimit-reset"].to_str().expect("ascii").to_owned();
+    assert_eq!(
+        rate_headers(&h),
+        [
+            ("retry-after", "1337"),
+            ("x-ratelimit-bucket", bucket.as_str()),
+            ("x-ratelimit-limit", "5"),
+            ("x-ratelimit-remaining", "4"),
+            ("x-ratelimit-reset", reset_text.as_str()),
+            ("x-ratelimit-reset-after", "2.000"),
+            ("x-ratelimit-scope", "shared"),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn scripted_failures_and_rate_limit_answers() {
     let fake = FakeDiscord::start().await.expect("fake");
@@ -293,16 +379,22 @@ async fn scripted_failures_and_rate_limit_answers() {
     fake.fail_next(FakeFailure::BadGateway);
     let (s, h, body) = post(&url, &json!({"content": "x"})).await;
     assert_eq!(s, 429);
+    assert_eq!(h["content-type"], "application/json");
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(
         v,
         json!({"message": "You are being rate limited.", "retry_after": 2.5, "global": true})
     );
     assert!(v.get("code").is_none(), "Discord's 429 has no code");
-    assert_eq!(h["retry-after"], "3");
-    assert_eq!(h["x-ratelimit-scope"], "global");
-    assert_eq!(h["x-ratelimit-global"], "true");
-    assert_eq!(h["x-ratelimit-reset-after"], "2.500");
+    // The global limit is not a route's: Discord sends no bucket headers with it.
+    assert_eq!(
+        rate_headers(&h),
+        [
+            ("retry-after", "3"),
+            ("x-ratelimit-global", "true"),
+            ("x-ratelimit-scope", "global"),
+        ]
+    );
     assert_eq!(post(&url, &json!({"content": "x"})).await.0, 502);
     assert_eq!(post(&url, &json!({"content": "x"})).await.0, 200);
     fake.fail_next(FakeFailure::UnknownWebhook);
@@ -319,6 +411,16 @@ async fn scripted_failures_and_rate_limit_answers() {
     let (s, h, body) = post(&url, &json!({"content": "x"})).await;
     assert_eq!(s, 429);
     assert_eq!(h["x-ratelimit-scope"], "user");
+    assert_eq!(h["x-ratelimit-remaining"], "0");
+    for k in [
+        "x-ratelimit-limit",
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-after",
+        "x-ratelimit-bucket",
+    ] {
+        assert!(h.contains_key(k), "enforced 429 lacks {k}");
+    }
+    assert!(!h.contains_key("x-ratelimit-global"));
     let secs: u64 = h["retry-after"]
         .to_str()
         .expect("ascii")
