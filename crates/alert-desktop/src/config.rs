@@ -29,7 +29,8 @@ pub const MAX_TIMEOUT_SECS: u32 = (i32::MAX / 1000) as u32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fallback {
-    /// Fail with [`NotifyError::Unavailable`](alert_core::NotifyError::Unavailable).
+    /// Fail with the error that says what is missing (see the crate docs, "No
+    /// notification server").
     #[default]
     None,
     /// Print `[app] title: message` on standard output instead (as the seed's

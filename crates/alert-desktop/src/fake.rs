@@ -179,6 +179,38 @@ pub struct ChildOutput {
     pub stderr: String,
 }
 
+/// The environment variable that makes tests needing system tools (`dbus-daemon`,
+/// `dunst`, `Xvfb`) fail instead of skipping when a tool is missing; `.ci/run` sets
+/// it.
+pub const CI_ENV: &str = "ALERTS_CI";
+
+/// Whether [`CI_ENV`] is set (to anything but empty or `0`): missing system tools
+/// are then a failure, not a reason to skip.
+pub fn tools_required() -> bool {
+    std::env::var_os(CI_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// What to do when the private bus could not start: skip the test (`Ok`, with the
+/// line to print) when `dbus-daemon` is not installed and tools are not required;
+/// fail (`Err`, with the message) otherwise.
+fn skip_without_bus(test: &str, err: &std::io::Error, required: bool) -> Result<String, String> {
+    if err.kind() != std::io::ErrorKind::NotFound {
+        return Err(format!(
+            "a private dbus-daemon for `{test}` did not start: {err}"
+        ));
+    }
+    if required {
+        return Err(format!(
+            "{CI_ENV} is set and `{test}` needs dbus-daemon, which is not installed \
+             (.ci/run must install it: apt-get install dbus): {err}"
+        ));
+    }
+    Ok(format!(
+        "skipped {test}: dbus-daemon is not installed (Debian: apt-get install dbus; \
+         set {CI_ENV}=1 to make this a failure)"
+    ))
+}
+
 /// Runs `body` on a multi-threaded Tokio runtime in a child process of the current
 /// test binary whose `DBUS_SESSION_BUS_ADDRESS` is set by `setup`.
 ///
@@ -188,10 +220,15 @@ pub struct ChildOutput {
 /// output) or did not run the test, and returns what the child printed. In the
 /// child, it runs `body` and returns `None`.
 ///
+/// When `setup` needs a private bus and `dbus-daemon` is not installed, the parent
+/// prints why on standard error and returns `None` without running `body` (the
+/// test passes as skipped), unless [`tools_required`] ([`CI_ENV`] is set), where
+/// it panics.
+///
 /// # Panics
 ///
-/// In the parent, when the bus cannot be started or the child fails; in the child,
-/// when `body` panics (which fails the child, and so the parent).
+/// In the parent, when the bus cannot be started (see above) or the child fails;
+/// in the child, when `body` panics (which fails the child, and so the parent).
 pub fn isolated<F, Fut>(test: &str, setup: BusSetup, body: F) -> Option<ChildOutput>
 where
     F: FnOnce() -> Fut,
@@ -214,7 +251,19 @@ where
         return None;
     }
     let bus = match setup {
-        BusSetup::Private => Some(PrivateBus::start().expect("a private dbus-daemon")),
+        BusSetup::Private => match PrivateBus::start() {
+            Ok(bus) => Some(bus),
+            Err(e) => match skip_without_bus(test, &e, tools_required()) {
+                Ok(skipped) => {
+                    #[allow(clippy::print_stderr)]
+                    {
+                        eprintln!("{skipped}");
+                    }
+                    return None;
+                }
+                Err(fail) => panic!("{fail}"),
+            },
+        },
         BusSetup::NoBus => None,
     };
     let address = match &bus {
@@ -344,6 +393,9 @@ pub enum FakeFault {
     AccessDenied,
     /// `org.freedesktop.DBus.Error.LimitsExceeded`: too many notifications.
     LimitsExceeded,
+    /// `org.freedesktop.DBus.Error.UnknownMethod`: the name's owner does not
+    /// implement `Notify` (it is not a notification server).
+    UnknownMethod,
 }
 
 #[derive(Debug)]
@@ -397,6 +449,9 @@ impl Server {
                 }
                 FakeFault::LimitsExceeded => {
                     zbus::fdo::Error::LimitsExceeded("fake: too many notifications".into())
+                }
+                FakeFault::UnknownMethod => {
+                    zbus::fdo::Error::UnknownMethod("fake: no such method Notify".into())
                 }
             });
         }
@@ -628,5 +683,45 @@ impl FakeNotificationServer {
             )
             .await
             .map_err(boxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::*;
+
+    #[test]
+    fn a_missing_dbus_daemon_skips_unless_tools_are_required() {
+        let missing = Error::new(ErrorKind::NotFound, "No such file or directory");
+        assert_eq!(
+            skip_without_bus("t", &missing, false),
+            Ok(
+                "skipped t: dbus-daemon is not installed (Debian: apt-get install dbus; \
+                set ALERTS_CI=1 to make this a failure)"
+                    .to_owned()
+            )
+        );
+        let err = skip_without_bus("t", &missing, true).expect_err("required in CI");
+        assert!(
+            err.starts_with("ALERTS_CI is set and `t` needs dbus-daemon, which is not installed"),
+            "{err}"
+        );
+        // A daemon that is there but fails is a failure either way.
+        let broken = Error::other("dbus-daemon exited without printing its address");
+        for required in [false, true] {
+            let err = skip_without_bus("t", &broken, required).expect_err("a failure");
+            assert!(err.contains("did not start"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_program_is_reported_as_not_found() {
+        // What `PrivateBus::start` sees when dbus-daemon is not on PATH.
+        let err = Command::new("alert-desktop-no-such-dbus-daemon")
+            .spawn()
+            .expect_err("not installed");
+        assert_eq!(err.kind(), ErrorKind::NotFound);
     }
 }

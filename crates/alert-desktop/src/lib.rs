@@ -65,14 +65,23 @@
 //!
 //! # No notification server
 //!
-//! Without a session bus (SSH, CI, containers) or without a server on it, sending
-//! fails with [`NotifyError::Unavailable`](alert_core::NotifyError::Unavailable):
-//! not retryable ([`Retry::Never`](alert_core::Retry::Never)), and
-//! [`disables_destination`](alert_core::NotifyError::disables_destination) is true,
-//! so a router stops sending to it rather than retrying in a tight loop. With
-//! `fallback = "console"` the notifier prints `[app] title: message` on standard
-//! output instead (as the seed's service does), logs once (with `tracing`) why, and
-//! succeeds with `meta["fallback"] = "console"`.
+//! Without a desktop to show it on, sending fails with an error that says what is
+//! missing, and none of them is retried in a tight loop:
+//!
+//! | situation | error | [`retryable`](alert_core::NotifyError::retryable) | [`disables_destination`](alert_core::NotifyError::disables_destination) |
+//! |---|---|---|---|
+//! | a session bus, but no server owns `org.freedesktop.Notifications` (the daemon is not running, or restarting) | `Server` "no notification server owns …" (like an HTTP 503) | `After(60 s)` ([`NO_SERVER_RETRY`]) | no |
+//! | the name's owner is not a notification server (`UnknownMethod`, `UnknownInterface`) | `Unavailable` | `Never` | yes |
+//! | no session bus at all (SSH, CI, containers), no Tokio runtime | `Unavailable` | `Never` | yes |
+//!
+//! A missing daemon is treated as temporary because it usually is (dunst
+//! restarting, a desktop session still starting): a router's circuit breaker opens
+//! after a few such failures and probes again later (a fallback receiver takes over
+//! while it is open), instead of disabling the receiver until someone re-enables
+//! it. With `fallback = "console"` the notifier
+//! prints `[app] title: message` on standard output instead in every case above
+//! (as the seed's service does), logs once (with `tracing`) why, and succeeds with
+//! `meta["fallback"] = "console"`.
 //!
 //! Other D-Bus error replies are classified by name: `InvalidArgs` → `Rejected`,
 //! `AccessDenied` → `Unauthorized`, `LimitsExceeded` → `RateLimited` (no delay),
@@ -157,7 +166,7 @@ pub use config::{
     DesktopConfig, DesktopIcons, ENV_APP_NAME, ENV_ENABLE, ENV_FALLBACK, ENV_TIMEOUT, Fallback,
     MAX_TIMEOUT_SECS, OnResolve,
 };
-pub use notifier::{DesktopNotifier, ServerInfo};
+pub use notifier::{DesktopNotifier, NO_SERVER_RETRY, ServerInfo};
 pub use severity::{DesktopLevel, DesktopSeverityMap, DesktopUrgency, Expire};
 
 #[doc = include_str!("../README.md")]

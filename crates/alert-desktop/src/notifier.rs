@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use alert_core::{
     Alert, BuildError, ConsoleNotifier, Notifier, NotifyError, Receipt, Result, async_trait,
@@ -14,6 +15,47 @@ use crate::payload::Content;
 /// The channel name in receipts and errors.
 pub(crate) const CHANNEL: &str = "desktop";
 use crate::{DesktopConfig, Fallback, OnResolve};
+
+/// The delay a send asks for ([`Retry::After`](alert_core::Retry::After)) when the
+/// session bus is there but no notification server owns
+/// `org.freedesktop.Notifications` (the daemon is not running, or restarting).
+///
+/// Long enough that a router does not retry in a tight loop, short enough that
+/// pop-ups resume soon after the daemon is back; the destination is not disabled.
+pub const NO_SERVER_RETRY: Duration = Duration::from_secs(60);
+
+/// How the error for "no notification server" starts (see [`no_server_error`]).
+const NO_SERVER: &str = "no notification server owns org.freedesktop.Notifications";
+
+/// The error for a session bus without a notification server: a
+/// [`NotifyError::Server`] (like an HTTP 503) asking to retry after
+/// [`NO_SERVER_RETRY`], which does not disable the destination.
+pub(crate) fn no_server_error(detail: &str) -> NotifyError {
+    NotifyError::Server {
+        channel: CHANNEL,
+        status: None,
+        message: format!(
+            "{NO_SERVER} on the session bus (start one, e.g. dunst, or set \
+             fallback = \"console\"): {detail}"
+        ),
+        retry_after: Some(NO_SERVER_RETRY),
+    }
+}
+
+/// Whether `e` says there is no desktop to show notifications on: no session bus,
+/// no notification server on it, no platform support. The console fallback stands
+/// in for exactly these.
+pub(crate) fn backend_missing(e: &NotifyError) -> bool {
+    match e {
+        NotifyError::Unavailable { .. } => true,
+        NotifyError::Server {
+            status: None,
+            message,
+            ..
+        } => message.starts_with(NO_SERVER),
+        _ => false,
+    }
+}
 
 /// What a freedesktop notification server says about itself (`GetServerInformation`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,8 +96,8 @@ impl DesktopNotifier {
     /// Validates `config` and builds the notifier.
     ///
     /// Nothing is sent and the bus is not probed here (that would need a runtime):
-    /// a missing notification server shows up on the first send, as
-    /// [`NotifyError::Unavailable`] or the console fallback.
+    /// a missing notification server shows up on the first send, as an error (see
+    /// the crate docs, "No notification server") or the console fallback.
     ///
     /// # Errors
     ///
@@ -179,7 +221,7 @@ impl DesktopNotifier {
         {
             Ok(Some(id)) => Ok(Receipt::new(CHANNEL).with_id(id.to_string())),
             Ok(None) => Ok(Receipt::new(CHANNEL)),
-            Err(e @ NotifyError::Unavailable { .. }) => self.fall_back(alert, e).await,
+            Err(e) if backend_missing(&e) => self.fall_back(alert, e).await,
             Err(e) => Err(e),
         }
     }
@@ -221,7 +263,7 @@ impl Notifier for DesktopNotifier {
                         .with_id(id.to_string())
                         .with_meta("closed", "true")),
                     Ok(false) => self.send(alert, None).await,
-                    Err(e @ NotifyError::Unavailable { .. }) => self.fall_back(alert, e).await,
+                    Err(e) if backend_missing(&e) => self.fall_back(alert, e).await,
                     Err(e) => Err(e),
                 }
             }

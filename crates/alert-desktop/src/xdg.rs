@@ -17,7 +17,7 @@ use alert_core::{NotifyError, Result};
 use notify_rust::{Notification, NotificationResponse, Timeout, Urgency};
 use tokio::task::AbortHandle;
 
-use crate::notifier::CHANNEL;
+use crate::notifier::{CHANNEL, backend_missing, no_server_error};
 use crate::payload::{Content, RUNBOOK_ACTION, RUNBOOK_LABEL, escape_markup};
 use crate::{DesktopUrgency, ServerInfo};
 
@@ -186,7 +186,7 @@ impl Backend {
                 .unwrap_or_default(),
             Err(e) if error_reply(&e).is_some() => {
                 let err = classify_zbus(&e);
-                if err.kind() == "unavailable" {
+                if backend_missing(&err) {
                     *slot = Some(session);
                     return Err(err);
                 }
@@ -339,7 +339,7 @@ impl Backend {
             Ok(_) => Ok(true),
             Err(e) => {
                 let err = classify_zbus(&e);
-                if error_reply(&e).is_some() && err.kind() != "unavailable" {
+                if error_reply(&e).is_some() && !backend_missing(&err) {
                     // The spec answers an unknown (already closed) id with an error:
                     // the notification is gone either way.
                     Ok(true)
@@ -368,12 +368,20 @@ fn no_bus(e: zbus::Error) -> NotifyError {
     }
 }
 
+/// Nobody owns the name (or it could not be activated): the daemon is not running,
+/// perhaps restarting. Retried after [`NO_SERVER_RETRY`](crate::NO_SERVER_RETRY).
 fn no_server(name: &str, detail: &str) -> NotifyError {
+    no_server_error(&format!("{name}: {detail}"))
+}
+
+/// The name's owner does not speak the notification interface: not a notification
+/// server, and retrying will not change that.
+fn not_a_server(name: &str, detail: &str) -> NotifyError {
     NotifyError::Unavailable {
         channel: CHANNEL,
         reason: format!(
-            "no notification server owns {BUS_NAME} on the session bus \
-             (start one, e.g. dunst, or set fallback = \"console\"): {name}: {detail}"
+            "the owner of {BUS_NAME} on the session bus does not implement {INTERFACE}: \
+             {name}: {detail}"
         ),
     }
 }
@@ -382,7 +390,8 @@ fn no_server(name: &str, detail: &str) -> NotifyError {
 ///
 /// | error name | error | retry |
 /// |---|---|---|
-/// | `ServiceUnknown`, `NameHasNoOwner`, `Spawn.*`, `UnknownMethod`, `UnknownObject`, `UnknownInterface` | `Unavailable` | never (the destination is unusable) |
+/// | `ServiceUnknown`, `NameHasNoOwner`, `Spawn.*` (no server on the bus) | `Server` "no notification server owns …" | after [`NO_SERVER_RETRY`](crate::NO_SERVER_RETRY) (60 s); does not disable the destination |
+/// | `UnknownMethod`, `UnknownObject`, `UnknownInterface` (the owner is not a notification server) | `Unavailable` | never (the destination is unusable) |
 /// | `AccessDenied`, `AuthFailed`, `InteractiveAuthorizationRequired` | `Unauthorized` | never |
 /// | `InvalidArgs`, `InvalidSignature` | `Rejected` | never |
 /// | `LimitsExceeded` | `RateLimited` (no delay) | backoff |
@@ -393,9 +402,9 @@ pub(crate) fn classify_dbus(name: &str, detail: &str) -> NotifyError {
         .unwrap_or("");
     let message = format!("{name}: {detail}");
     match short {
-        "ServiceUnknown" | "NameHasNoOwner" | "UnknownMethod" | "UnknownObject"
-        | "UnknownInterface" => no_server(name, detail),
+        "ServiceUnknown" | "NameHasNoOwner" => no_server(name, detail),
         s if s.starts_with("Spawn.") => no_server(name, detail),
+        "UnknownMethod" | "UnknownObject" | "UnknownInterface" => not_a_server(name, detail),
         "AccessDenied" | "AuthFailed" | "InteractiveAuthorizationRequired" => {
             NotifyError::Unauthorized {
                 channel: CHANNEL,
@@ -482,19 +491,19 @@ pub(crate) fn classify_text(text: &str) -> NotifyError {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use alert_core::Retry;
 
     #[test]
     fn dbus_error_names_map_to_the_documented_table() {
         let cases = [
-            ("org.freedesktop.DBus.Error.ServiceUnknown", "unavailable"),
-            ("org.freedesktop.DBus.Error.NameHasNoOwner", "unavailable"),
-            (
-                "org.freedesktop.DBus.Error.Spawn.ChildExited",
-                "unavailable",
-            ),
+            ("org.freedesktop.DBus.Error.ServiceUnknown", "server"),
+            ("org.freedesktop.DBus.Error.NameHasNoOwner", "server"),
+            ("org.freedesktop.DBus.Error.Spawn.ChildExited", "server"),
             ("org.freedesktop.DBus.Error.UnknownMethod", "unavailable"),
+            ("org.freedesktop.DBus.Error.UnknownInterface", "unavailable"),
             ("org.freedesktop.DBus.Error.AccessDenied", "unauthorized"),
             ("org.freedesktop.DBus.Error.InvalidArgs", "rejected"),
             ("org.freedesktop.DBus.Error.LimitsExceeded", "rate_limited"),
@@ -507,10 +516,39 @@ mod tests {
             assert_eq!(e.kind(), kind, "{name}");
             assert_eq!(e.channel(), "desktop");
         }
-        let e = classify_dbus("org.freedesktop.DBus.Error.ServiceUnknown", "x");
+        // No server (yet, or any more): retried after a minute, not disabled.
+        for name in [
+            "org.freedesktop.DBus.Error.ServiceUnknown",
+            "org.freedesktop.DBus.Error.NameHasNoOwner",
+            "org.freedesktop.DBus.Error.Spawn.ChildExited",
+        ] {
+            let e = classify_dbus(name, "x");
+            assert_eq!(
+                e.retryable(),
+                Retry::After(Duration::from_secs(60)),
+                "{name}"
+            );
+            assert!(!e.disables_destination(), "{name}");
+            assert!(backend_missing(&e), "{name}");
+            assert!(
+                e.to_string().starts_with(
+                    "desktop: server error: no notification server owns \
+                     org.freedesktop.Notifications on the session bus"
+                ),
+                "{e}"
+            );
+        }
+        // An owner that is not a notification server: unusable.
+        let e = classify_dbus("org.freedesktop.DBus.Error.UnknownMethod", "x");
         assert_eq!(e.retryable(), Retry::Never);
         assert!(e.disables_destination());
-        assert!(e.to_string().contains("no notification server"), "{e}");
+        assert!(backend_missing(&e));
+        assert!(e.to_string().contains("does not implement"), "{e}");
+        // Other server errors are not a missing backend.
+        assert!(!backend_missing(&classify_dbus(
+            "org.freedesktop.DBus.Error.Failed",
+            "x"
+        )));
     }
 
     #[test]
@@ -519,7 +557,8 @@ mod tests {
             "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.Notifications \
              was not provided by any .service files",
         );
-        assert_eq!(e.kind(), "unavailable");
+        assert_eq!(e.kind(), "server");
+        assert!(backend_missing(&e));
         let e = classify_text(
             "failed to connect to `unix:path=/nonexistent`: I/O error: No such file or directory",
         );
@@ -545,7 +584,8 @@ mod tests {
                 "The name is not activatable".to_owned()
             ))
         );
-        assert_eq!(classify_zbus(&fdo).kind(), "unavailable");
+        assert_eq!(classify_zbus(&fdo).kind(), "server");
+        assert!(backend_missing(&classify_zbus(&fdo)));
         let io = zbus::Error::InputOutput(Arc::new(std::io::Error::other("reset")));
         assert_eq!(error_reply(&io), None);
         assert_eq!(classify_zbus(&io).kind(), "transport");
