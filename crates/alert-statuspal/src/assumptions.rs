@@ -1,8 +1,8 @@
 //! **Every unconfirmed Statuspal API detail this crate relies on, in one place.**
 //!
 //! The official "StatusPal API Reference (2.0.0)" (<https://statuspal.io/api-docs>)
-//! as we could read it documents the base URLs, authentication, the rate limits, the
-//! date format and *creating* an incident. Everything below was taken from
+//! as we could read it documents the base URLs, authentication, the rate limits and
+//! *creating* an incident. Everything below was taken from
 //! third-party listings, Statuspal's older open-source code base, or observation, and
 //! must be checked against the live API before a release (the crate docs list what
 //! is confirmed, with sources).
@@ -29,9 +29,37 @@
 //! | create / update answers | `{"incident": {"id": …, …}}` (an `id` at the top level is also accepted); update answers are not relied on | by analogy with `GET …/services/{id}` → `{"service": …}` |
 //! | text limits | title ≤ [`TITLE_MAX_CHARS`], description ≤ [`DESCRIPTION_MAX_CHARS`] characters | not documented; 255 is the default string column size of the Phoenix/Ecto stack Statuspal runs on |
 //! | public incident link | `https://statuspal.io/{subdomain}/incidents/{id}` (`.eu` for the EU region), or `{public_url}/incidents/{id}` | not documented; only used for receipts |
+//! | date-times (`starts_at`, `ends_at`) | UTC, ISO 8601 without offset or fraction, `2022-01-01T00:00:00` ([`DATETIME_EXAMPLE`]); values are read back without parsing | not in the stored reference, which shows no date; the form Phoenix/Ecto (Statuspal's stack) renders a `naive_datetime` in, and the form of `inserted_at` in observed data. The fake accepts exactly this form, so a change of the client's format is caught by the tests |
 //! | 429 | no `Retry-After` header (if one is sent, it is honoured) | official page: "the API will return a 429 status code", no header documented |
 
+use alert_core::Timestamp;
 use serde::Deserialize;
+
+/// An example of the date-time form sent (assumed; see the [module docs](self)):
+/// UTC, ISO 8601, no offset, whole seconds.
+pub const DATETIME_EXAMPLE: &str = "2022-01-01T00:00:00";
+
+/// Formats a timestamp in the assumed form ([`DATETIME_EXAMPLE`]).
+pub(crate) fn datetime(t: Timestamp) -> String {
+    let (y, mo, d, h, mi, s) = t.to_utc_fields();
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
+}
+
+/// Whether `s` is a valid date-time in exactly the assumed form (what the fake
+/// accepts).
+#[cfg_attr(not(feature = "fake"), allow(dead_code))]
+pub(crate) fn is_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    let shape = b.len() == DATETIME_EXAMPLE.len()
+        && b.iter().zip(DATETIME_EXAMPLE.as_bytes()).all(|(c, e)| {
+            if e.is_ascii_digit() {
+                c.is_ascii_digit()
+            } else {
+                c == e
+            }
+        });
+    shape && format!("{s}Z").parse::<Timestamp>().is_ok()
+}
 
 /// Longest incident title sent, in characters (assumed; see the [module docs](self)).
 pub const TITLE_MAX_CHARS: usize = 255;
@@ -185,6 +213,26 @@ mod tests {
         );
         let e = serde_json::from_str::<StatuspalApi>(r#"{"wrapper":"x"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `wrapper`"), "{e}");
+    }
+
+    #[test]
+    fn datetimes_have_exactly_the_assumed_form() {
+        let t = Timestamp::from_unix_seconds(1_640_995_200).unwrap();
+        assert_eq!(datetime(t), "2022-01-01T00:00:00");
+        assert!(is_datetime("2022-01-01T00:00:00"));
+        assert!(is_datetime(&datetime(Timestamp::now())));
+        for bad in [
+            "2022-01-01T00:00:00Z",
+            "2022-01-01T00:00:00+00:00",
+            "2022-01-01T00:00:00.123",
+            "2022-01-01 00:00:00",
+            "2022-13-01T00:00:00",
+            "2022-01-01T25:00:00",
+            "2022-1-01T00:00:00",
+            "",
+        ] {
+            assert!(!is_datetime(bad), "{bad}");
+        }
     }
 
     #[test]

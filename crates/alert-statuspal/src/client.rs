@@ -11,11 +11,13 @@
 //! | other 4xx (400, 422) | `Rejected` | never |
 //!
 //! Every message quotes the response body (trimmed, at most 300 characters) with the
-//! API key scrubbed out of it.
+//! API key scrubbed out of it. `RateLimited` carries no message, so the body of a
+//! 429 is logged instead (`tracing`, level `warn`, field `body`), scrubbed the same way.
 
 use std::time::Duration;
 
-use alert_core::{NotifyError, Result, Secret, Timestamp, http};
+use alert_core::{NotifyError, REDACTED, Result, Secret, Timestamp, http};
+use reqwest::header::HeaderValue;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
@@ -47,33 +49,57 @@ pub(crate) struct Api {
     page: String,
     subdomain: String,
     key: Secret,
+    /// `Authorization: <key>`, marked sensitive (kept out of HTTP-level debug
+    /// output and HPACK tables).
+    auth: HeaderValue,
     timeout: Duration,
 }
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Api")
-            .field("page", &self.page)
+            .field("page", &redact_userinfo(&self.page))
             .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }
 
+/// `url` with the user name and password of its authority (`https://user:pass@host`)
+/// replaced by [`REDACTED`], for `Debug` output. Works on any text, parseable or
+/// not: everything before the last `@` of the part between `://` and the next `/`,
+/// `?` or `#` is replaced.
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let rest = &url[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}{REDACTED}{}", &url[..start], &rest[at..]).into(),
+        None => url.into(),
+    }
+}
+
 impl Api {
+    /// Fails when the key cannot be sent in a header (checked by the notifier's
+    /// constructor, which names the field).
     pub(crate) fn new(
         client: reqwest::Client,
         base: &str,
         subdomain: &str,
         key: Secret,
         timeout: Duration,
-    ) -> Api {
-        Api {
+    ) -> std::result::Result<Api, reqwest::header::InvalidHeaderValue> {
+        let mut auth = HeaderValue::from_str(key.expose())?;
+        auth.set_sensitive(true);
+        Ok(Api {
             client,
             page: format!("{}/status_pages/{subdomain}", base.trim_end_matches('/')),
             subdomain: subdomain.to_owned(),
             key,
+            auth,
             timeout,
-        }
+        })
     }
 
     pub(crate) fn incidents_url(&self) -> String {
@@ -96,7 +122,7 @@ impl Api {
         let mut req = self
             .client
             .request(method, url)
-            .header(reqwest::header::AUTHORIZATION, self.key.expose())
+            .header(reqwest::header::AUTHORIZATION, self.auth.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::CONTENT_TYPE, "application/json");
         if let Some(b) = body {
@@ -168,10 +194,22 @@ impl Api {
                      it is forgotten and the next firing opens a new one: {quoted}"
                 ),
             },
-            (429, _) => NotifyError::RateLimited {
-                channel: CHANNEL,
-                retry_after: retry_after.map(|d| d.min(alert_core::MAX_RETRY_AFTER)),
-            },
+            (429, _) => {
+                // `RateLimited` has no message: what the server said goes to the log
+                // (key scrubbed), so a tier or quota message is not lost.
+                tracing::warn!(
+                    channel = CHANNEL,
+                    status = 429,
+                    subdomain = %sub,
+                    retry_after_secs = retry_after.map(|d| d.as_secs()),
+                    body = %quoted,
+                    "rate limited by Statuspal"
+                );
+                NotifyError::RateLimited {
+                    channel: CHANNEL,
+                    retry_after: retry_after.map(|d| d.min(alert_core::MAX_RETRY_AFTER)),
+                }
+            }
             _ => {
                 http::classify_status(CHANNEL, status, retry_after, &quoted).unwrap_or_else(|| {
                     NotifyError::Server {
@@ -283,6 +321,92 @@ mod tests {
             Secret::new("key-s3cret-123"),
             Duration::from_secs(1),
         )
+        .unwrap()
+    }
+
+    /// A `tracing` writer into a shared buffer.
+    #[derive(Clone, Default)]
+    struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_body_of_a_429_is_logged_without_the_key() {
+        let a = api();
+        let buf = Buf::default();
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .finish();
+        let e = tracing::subscriber::with_default(subscriber, || {
+            a.classify(
+                429,
+                None,
+                r#"{"errors":{"detail":"100 requests per 10 seconds exceeded for key-s3cret-123"}}"#,
+                Scope::Page,
+            )
+        });
+        assert_eq!(e.kind(), "rate_limited");
+        let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("rate limited by Statuspal"), "{log}");
+        assert!(
+            log.contains("100 requests per 10 seconds exceeded"),
+            "{log}"
+        );
+        assert!(log.contains("subdomain=acme"), "{log}");
+        assert!(!log.contains("key-s3cret-123"), "{log}");
+        assert!(log.contains("**REDACTED**"), "{log}");
+    }
+
+    #[test]
+    fn debug_shows_neither_the_key_nor_userinfo() {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let a = Api::new(
+            client,
+            "https://proxy-user:proxy-pass@proxy.internal/statuspal/api/v2",
+            "acme",
+            Secret::new("key-s3cret-123"),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let d = format!("{a:?}");
+        assert!(
+            d.contains("https://**REDACTED**@proxy.internal/statuspal/api/v2/status_pages/acme"),
+            "{d}"
+        );
+        for secret in ["proxy-user", "proxy-pass", "key-s3cret-123"] {
+            assert!(!d.contains(secret), "{d}");
+        }
+        assert!(a.auth.is_sensitive());
+    }
+
+    #[test]
+    fn userinfo_is_redacted_from_any_text() {
+        for (url, want) in [
+            ("https://u:p@h/x", "https://**REDACTED**@h/x"),
+            ("https://u@h", "https://**REDACTED**@h"),
+            (
+                "http://a:b@c@h:8080/p?q=1@2",
+                "http://**REDACTED**@h:8080/p?q=1@2",
+            ),
+            ("https://h/x@y", "https://h/x@y"),
+            ("https://h?u=a@b", "https://h?u=a@b"),
+            ("not a url", "not a url"),
+            ("https://statuspal.io/api/v2", "https://statuspal.io/api/v2"),
+        ] {
+            assert_eq!(redact_userinfo(url), want, "{url}");
+        }
     }
 
     #[test]

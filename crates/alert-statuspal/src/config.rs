@@ -7,6 +7,7 @@ use alert_core::{BuildError, Secret};
 use serde::Deserialize;
 
 use crate::assumptions::{PUBLIC_SITE_EU, PUBLIC_SITE_US, StatuspalApi};
+use crate::client::redact_userinfo;
 use crate::{StatuspalSeverityMap, StatuspalTemplates};
 
 /// The variable [`StatuspalConfig::from_env`] reads the API key from (required).
@@ -99,7 +100,10 @@ fn default_relist_interval_secs() -> u64 {
 /// [templates]                     # customer-facing text (see StatuspalTemplates)
 /// title = "{summary}"
 /// ```
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+///
+/// `Debug` shows neither the key nor a user name or password in `base_url` or
+/// `public_url` (`https://**REDACTED**@proxy.internal/...`).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct StatuspalConfig {
@@ -144,12 +148,37 @@ pub struct StatuspalConfig {
     #[serde(default = "default_lookup_max_pages")]
     pub lookup_max_pages: u32,
     /// After a complete lookup, misses within this many seconds trust the in-memory
-    /// map instead of listing again (default 60; 0 lists on every miss).
+    /// map instead of listing again (default 60; 0 lists on every miss). Incidents
+    /// another instance opens on the same page meanwhile are not seen.
     #[serde(default = "default_relist_interval_secs")]
     pub relist_interval_secs: u64,
     /// Unconfirmed wire details, overridable (see [`assumptions`](crate::assumptions)).
     #[serde(default)]
     pub api: StatuspalApi,
+}
+
+impl std::fmt::Debug for StatuspalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatuspalConfig")
+            .field("api_key", &self.api_key)
+            .field("subdomain", &self.subdomain)
+            .field("region", &self.region)
+            .field("base_url", &self.base_url.as_deref().map(redact_userinfo))
+            .field(
+                "public_url",
+                &self.public_url.as_deref().map(redact_userinfo),
+            )
+            .field("services", &self.services)
+            .field("default_services", &self.default_services)
+            .field("severity", &self.severity)
+            .field("templates", &self.templates)
+            .field("notify_subscribers", &self.notify_subscribers)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("lookup_max_pages", &self.lookup_max_pages)
+            .field("relist_interval_secs", &self.relist_interval_secs)
+            .field("api", &self.api)
+            .finish()
+    }
 }
 
 impl StatuspalConfig {
@@ -372,6 +401,23 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("unknown field `regoin`"), "{e}");
         assert!(!format!("{c:?}").contains("k-123456"));
+    }
+
+    #[test]
+    fn debug_redacts_the_key_and_userinfo() {
+        let c = StatuspalConfig::new("k-s3cret-123456", "acme")
+            .with_base_url("https://proxy-user:proxy-pass@proxy.internal/api/v2")
+            .with_public_url("https://status.acme.com");
+        let d = format!("{c:?}");
+        for secret in ["k-s3cret-123456", "proxy-user", "proxy-pass"] {
+            assert!(!d.contains(secret), "{d}");
+        }
+        assert!(
+            d.contains(r#"base_url: Some("https://**REDACTED**@proxy.internal/api/v2")"#),
+            "{d}"
+        );
+        assert!(d.contains("https://status.acme.com"), "{d}");
+        assert!(d.contains("subdomain: \"acme\""), "{d}");
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //!   that is not an id answers 500 (statuspal/statuspal issue #35);
 //! * creating validates the documented body (`{"incident": {type, title,
 //!   service_ids, updates: [{type, description}]}}`): unknown types, unknown
-//!   services, empty or too long titles answer 422;
+//!   services, empty or too long titles answer 422, and so do `starts_at` and
+//!   `ends_at` (on create and `PUT`) in any form but the assumed one
+//!   ([`DATETIME_EXAMPLE`]: UTC, no offset);
 //! * **both candidate ways of resolving** work: an update of type `resolved` sets
 //!   `ends_at` (can be switched off with
 //!   [`set_resolved_update_closes`](FakeStatuspal::set_resolved_update_closes)), and
@@ -53,7 +55,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::StatuspalConfig;
-use crate::assumptions::{DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS};
+use crate::assumptions::{DATETIME_EXAMPLE, DESCRIPTION_MAX_CHARS, TITLE_MAX_CHARS, is_datetime};
 
 /// An incident update as the fake stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -426,6 +428,12 @@ impl FakeStatuspal {
         g.hits.clear();
     }
 
+    /// Forgets the requests counted in the rate window, as if the window had
+    /// passed (tests of recovery after a 429 without waiting for real time).
+    pub fn reset_rate_window(&self) {
+        lock(&self.inner).hits.clear();
+    }
+
     /// Adds `Retry-After: <secs>` to 429 answers. Statuspal documents no such
     /// header; this simulates a future one. Default: none.
     pub fn set_retry_after_header(&self, secs: Option<u64>) {
@@ -461,7 +469,7 @@ impl Inner {
 }
 
 fn fake_now() -> String {
-    crate::payload::datetime(Timestamp::now())
+    crate::assumptions::datetime(Timestamp::now())
 }
 
 fn json_response(status: u16, body: &Value) -> Response {
@@ -520,15 +528,25 @@ fn query_params(uri: &Uri) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Accepts `2022-01-01T00:00:00`, with optional fraction and offset.
-fn valid_datetime(s: &str) -> bool {
-    let has_offset = s.ends_with('Z') || s.rfind(['+', '-']).is_some_and(|i| i > 10);
-    let full = if has_offset {
-        s.to_owned()
-    } else {
-        format!("{s}Z")
-    };
-    full.parse::<Timestamp>().is_ok()
+/// The sliding rate window: forgets hits older than `window`, then admits (and
+/// counts) the request at `now` if fewer than `max` remain.
+fn admit(
+    hits: &mut VecDeque<tokio::time::Instant>,
+    max: usize,
+    window: Duration,
+    now: tokio::time::Instant,
+) -> bool {
+    while hits
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
+        hits.pop_front();
+    }
+    if hits.len() >= max {
+        return false;
+    }
+    hits.push_back(now);
+    true
 }
 
 async fn handle(
@@ -556,14 +574,7 @@ async fn handle(
     let mut g = lock(&inner);
     if let Some((max, window)) = g.rate {
         let now = tokio::time::Instant::now();
-        while g
-            .hits
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            g.hits.pop_front();
-        }
-        if g.hits.len() >= max {
+        if !admit(&mut g.hits, max, window, now) {
             let mut r = detail(429, "Too Many Requests");
             if let Some(s) = g.retry_after_header
                 && let Ok(v) = HeaderValue::from_str(&s.to_string())
@@ -572,7 +583,6 @@ async fn handle(
             }
             return r;
         }
-        g.hits.push_back(now);
     }
     let path = uri.path();
     let Some(rest) = path
@@ -781,10 +791,11 @@ fn check_datetime(field: &str, v: Option<&Value>) -> Result<Option<Option<String
     match v {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
-        Some(Value::String(s)) if valid_datetime(s) => {
-            Ok(Some(Some(s.trim_end_matches('Z').to_owned())))
-        }
-        Some(_) => Err(invalid(field, "is invalid")),
+        Some(Value::String(s)) if is_datetime(s) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(invalid(
+            field,
+            &format!("is invalid (expected UTC without offset, like {DATETIME_EXAMPLE})"),
+        )),
     }
 }
 
@@ -1015,6 +1026,24 @@ mod tests {
             fake.incident(id2).unwrap().ends_at.as_deref(),
             Some("2030-01-01T00:00:00")
         );
+        // Date-times in any other form than the assumed one are refused.
+        let id3 = fake.seed_incident("minor", "third", "x", true);
+        for bad in [
+            "2030-01-01T00:00:00Z",
+            "2030-01-01T00:00:00+02:00",
+            "1893456000",
+        ] {
+            let r = c
+                .put(format!("{base}/status_pages/acme/incidents/{id3}"))
+                .header("authorization", &key)
+                .json(&json!({"incident": {"ends_at": bad}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 422, "{bad}");
+            assert!(r.text().await.unwrap().contains("ends_at"), "{bad}");
+        }
+        assert!(fake.incident(id3).unwrap().is_open());
         // Validation answers 422 with a changeset-shaped body.
         let r = c
             .post(format!("{base}/status_pages/acme/incidents"))
@@ -1033,6 +1062,29 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.status(), 500);
+    }
+
+    #[test]
+    fn the_rate_window_slides() {
+        let t0 = tokio::time::Instant::now();
+        let s = Duration::from_secs(1);
+        let window = Duration::from_secs(10);
+        let mut hits = VecDeque::new();
+        assert!(admit(&mut hits, 2, window, t0));
+        assert!(admit(&mut hits, 2, window, t0 + s));
+        assert!(
+            !admit(&mut hits, 2, window, t0 + 9 * s),
+            "two in the window"
+        );
+        // The first hit leaves the window at t0 + 10 s; the refused one never counted.
+        assert!(admit(&mut hits, 2, window, t0 + 10 * s));
+        assert!(!admit(&mut hits, 2, window, t0 + 10 * s));
+        assert!(admit(&mut hits, 2, window, t0 + 11 * s));
+        assert_eq!(hits.len(), 2);
+        assert!(
+            !admit(&mut hits, 0, window, t0 + 100 * s),
+            "a limit of 0 refuses all"
+        );
     }
 
     #[tokio::test]

@@ -15,12 +15,26 @@
 //! The fingerprint-to-incident map lives in memory, and survives restarts through
 //! a marker: the first update of each incident ends with `[ref:<fingerprint>]`. On
 //! a miss the notifier lists the page's incidents (following `links.next`) and
-//! picks up its open incidents by marker, so a restarted process (or a second
-//! instance) updates the existing incident instead of opening a duplicate.
+//! picks up its open incidents by marker, so a restarted process updates the
+//! existing incident instead of opening a duplicate. (Several instances sharing a
+//! page are not fully protected: see Limitations.)
 //!
 //! Customer-facing text comes from separate templates ([`StatuspalTemplates`]):
 //! by default only the alert's summary is published; labels, evidence, messages and
 //! links never reach the public page unless a template asks for a label by name.
+//!
+//! # What is published
+//!
+//! * The title and every update description are rendered from
+//!   [`StatuspalTemplates`] and nothing else.
+//! * `{summary}` is the alert's summary, or **its name when the summary is empty**
+//!   (`CheckoutModelDown`): give alerts that can reach the page a customer-facing
+//!   summary, or use templates without `{summary}`. A title that renders empty
+//!   becomes `Service issue`.
+//! * The marker `[ref:<fingerprint>]` is appended to the first update of every
+//!   incident **outside the templates**, after a blank line, whatever they say: the
+//!   lookup after a restart depends on it. It is public, and carries only a hash of
+//!   the alert's name and labels.
 //!
 //! # Usage
 //!
@@ -63,6 +77,14 @@
 //! (`severity = { warning = "minor" }`) or use
 //! [`StatuspalSeverityMap::publish_all`].
 //!
+//! Resolutions are handled **whatever their severity**: a resolved `info` or
+//! `warning` alert still looks for an open incident (which may list the page's
+//! incidents after a restart) and closes it. An incident opened at `critical` or
+//! `error` whose alert was then de-escalated to `warning` (left open unchanged, see
+//! Limitations) must still be closed when the alert resolves, and the severity on
+//! the resolution cannot tell whether an incident exists. A resolved alert with no
+//! open incident gets `Ok` with `meta["skipped"] = "no-open-incident"`.
+//!
 //! # Errors
 //!
 //! Channels never retry; errors say whether to ([`NotifyError::retryable`](alert_core::NotifyError::retryable)):
@@ -72,7 +94,7 @@
 //! | 401, 403 | `Unauthorized`: "the API key was refused for status page `x` (a bad or revoked key, or a subdomain the key has no access to)" | never; the destination is disabled |
 //! | 404 on the status page (listing, creating) | `Gone`: "status page `x` not found (check the subdomain and the region)" | never; the destination is disabled |
 //! | 404 on an incident (update, type change) | `Rejected`: the incident was deleted on the page; it is forgotten, and the next firing opens a new one (a resolution of a deleted incident is `Ok`, `meta["skipped"] = "incident-gone"`) | never |
-//! | 429 | `RateLimited` (no `Retry-After` is documented; one is honoured if sent) | backoff |
+//! | 429 | `RateLimited` (no `Retry-After` is documented; one is honoured if sent); the body is logged (`tracing`, `warn`), as the error has no message | backoff |
 //! | 408, 5xx | `Server` | backoff |
 //! | other 4xx (400, 422) | `Rejected` | never |
 //! | connection, TLS, timeout | `Transport`, `Timeout` | backoff |
@@ -97,7 +119,6 @@
 //! * `POST /status_pages/{subdomain}/incidents` with
 //!   `{"incident": {"type": "major", "title", "service_ids": [..], "updates":
 //!   [{"type": "issue", "description"}]}}` (official example);
-//! * date-times are UTC ISO 8601 without offset (`2022-01-01T00:00:00`);
 //! * rate limits "300 requests per 10 seconds" and "100 requests per 10 seconds",
 //!   answered with 429 (no retry header documented).
 //!
@@ -112,8 +133,9 @@
 //! (`{"update": …}`) and of `PUT` (`{"incident": …}`); the update types `update`,
 //! `escalate`, `deescalate`, `resolved`; how resolving closes an incident (this
 //! crate posts the `resolved` update and then `PUT`s `ends_at`, which is correct
-//! under either behaviour); the answer shapes of create; the title and description
-//! limits; the public incident link in receipts.
+//! under either behaviour); the date-time form of `starts_at` and `ends_at` (UTC
+//! without offset, `2022-01-01T00:00:00`); the answer shapes of create; the title
+//! and description limits; the public incident link in receipts.
 //!
 //! # Limitations
 //!
@@ -123,6 +145,13 @@
 //! * An incident closed by hand on the page is only noticed at the next complete
 //!   listing (a miss after `relist_interval_secs`); until then, repeats post updates
 //!   to it.
+//! * Several instances (processes) sending to the same page do not coordinate.
+//!   After a complete listing, an instance trusts its map for
+//!   `relist_interval_secs` (default 60 s): an incident another instance opened
+//!   within that time is not seen, and a duplicate can be opened for the same alert.
+//!   Route each page through one instance, or set `relist_interval_secs = 0` (a
+//!   listing on every miss, which narrows the window to the time between two
+//!   requests without closing it).
 //! * A group ([`notify_group`](alert_core::Notifier::notify_group)) becomes one
 //!   incident keyed by its digest's fingerprint (common name and labels), titled
 //!   after its most severe firing alert.

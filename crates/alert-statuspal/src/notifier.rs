@@ -13,12 +13,12 @@ use alert_core::{
 use serde_json::json;
 
 use crate::assumptions::{
-    DESCRIPTION_MAX_CHARS, ResolveStyle, StatuspalApi, TITLE_MAX_CHARS, incident_link,
+    DESCRIPTION_MAX_CHARS, ResolveStyle, StatuspalApi, TITLE_MAX_CHARS, datetime, incident_link,
 };
-use crate::client::{Api, CHANNEL};
+use crate::client::{Api, CHANNEL, redact_userinfo};
 use crate::config::{Selector, parse_selectors};
 use crate::marker::{find_markers, marker};
-use crate::payload::{NewIncident, datetime, incident_of, update_fields};
+use crate::payload::{NewIncident, incident_of, update_fields};
 use crate::template::{Compiled, FALLBACK_TITLE, Template, one_line};
 use crate::{StatuspalConfig, StatuspalImpact};
 
@@ -52,12 +52,16 @@ struct State {
 /// * The same alert firing again posts an `update`; a change of impact changes the
 ///   incident type (`PUT`) and posts an `escalate` or `deescalate` update.
 /// * The resolution posts a `resolved` update and closes the incident.
-/// * On a miss (a start-up, a restart, another instance), the notifier lists the
-///   page's incidents (following `links.next`) and finds its open incidents by their
-///   marker, so a restart never opens a duplicate.
+/// * On a miss (a start-up, a restart), the notifier lists the page's incidents
+///   (following `links.next`) and finds its open incidents by their marker, so a
+///   restart never opens a duplicate. After a complete listing, misses are trusted
+///   for `relist_interval_secs`: another instance's new incident is not seen
+///   meanwhile (see the crate docs, Limitations).
 ///
-/// Alerts that map to [`StatuspalImpact::None`] are not sent: `notify` returns `Ok`
-/// with a receipt whose `meta["skipped"]` is `severity-not-published`.
+/// Firing alerts that map to [`StatuspalImpact::None`] are not sent: `notify`
+/// returns `Ok` with a receipt whose `meta["skipped"]` is `severity-not-published`.
+/// Resolutions are processed whatever their severity, so an incident whose alert
+/// was de-escalated to an unpublished severity is still closed.
 ///
 /// Receipts carry the incident id, its public link and `meta` entries `action`
 /// (`created`, `updated`, `escalated`, `deescalated`, `resolved`), `incident_type`,
@@ -171,6 +175,15 @@ impl StatuspalNotifier {
                 "must be an absolute http:// or https:// URL",
             ));
         }
+        if let Some(p) = &config.public_url
+            && redact_userinfo(p) != p.as_str()
+        {
+            // The public link goes into receipts, which the API shows.
+            return Err(BuildError::invalid(
+                "public_url",
+                "must not carry a user name or password (it is shown in receipts)",
+            ));
+        }
         if config.lookup_max_pages == 0 {
             return Err(BuildError::invalid(
                 "lookup_max_pages",
@@ -190,7 +203,13 @@ impl StatuspalNotifier {
             &config.subdomain,
             config.api_key.clone(),
             config.timeout(),
-        );
+        )
+        .map_err(|_| {
+            BuildError::invalid(
+                "api_key",
+                "contains characters that cannot be sent in an HTTP header",
+            )
+        })?;
         Ok(StatuspalNotifier {
             api,
             selectors,
@@ -752,6 +771,10 @@ mod tests {
         bad(cfg().with_base_url("ftp://x"), "base_url");
         bad(cfg().with_base_url("not a url"), "base_url");
         bad(cfg().with_public_url("status.acme.com"), "public_url");
+        bad(
+            cfg().with_public_url("https://u:p@status.acme.com"),
+            "public_url",
+        );
         bad(cfg().with_services("checkout", [1]), "services");
         let mut c = cfg();
         c.templates.title = "{summary} {evidence}".into();

@@ -8,12 +8,7 @@ use alert_core::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// Formats a timestamp the way the official reference documents: UTC, ISO 8601,
-/// no offset, whole seconds (`2022-01-01T00:00:00`).
-pub(crate) fn datetime(t: Timestamp) -> String {
-    let (y, mo, d, h, mi, s) = t.to_utc_fields();
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
-}
+use crate::assumptions::datetime;
 
 /// The body of `POST /status_pages/{subdomain}/incidents` (official example shape).
 pub(crate) struct NewIncident<'a> {

@@ -57,8 +57,12 @@ impl fmt::Display for StatuspalImpact {
 /// |---|---|---|
 /// | `critical` | `major` | a major incident |
 /// | `error` | `minor` | a minor incident |
-/// | `warning` | `none` | nothing is sent; `notify` returns `Ok` with `meta["skipped"]` |
+/// | `warning` | `none` | nothing is sent while firing; `notify` returns `Ok` with `meta["skipped"]` |
 /// | `info` | `none` | same |
+///
+/// The mapping applies to firing alerts. A resolution is processed whatever its
+/// severity: an incident opened at `critical`, whose alert then fired again at
+/// `warning`, is still closed when the alert resolves.
 ///
 /// Override in config (`severity = { warning = "minor" }`) or in code.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -42,6 +42,11 @@ use serde::Deserialize;
 /// | `escalated` | `The impact of this issue has increased: {summary}` |
 /// | `deescalated` | `The impact of this issue has decreased: {summary}` |
 /// | `resolved` | `This issue has been resolved.` |
+///
+/// The first update of a new incident also ends with the marker
+/// `[ref:<fingerprint>]`, appended outside the template (after a blank line): the
+/// notifier finds its incidents again by it after a restart, so no template can
+/// leave it out.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StatuspalTemplates {
