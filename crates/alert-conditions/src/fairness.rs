@@ -603,10 +603,14 @@ mod tests {
         let (mut y, mut p, mut g) = (Vec::new(), Vec::new(), Vec::new());
         for (name, tp, fp) in [("a", 4, 2), ("b", 2, 1), ("c", 3, 2)] {
             for i in 0..5 {
-                (y.push(true), p.push(i < tp), g.push(name));
+                y.push(true);
+                p.push(i < tp);
+                g.push(name);
             }
             for i in 0..5 {
-                (y.push(false), p.push(i < fp), g.push(name));
+                y.push(false);
+                p.push(i < fp);
+                g.push(name);
             }
         }
         (y, p, g)

@@ -88,10 +88,15 @@
 //!
 //! # Limitations
 //!
-//! * Numerical profiles keep the exact sorted reference (8 bytes per value) so KS
-//!   and Wasserstein are exact; for binned methods a compact, mergeable
-//!   [`Histogram`](drift::Histogram) exists, but there is no approximate quantile
-//!   sketch (t-digest) for KS on references too large to hold.
+//! * Exact numerical profiles keep the sorted reference (8 bytes per value) so KS
+//!   and Wasserstein are exact. For references too large to hold, or built in
+//!   parts, a [`DatasetProfile`](drift::DatasetProfile) can hold numerical columns
+//!   as [`BinnedProfile`](drift::BinnedProfile)s instead (one count per bin,
+//!   merged exactly when every part uses the same edges), scored with PSI or
+//!   Jensen-Shannon on the bins; there is no approximate quantile sketch
+//!   (t-digest) for KS or Wasserstein on such references.
+//! * [`LatencyWindow`](system::LatencyWindow) quantiles are exact over the samples
+//!   it holds: those of the window, at most 100 000 by default (the most recent).
 //! * Classification metrics are binary (a positive-class probability per row).
 //! * KS is two-sided only; `alternative='less'/'greater'` are not offered.
 //! * Fairness rates that are undefined for a group (no positive label) are `None`

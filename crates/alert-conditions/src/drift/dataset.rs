@@ -6,7 +6,7 @@ use std::fmt;
 use alert_core::{Alert, Evidence, Severity, Timestamp, format_value};
 use serde::{Deserialize, Serialize};
 
-use super::profile::{CategoricalProfile, NumericProfile, finite_or_missing};
+use super::profile::{BinnedProfile, CategoricalProfile, NumericProfile, finite_or_missing};
 use crate::alerting::{Episode, Finding, RuleIdentity};
 use crate::error::{ConditionError, Result};
 use crate::stats::util::parallelism;
@@ -131,6 +131,12 @@ pub enum ColumnProfile {
         /// Its profile.
         profile: NumericProfile,
     },
+    /// A numerical column summarised as a histogram on fixed edges (compact,
+    /// mergeable by counts; compared with PSI or Jensen-Shannon on its bins).
+    Binned {
+        /// Its profile.
+        profile: BinnedProfile,
+    },
     /// A categorical column.
     Categorical {
         /// Its profile.
@@ -138,9 +144,51 @@ pub enum ColumnProfile {
     },
 }
 
+impl ColumnProfile {
+    fn kind(&self) -> ColumnKind {
+        match self {
+            ColumnProfile::Numeric { .. } | ColumnProfile::Binned { .. } => ColumnKind::Numeric,
+            ColumnProfile::Categorical { .. } => ColumnKind::Categorical,
+        }
+    }
+    fn form(&self) -> &'static str {
+        match self {
+            ColumnProfile::Numeric { .. } => "numeric (exact values)",
+            ColumnProfile::Binned { .. } => "binned",
+            ColumnProfile::Categorical { .. } => "categorical",
+        }
+    }
+}
+
 /// The reference profile of a dataset: one profile per column, computed once,
 /// serialisable (serde) and mergeable (profiles built from parts of the reference on
 /// several machines combine into the profile of the whole).
+///
+/// What merges, and at what cost:
+///
+/// | column profile | size | merge | drift methods |
+/// |---|---|---|---|
+/// | numeric ([`NumericProfile`]) | 8 bytes per value | exact (sorted runs merged) | all (KS, Wasserstein, PSI, Jensen-Shannon, chi-square on values) |
+/// | binned ([`BinnedProfile`]) | one count per bin | exact, on the same edges | PSI and Jensen-Shannon on its bins |
+/// | categorical ([`CategoricalProfile`]) | one count per category | exact | chi-square, PSI, Jensen-Shannon |
+///
+/// A numeric profile is exact but grows with the reference; [`binned`](Self::binned)
+/// turns its numerical columns into histograms on their own quantiles, and
+/// [`from_dataset_like`](Self::from_dataset_like) profiles a part of the reference
+/// on the edges of such a template, so parts built on several machines merge.
+///
+/// ```
+/// use alert_conditions::drift::{Dataset, DatasetProfile, DriftOptions, detect_drift};
+/// let part = |from: i32| Dataset::new().numeric("x", (from..from + 500).map(f64::from).collect());
+/// // The edges: deciles of a first part (or of a sample of the reference).
+/// let template = DatasetProfile::from_dataset(&part(0)).unwrap().binned(10).unwrap();
+/// let mut whole = DatasetProfile::from_dataset_like(&part(0), &template).unwrap();
+/// whole.merge(&DatasetProfile::from_dataset_like(&part(500), &template).unwrap()).unwrap();
+/// assert_eq!(whole.rows, 1000);
+/// let drift = detect_drift(&whole, &part(900), &DriftOptions::default()).unwrap();
+/// assert_eq!(drift.columns[0].method.as_str(), "jensen_shannon");
+/// assert!(drift.dataset_drift);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetProfile {
@@ -173,7 +221,95 @@ impl DatasetProfile {
         })
     }
 
-    /// Adds the profile of another part of the reference (same columns and kinds).
+    /// The same profile with every exact numerical column turned into a
+    /// [`BinnedProfile`] on `bins` of its own quantiles: compact (one count per
+    /// bin), and a template for [`from_dataset_like`](Self::from_dataset_like).
+    pub fn binned(&self, bins: usize) -> Result<DatasetProfile> {
+        let mut columns = BTreeMap::new();
+        for (name, p) in &self.columns {
+            let p = match p {
+                ColumnProfile::Numeric { profile } if profile.is_empty() => {
+                    return Err(ConditionError::empty(
+                        format!("reference column {name} (every value missing)"),
+                        1,
+                    ));
+                }
+                ColumnProfile::Numeric { profile } => ColumnProfile::Binned {
+                    profile: profile.binned(bins)?,
+                },
+                other => other.clone(),
+            };
+            columns.insert(name.clone(), p);
+        }
+        Ok(DatasetProfile {
+            rows: self.rows,
+            columns,
+        })
+    }
+
+    /// Profiles a part of the reference in the form of `template`: its binned
+    /// columns on the template's edges (counts of this part only), the others as
+    /// [`from_dataset`](Self::from_dataset) does. The parts of a reference profiled
+    /// this way on several machines [`merge`](Self::merge) into the profile of the
+    /// whole. `part` must have the template's columns, of the same kinds.
+    pub fn from_dataset_like(part: &Dataset, template: &DatasetProfile) -> Result<Self> {
+        let rows = part.rows()?;
+        let mut columns = BTreeMap::new();
+        for (name, t) in &template.columns {
+            let Some((_, c)) = part.columns().iter().find(|(n, _)| n == name) else {
+                return Err(ConditionError::Incompatible {
+                    what: "reference part".into(),
+                    reason: format!("column {name} of the template is missing"),
+                });
+            };
+            let what = format!("reference column {name}");
+            let p = match (t, c) {
+                (ColumnProfile::Binned { profile: t }, Column::Numeric(v)) => {
+                    let mut p = BinnedProfile::new(t.edges().to_vec())?;
+                    p.add(v).map_err(|e| rename(e, &what))?;
+                    ColumnProfile::Binned { profile: p }
+                }
+                (ColumnProfile::Numeric { .. }, Column::Numeric(v)) => ColumnProfile::Numeric {
+                    profile: NumericProfile::from_values(v).map_err(|e| rename(e, &what))?,
+                },
+                (ColumnProfile::Categorical { .. }, Column::Categorical(v)) => {
+                    ColumnProfile::Categorical {
+                        profile: CategoricalProfile::from_values(v),
+                    }
+                }
+                (t, c) => {
+                    return Err(ConditionError::Incompatible {
+                        what: "reference part".into(),
+                        reason: format!(
+                            "column {name} is {:?} in the part but {} in the template",
+                            c.kind(),
+                            t.form()
+                        ),
+                    });
+                }
+            };
+            columns.insert(name.clone(), p);
+        }
+        if let Some((name, _)) = part
+            .columns()
+            .iter()
+            .find(|(n, _)| !template.columns.contains_key(n))
+        {
+            return Err(ConditionError::Incompatible {
+                what: "reference part".into(),
+                reason: format!("column {name} is not in the template"),
+            });
+        }
+        Ok(DatasetProfile {
+            rows: rows as u64,
+            columns,
+        })
+    }
+
+    /// Adds the profile of another part of the reference: same columns, each in the
+    /// same form (exact, binned on the same edges, or categorical). Checked for
+    /// every column before anything changes, so a failed merge leaves `self` as it
+    /// was.
     pub fn merge(&mut self, other: &DatasetProfile) -> Result<()> {
         let same = self.columns.len() == other.columns.len()
             && self.columns.keys().all(|k| other.columns.contains_key(k));
@@ -183,23 +319,46 @@ impl DatasetProfile {
                 reason: "they have different columns".into(),
             });
         }
+        for (name, a) in &self.columns {
+            let b = &other.columns[name];
+            let fits = match (a, b) {
+                (ColumnProfile::Binned { profile: a }, ColumnProfile::Binned { profile: b }) => {
+                    a.edges() == b.edges()
+                }
+                (a, b) => a.form() == b.form(),
+            };
+            if !fits {
+                return Err(ConditionError::Incompatible {
+                    what: "dataset profiles".into(),
+                    reason: if a.form() == b.form() {
+                        format!(
+                            "column {name} is binned on different edges; build every part \
+                             on the same edges (DatasetProfile::from_dataset_like)"
+                        )
+                    } else {
+                        format!(
+                            "column {name} is {} in one and {} in the other",
+                            a.form(),
+                            b.form()
+                        )
+                    },
+                });
+            }
+        }
         for (name, p) in self.columns.iter_mut() {
             match (p, &other.columns[name]) {
                 (ColumnProfile::Numeric { profile: a }, ColumnProfile::Numeric { profile: b }) => {
                     a.merge(b)
                 }
+                (ColumnProfile::Binned { profile: a }, ColumnProfile::Binned { profile: b }) => {
+                    a.merge(b)?
+                }
                 (
                     ColumnProfile::Categorical { profile: a },
                     ColumnProfile::Categorical { profile: b },
                 ) => a.merge(b),
-                _ => {
-                    return Err(ConditionError::Incompatible {
-                        what: "dataset profiles".into(),
-                        reason: format!(
-                            "column {name} is numeric in one and categorical in the other"
-                        ),
-                    });
-                }
+                // Every pair was checked above to be of one form.
+                _ => {}
             }
         }
         self.rows += other.rows;
@@ -548,10 +707,7 @@ pub fn detect_drift(
                 reason: format!("column {name} of the reference profile is missing"),
             });
         };
-        let kind = match p {
-            ColumnProfile::Numeric { .. } => ColumnKind::Numeric,
-            ColumnProfile::Categorical { .. } => ColumnKind::Categorical,
-        };
+        let kind = p.kind();
         if kind != c.kind() {
             return Err(ConditionError::Incompatible {
                 what: "current dataset".into(),
@@ -739,6 +895,39 @@ fn column_drift(
                 stat,
                 p,
                 rp.len() as u64,
+                cur.len() as u64,
+                missing,
+            )
+        }
+        (ColumnProfile::Binned { profile: rp }, Column::Numeric(values)) => {
+            let (cur, missing) = finite_or_missing(&format!("current column {name}"), values)?;
+            if rp.is_empty() {
+                return skip("every reference value is missing");
+            }
+            if cur.is_empty() {
+                return skip("every current value is missing");
+            }
+            let method = chosen.map_or(DriftMethod::JensenShannon, |t| t.method);
+            let (r, c) = rp.counts(&cur);
+            let stat = match method {
+                DriftMethod::JensenShannon => stats::jensen_shannon_from_counts(&r, &c)?,
+                DriftMethod::Psi => stats::psi_from_counts(&r, &c, options.psi_epsilon)?,
+                DriftMethod::Ks | DriftMethod::Wasserstein | DriftMethod::ChiSquare => {
+                    return Err(ConditionError::param(
+                        format!("columns.{name}.method"),
+                        format!(
+                            "{method} needs the reference values, and column {name} has a \
+                             binned profile; use psi or jensen_shannon"
+                        ),
+                    ));
+                }
+            };
+            (
+                method,
+                ColumnKind::Numeric,
+                stat,
+                None,
+                rp.len(),
                 cur.len() as u64,
                 missing,
             )
@@ -1109,6 +1298,95 @@ mod tests {
             ..DriftOptions::default()
         };
         assert_eq!(detect_drift(&p, &cur, &o).unwrap().columns.len(), 1);
+    }
+
+    #[test]
+    fn binned_profiles_merge_exactly_and_score_like_the_values() {
+        let value = |i: usize| ((i * 7919) % 1009) as f64 / 10.0;
+        let whole = Dataset::new()
+            .numeric("x", (0..3000).map(value).collect())
+            .categorical("c", (0..3000).map(|i| ["a", "b", "c"][i % 3]));
+        let exact = DatasetProfile::from_dataset(&whole).unwrap();
+        let template = exact.binned(10).unwrap();
+        // Three parts, profiled on the template's edges, merge into the template.
+        let part = |r: std::ops::Range<usize>| {
+            let d = Dataset::new()
+                .numeric("x", r.clone().map(value).collect())
+                .categorical("c", r.map(|i| ["a", "b", "c"][i % 3]));
+            DatasetProfile::from_dataset_like(&d, &template).unwrap()
+        };
+        let mut merged = part(0..1000);
+        merged.merge(&part(1000..1700)).unwrap();
+        merged.merge(&part(1700..3000)).unwrap();
+        assert_eq!(merged, template);
+        let json = serde_json::to_string(&merged).unwrap();
+        assert_eq!(
+            serde_json::from_str::<DatasetProfile>(&json).unwrap(),
+            merged
+        );
+        assert!(json.len() < 400, "{} bytes: {json}", json.len());
+
+        // PSI and Jensen-Shannon on the bins equal those of the exact profile.
+        let current = Dataset::new()
+            .numeric("x", (0..800).map(|i| value(i) * 1.1 + 3.0).collect())
+            .categorical("c", (0..800).map(|i| ["a", "b", "c"][i % 3]));
+        for method in [DriftMethod::Psi, DriftMethod::JensenShannon] {
+            let mut o = DriftOptions::default();
+            o.columns.insert(
+                "x".into(),
+                ColumnTest {
+                    method,
+                    threshold: None,
+                },
+            );
+            let a = detect_drift(&exact, &current, &o).unwrap().columns[0].clone();
+            let b = detect_drift(&merged, &current, &o).unwrap().columns[0].clone();
+            assert_eq!(a, b, "{method}");
+        }
+        // The default for a binned column is Jensen-Shannon on its bins.
+        let d = detect_drift(&merged, &current, &DriftOptions::default()).unwrap();
+        assert_eq!(d.columns[0].method, DriftMethod::JensenShannon);
+        assert_eq!(d.columns[0].reference_size, 3000);
+
+        // KS needs the values.
+        let mut o = DriftOptions::default();
+        o.columns.insert(
+            "x".into(),
+            ColumnTest {
+                method: DriftMethod::Ks,
+                threshold: None,
+            },
+        );
+        let e = detect_drift(&merged, &current, &o).unwrap_err();
+        assert!(e.to_string().contains("has a binned profile"), "{e}");
+        // Parts on other edges do not merge, and a failed merge changes nothing.
+        let other = DatasetProfile::from_dataset(&whole)
+            .unwrap()
+            .binned(5)
+            .unwrap();
+        let before = merged.clone();
+        let e = merged.merge(&other).unwrap_err();
+        assert!(e.to_string().contains("binned on different edges"), "{e}");
+        assert_eq!(merged, before);
+        let e = merged.merge(&exact).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("column x is binned in one and numeric (exact values) in the other"),
+            "{e}"
+        );
+        let e =
+            DatasetProfile::from_dataset_like(&Dataset::new().numeric("x", vec![1.0]), &template)
+                .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("column c of the template is missing"),
+            "{e}"
+        );
+        let bad = Dataset::new()
+            .numeric("x", vec![1.0, f64::INFINITY])
+            .categorical("c", ["a", "b"]);
+        let e = DatasetProfile::from_dataset_like(&bad, &template).unwrap_err();
+        assert!(e.to_string().contains("reference column x holds"), "{e}");
     }
 
     #[test]

@@ -162,7 +162,7 @@ impl NumericProfile {
     /// The mean.
     pub fn mean(&self) -> Result<f64> {
         let v = self.nonempty()?;
-        finite_or_undefined("mean", rescaled(v, |v| mean_of(v)))
+        finite_or_undefined("mean", rescaled(v, mean_of))
     }
 
     /// The standard deviation with `ddof` delta degrees of freedom (numpy's
@@ -248,7 +248,7 @@ impl NumericProfile {
     /// [`stats::psi`]).
     pub fn psi(&self, current: &[f64], bins: usize, epsilon: f64) -> Result<BinnedResult> {
         check_epsilon(epsilon)?;
-        let (edges, reference_counts, current_counts) = self.binned(current, bins)?;
+        let (edges, reference_counts, current_counts) = self.binned_counts(current, bins)?;
         let value = psi_from_counts(&reference_counts, &current_counts, epsilon)?;
         Ok(BinnedResult {
             value,
@@ -260,7 +260,7 @@ impl NumericProfile {
 
     /// Jensen-Shannon distance of `current` on `bins` quantile bins of this reference.
     pub fn jensen_shannon(&self, current: &[f64], bins: usize) -> Result<BinnedResult> {
-        let (edges, reference_counts, current_counts) = self.binned(current, bins)?;
+        let (edges, reference_counts, current_counts) = self.binned_counts(current, bins)?;
         let value = jensen_shannon_from_counts(&reference_counts, &current_counts)?;
         Ok(BinnedResult {
             value,
@@ -270,7 +270,11 @@ impl NumericProfile {
         })
     }
 
-    fn binned(&self, current: &[f64], bins: usize) -> Result<(Vec<f64>, Vec<u64>, Vec<u64>)> {
+    fn binned_counts(
+        &self,
+        current: &[f64],
+        bins: usize,
+    ) -> Result<(Vec<f64>, Vec<u64>, Vec<u64>)> {
         let h = self.histogram(bins)?;
         check_sample("current", current)?;
         let cur = bin_counts(&h.edges, current);
@@ -428,6 +432,101 @@ impl Histogram {
     pub fn jensen_shannon(&self, current: &[f64]) -> Result<f64> {
         check_sample("current", current)?;
         jensen_shannon_from_counts(&self.counts, &bin_counts(&self.edges, current))
+    }
+}
+
+/// A numerical reference column summarised as a [`Histogram`] on fixed edges, with
+/// its count of missing values: compact (one count per bin, whatever the size of the
+/// reference), serialisable, and mergeable by adding counts, so parts of a reference
+/// profiled on several machines on the same edges combine into the profile of the
+/// whole, exactly.
+///
+/// Dataset drift compares a binned column with PSI or Jensen-Shannon on its bins
+/// (Jensen-Shannon by default). Those depend on the bin counts only, so they are
+/// exactly what the full reference would give on the same edges. What a binned
+/// profile gives up: KS, Wasserstein and value-by-value comparisons (they need the
+/// values), and, when the edges come from a sample or an earlier reference rather
+/// than from this reference's own quantiles, bins of exactly equal frequency.
+///
+/// ```
+/// use alert_conditions::drift::{BinnedProfile, NumericProfile};
+/// // Edges agreed beforehand (here: the deciles of a first sample).
+/// let sample: Vec<f64> = (0..1000).map(|i| (i % 100) as f64).collect();
+/// let edges = NumericProfile::from_values(&sample).unwrap().binned(10).unwrap().edges().to_vec();
+/// let mut machine1 = BinnedProfile::new(edges.clone()).unwrap();
+/// machine1.add(&[3.0, 55.0, f64::NAN]).unwrap();
+/// let mut machine2 = BinnedProfile::new(edges).unwrap();
+/// machine2.add(&[97.0]).unwrap();
+/// machine1.merge(&machine2).unwrap();
+/// assert_eq!((machine1.len(), machine1.missing()), (3, 1));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinnedProfile {
+    histogram: Histogram,
+    #[serde(default)]
+    missing: u64,
+}
+
+impl BinnedProfile {
+    /// An empty profile on strictly increasing, finite interior `edges`.
+    pub fn new(edges: Vec<f64>) -> Result<Self> {
+        Ok(BinnedProfile {
+            histogram: Histogram::with_edges(edges)?,
+            missing: 0,
+        })
+    }
+    /// Counts `values`: NaN as missing, an infinity is an error naming its index
+    /// (nothing is counted then).
+    pub fn add(&mut self, values: &[f64]) -> Result<()> {
+        let (finite, missing) = finite_or_missing("values", values)?;
+        self.histogram.add(&finite)?;
+        self.missing += missing;
+        Ok(())
+    }
+    /// Adds the counts of a profile on the same edges.
+    pub fn merge(&mut self, other: &BinnedProfile) -> Result<()> {
+        self.histogram.merge(&other.histogram)?;
+        self.missing += other.missing;
+        Ok(())
+    }
+    /// The histogram.
+    pub fn histogram(&self) -> &Histogram {
+        &self.histogram
+    }
+    /// The interior edges.
+    pub fn edges(&self) -> &[f64] {
+        self.histogram.edges()
+    }
+    /// The number of (finite) values counted.
+    pub fn len(&self) -> u64 {
+        self.histogram.counts().iter().sum()
+    }
+    /// Whether no value was counted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The number of missing (NaN) values.
+    pub fn missing(&self) -> u64 {
+        self.missing
+    }
+    /// Reference and current counts per bin; `current` must be finite.
+    pub(crate) fn counts(&self, current: &[f64]) -> (Vec<u64>, Vec<u64>) {
+        (
+            self.histogram.counts().to_vec(),
+            bin_counts(self.histogram.edges(), current),
+        )
+    }
+}
+
+impl NumericProfile {
+    /// This reference as a [`BinnedProfile`] on `bins` of its own quantiles (the
+    /// bins of [`psi`](Self::psi)), with its missing count.
+    pub fn binned(&self, bins: usize) -> Result<BinnedProfile> {
+        Ok(BinnedProfile {
+            histogram: self.histogram(bins)?,
+            missing: self.missing,
+        })
     }
 }
 

@@ -12,9 +12,20 @@ use crate::error::{ConditionError, Result, check_sample};
 /// The proportion used in place of an empty bin in PSI (and in [`psi_from_counts`]).
 ///
 /// PSI takes `ln(current / reference)` per bin, which is infinite for an empty bin.
-/// Like Evidently (`np.place(percents, percents == 0, 0.0001)`), a bin with no values
-/// gets the proportion `1e-4` on that side, and only that side: the other bins keep
-/// their exact proportions (so the proportions no longer sum exactly to 1).
+/// Here a bin with no values gets the proportion `epsilon` (this constant, `1e-4`,
+/// unless chosen otherwise) on that side, and only that side; the other bins keep
+/// their exact proportions (so that side's proportions then sum to a little more
+/// than 1). Nothing else is smoothed, and the value is the same whatever the sample
+/// size.
+///
+/// Evidently (`get_binned_data` in its `legacy/calculations/stattests/utils.py`)
+/// also fills each side's empty bins separately, with `1e-4`, except when that
+/// side's smallest non-empty proportion is itself at most `1e-4`: then it fills with
+/// that smallest proportion divided by `10^6`. The two agree whenever every
+/// non-empty bin holds more than `1e-4` of its sample, which is always the case for
+/// samples of fewer than 10 000 values; on larger samples with a rare bin,
+/// Evidently's fill is smaller and its PSI for an emptied bin larger. (Its bins
+/// differ too: see the [`drift`](crate::drift) module docs.)
 pub const PSI_EPSILON: f64 = 1e-4;
 
 /// The default number of reference-quantile bins for PSI and binned Jensen-Shannon.
