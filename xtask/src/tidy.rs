@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Runs every check; returns the problems found.
 pub(crate) fn run(root: &Path) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    check_workspace_manifest(root, &mut problems);
+    check_workspace_manifest(root, &crate::crate_names(root), &mut problems);
     for name in crate::crate_names(root) {
         check_crate(root, &name, &mut problems);
     }
@@ -57,16 +57,38 @@ fn dep_name(line: &str) -> &str {
     line.split(['=', '.']).next().unwrap_or("").trim()
 }
 
-fn check_workspace_manifest(root: &Path, problems: &mut Vec<String>) {
+fn check_workspace_manifest(root: &Path, crates: &[String], problems: &mut Vec<String>) {
     let Ok(text) = fs::read_to_string(root.join("Cargo.toml")) else {
         problems.push("Cargo.toml is unreadable".into());
         return;
     };
-    for (section, line) in manifest_lines(&text) {
-        if section != "workspace.dependencies" {
-            continue;
+    check_workspace_table(&text, crates, problems);
+}
+
+/// STYLE.md rule 2: every external dependency of `[workspace.dependencies]` has
+/// `default-features = false`, every internal one a version next to its path, and
+/// every crate under `crates/` is in the table (with the path of its folder).
+fn check_workspace_table(text: &str, crates: &[String], problems: &mut Vec<String>) {
+    let table: Vec<String> = manifest_lines(text)
+        .into_iter()
+        .filter(|(section, _)| section == "workspace.dependencies")
+        .map(|(_, line)| line)
+        .collect();
+    for name in crates {
+        let path = format!("path = \"crates/{name}\"");
+        match table.iter().find(|l| dep_name(l) == name) {
+            None => problems.push(format!(
+                "Cargo.toml: crates/{name} is missing from [workspace.dependencies] \
+                 (add `{name} = {{ {path}, version = \"…\", default-features = false }}`)"
+            )),
+            Some(line) if !line.contains(&path) => problems.push(format!(
+                "Cargo.toml: workspace dependency `{name}` must have {path}"
+            )),
+            Some(_) => {}
         }
-        let name = dep_name(&line);
+    }
+    for line in &table {
+        let name = dep_name(line);
         if !line.contains("default-features = false") {
             problems.push(format!(
                 "Cargo.toml: workspace dependency `{name}` must set default-features = false"
@@ -187,5 +209,35 @@ fn check_sources(root: &Path, dir: &Path, problems: &mut Vec<String>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_crate_must_be_in_the_workspace_table() {
+        let manifest = "[workspace.dependencies]\n\
+            alert-core = { path = \"crates/alert-core\", version = \"0.1.0\", default-features = false }\n\
+            alert-slack = { path = \"crates/slack\", version = \"0.1.0\", default-features = false }\n\
+            serde = { version = \"1\", default-features = false }\n\
+            \n[workspace.lints.rust]\nalert-cli = \"warn\"\n";
+        let crates = ["alert-cli", "alert-core", "alert-slack"].map(String::from);
+        let mut problems = Vec::new();
+        check_workspace_table(manifest, &crates, &mut problems);
+        assert_eq!(
+            problems,
+            [
+                "Cargo.toml: crates/alert-cli is missing from [workspace.dependencies] \
+                 (add `alert-cli = { path = \"crates/alert-cli\", version = \"…\", \
+                 default-features = false }`)",
+                "Cargo.toml: workspace dependency `alert-slack` must have \
+                 path = \"crates/alert-slack\"",
+            ]
+        );
+        let mut problems = Vec::new();
+        check_workspace_table(manifest, &crates[1..2], &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
     }
 }
