@@ -52,7 +52,10 @@ fn default_check() -> String {
 /// check = "ml_alerts.alert"
 /// status = { info = "ok", warning = "warning", error = "critical", critical = "critical", resolved = "ok" }
 /// ```
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+///
+/// `Debug` shows neither the key nor a user name and password in `base_url`
+/// (`https://**REDACTED**@proxy.internal`).
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct DatadogConfig {
@@ -138,6 +141,28 @@ impl ServiceCheckConfig {
     pub fn with_status(mut self, status: ServiceCheckStatusMap) -> Self {
         self.status = status;
         self
+    }
+}
+
+impl std::fmt::Debug for DatadogConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatadogConfig")
+            .field("api_key", &self.api_key)
+            .field("site", &self.site)
+            .field(
+                "base_url",
+                &self
+                    .base_url
+                    .as_deref()
+                    .map(crate::transport::redact_userinfo),
+            )
+            .field("host", &self.host)
+            .field("source_type_name", &self.source_type_name)
+            .field("tags", &self.tags)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("severity", &self.severity)
+            .field("service_check", &self.service_check)
+            .finish()
     }
 }
 
@@ -331,6 +356,23 @@ mod tests {
     fn debug_never_shows_the_key() {
         let c = DatadogConfig::new("super-secret-key-value");
         assert!(!format!("{c:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn debug_never_shows_userinfo_of_the_base_url() {
+        let c = DatadogConfig::new("k")
+            .with_base_url("https://proxy-user:proxy-pass@proxy.internal/dd")
+            .with_host("trainer-1");
+        let d = format!("{c:?}");
+        assert!(
+            !d.contains("proxy-user") && !d.contains("proxy-pass"),
+            "{d}"
+        );
+        assert!(
+            d.contains(r#"base_url: Some("https://**REDACTED**@proxy.internal/dd")"#),
+            "{d}"
+        );
+        assert!(d.contains(r#"host: Some("trainer-1")"#), "{d}");
     }
 
     #[test]

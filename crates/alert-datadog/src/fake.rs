@@ -8,7 +8,7 @@
 //! | request | success | failures it produces by itself |
 //! |---|---|---|
 //! | `POST /api/v1/events` | 202 `application/json` `{"status":"ok","event":{"id":…,"id_str":"…",…,"url":"https://app.datadoghq.com/event/event?id=…"}}` | 400 `text/plain; charset=utf-8` with a JSON `{"errors":[…]}` body for an invalid event (missing title or text, text over 4,000 characters, `aggregation_key` over 100, unknown `alert_type` or `priority`, `date_happened` over 18 h old: "Event too far in the past"); 429 with `X-RateLimit-*` headers past the rate window |
-//! | `POST /api/v1/check_run` | 202 `text/json` `{"status": "ok"}` | 400 as above for a body that is not an array of `{check, host_name, status 0..3, tags}` |
+//! | `POST /api/v1/check_run` | 202 `text/json` `{"status": "ok"}` | 400 as above for a body that is not an array of `{check, host_name, status 0..3, tags}`; 413 for a body over the limit set with [`FakeDatadog::set_check_run_limit`] (none by default: Datadog documents none) |
 //! | `POST /api/v2/series` | 202 `application/json` `{"errors":[]}` | 413 for a body over 512,000 bytes or decompressing to 5,242,880 bytes or more; 400 for bad gzip or JSON |
 //! | `GET /api/v1/validate` | 200 `{"valid":true}` | |
 //! | any, wrong or missing `DD-API-KEY` | | 403 JSON `{"status":"error","code":403,"errors":["Forbidden"],…}`, or Datadog's HTML "Request forbidden by administrative rules" page after [`FakeDatadog::set_bad_key_html`] |
@@ -115,6 +115,7 @@ struct Inner {
     rate: Option<RateWindow>,
     max_compressed: usize,
     max_decompressed: usize,
+    max_check_run: Option<usize>,
     next_id: u64,
     events: Vec<Value>,
     checks: Vec<Value>,
@@ -175,6 +176,7 @@ impl FakeDatadog {
                 rate: None,
                 max_compressed: MAX_COMPRESSED_BYTES,
                 max_decompressed: MAX_DECOMPRESSED_BYTES,
+                max_check_run: None,
                 next_id: FIRST_EVENT_ID,
                 events: Vec::new(),
                 checks: Vec::new(),
@@ -250,6 +252,12 @@ impl FakeDatadog {
         let mut inner = self.shared.lock();
         inner.max_compressed = compressed;
         inner.max_decompressed = decompressed;
+    }
+
+    /// Answers 413 to a `check_run` body of more than `bytes` bytes (`None`, the
+    /// default, accepts any size), to exercise the splitting of service checks.
+    pub fn set_check_run_limit(&self, bytes: Option<usize>) {
+        self.shared.lock().max_check_run = bytes;
     }
 
     /// The events accepted so far, as posted.
@@ -576,7 +584,13 @@ async fn check_run(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     if let Err(r) = admit(&shared, &headers) {
         return r;
     }
-    let max = shared.lock().max_decompressed;
+    let (max, max_check_run) = {
+        let inner = shared.lock();
+        (inner.max_decompressed, inner.max_check_run)
+    };
+    if max_check_run.is_some_and(|m| body.len() > m) {
+        return errors(413, "application/json", &["Payload too large"]);
+    }
     let decoded = match decode(&headers, &body, max) {
         Ok(d) => d,
         Err(r) => return r,

@@ -119,14 +119,16 @@
 //!
 //! Datadog's error bodies are read as `{"errors": [...]}` whatever the content type
 //! says (some 400s are JSON labelled `text/plain`), and HTML pages (a 403 from
-//! Datadog's firewall) are quoted by their title. Nothing ever quotes the API key.
+//! Datadog's firewall) are quoted by their title. Nothing ever quotes the API key,
+//! and `Debug` output (config, notifier, metrics client) shows neither the key nor a
+//! user name or password of `base_url` (`https://**REDACTED**@proxy.internal`).
 //!
 //! | answer | error | retry |
 //! |---|---|---|
 //! | 400 | `Rejected` with Datadog's text | never |
 //! | 401, 403 | `Unauthorized`, "API key refused by Datadog" | never; disables the destination |
 //! | 404 | `Gone` | never; disables the destination |
-//! | 413 | metrics: the request is split and resent; events: `Rejected` | never |
+//! | 413 | metrics and service checks: the request is split in halves and resent, down to a single point or check, which is `Rejected`; events: `Rejected` | never |
 //! | 408, 5xx | `Server` | backoff, or `Retry-After` |
 //! | 429 | `RateLimited` | after `X-RateLimit-Reset` seconds |
 //! | connection failure, timeout | `Transport`, `Timeout` | backoff |

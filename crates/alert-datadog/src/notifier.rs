@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use alert_core::fit::Measure;
@@ -11,7 +11,7 @@ use crate::payload::{CheckRun, EventCreated, EventRequest};
 use crate::severity::{CheckStatus, ServiceCheckStatusMap};
 use crate::tags::{normalize_metric_name, normalize_tag};
 use crate::text;
-use crate::transport::{CHANNEL, Transport, classify};
+use crate::transport::{CHANNEL, Transport, classify, redact_userinfo};
 use crate::{DatadogConfig, DatadogMetrics};
 
 /// The events endpoint.
@@ -48,7 +48,8 @@ struct CheckSetup {
 ///   alert's fingerprint), so Datadog folds firing and resolution together, and sets
 ///   `related_event_id` to the firing event's id from the receipt. Datadog events
 ///   cannot be edited.
-/// * `notify_group` posts one digest event and one check per alert.
+/// * `notify_group` posts one digest event and one check per alert (all checks in
+///   one request; on a 413 the checks are split in halves and resent).
 ///
 /// The receipt's `id` is the event's `id_str` (ids exceed 2^53: never read `id` as
 /// a float), its `url` the event's page; `meta["aggregation_key"]` holds the key and,
@@ -125,9 +126,10 @@ impl DatadogNotifier {
         &self.config
     }
 
-    /// The events endpoint, e.g. `https://api.datadoghq.eu/api/v1/events`.
+    /// The events endpoint, e.g. `https://api.datadoghq.eu/api/v1/events`, for
+    /// display: a user name and password in `base_url` are shown as `**REDACTED**`.
     pub fn events_url(&self) -> String {
-        format!("{}{EVENTS_PATH}", self.transport.base())
+        format!("{}{EVENTS_PATH}", redact_userinfo(self.transport.base()))
     }
 
     /// A metrics client sharing this notifier's HTTP client, key, host and tags.
@@ -253,6 +255,14 @@ impl DatadogNotifier {
 
     /// Posts the checks of `alerts` when checks are configured; returns the status
     /// of the last one.
+    ///
+    /// The checks go in one `check_run` array. When Datadog answers 413, a batch
+    /// of more than one check is split in halves and each half sent again (in
+    /// order, recursively), so only a single check too large on its own is refused
+    /// (`Rejected`, permanent). A 413 means nothing of the batch was taken, so no
+    /// check is sent twice; if a later half fails otherwise, the retry of the whole
+    /// notification repeats the halves already taken, which is harmless (a check
+    /// sets the state of its instance).
     async fn send_checks(&self, alerts: &[&Alert]) -> Result<Option<CheckStatus>> {
         let Some(setup) = &self.check else {
             return Ok(None);
@@ -275,18 +285,27 @@ impl DatadogNotifier {
                 }
             })
             .collect();
-        let body = serde_json::to_vec(&runs).map_err(|e| NotifyError::InvalidAlert {
-            channel: CHANNEL,
-            reason: format!("the service check could not be encoded: {e}"),
-        })?;
-        let answer = self
-            .transport
-            .post_json(CHECK_RUN_PATH, body, false)
-            .await?;
-        match classify(&answer, self.transport.api_key()) {
-            Some(e) => Err(e),
-            None => Ok(last),
+        let mut pending: VecDeque<&[CheckRun<'_>]> = VecDeque::from([runs.as_slice()]);
+        while let Some(batch) = pending.pop_front() {
+            let body = serde_json::to_vec(batch).map_err(|e| NotifyError::InvalidAlert {
+                channel: CHANNEL,
+                reason: format!("the service check could not be encoded: {e}"),
+            })?;
+            let answer = self
+                .transport
+                .post_json(CHECK_RUN_PATH, body, false)
+                .await?;
+            match classify(&answer, self.transport.api_key()) {
+                None => {}
+                Some(e) if e.status() == Some(413) && batch.len() > 1 => {
+                    let (left, right) = batch.split_at(batch.len() / 2);
+                    pending.push_front(right);
+                    pending.push_front(left);
+                }
+                Some(e) => return Err(e),
+            }
         }
+        Ok(last)
     }
 
     async fn deliver(&self, alert: &Alert, related: Option<u64>) -> Result<Receipt> {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use alert_core::{BuildError, NotifyError, Result, Secret, Timestamp, http};
+use alert_core::{BuildError, NotifyError, REDACTED, Result, Secret, Timestamp, http};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::DatadogConfig;
@@ -40,10 +40,26 @@ pub(crate) struct Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("base", &self.base)
+            .field("base", &redact_userinfo(&self.base))
             .field("api_key", &self.api_key)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// `url` with the user name and password of its authority (`https://user:pass@host`)
+/// replaced by [`REDACTED`], for `Debug` output. Works on any text, parseable or
+/// not: everything before the last `@` of the part between `://` and the next `/`,
+/// `?` or `#` is replaced.
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.into();
+    };
+    let rest = &url[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}{REDACTED}{}", &url[..start], &rest[at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -114,7 +130,8 @@ impl Transport {
         self.client = client;
     }
 
-    /// The API base URL (no secret in it).
+    /// The API base URL, as configured: it may carry a user name and password, so
+    /// pass it through [`redact_userinfo`] before showing it.
     pub(crate) fn base(&self) -> &str {
         &self.base
     }
@@ -184,7 +201,7 @@ impl Transport {
 /// |---|---|---|
 /// | 401, 403 | `Unauthorized`, "API key refused by Datadog" | never; disables the destination |
 /// | 400 and other 4xx | `Rejected` with Datadog's error text | never |
-/// | 413 | `Rejected`, "payload too large" (metrics split before this) | never |
+/// | 413 | `Rejected`, "payload too large" (callers split metrics and service checks and resend; a single item too large is refused) | never |
 /// | 404, 410 | `Gone` | never; disables the destination |
 /// | 408, 5xx | `Server` | backoff, or `Retry-After` |
 /// | 429 | `RateLimited` | after `X-RateLimit-Reset` seconds (else `Retry-After`) |
@@ -303,6 +320,39 @@ mod tests {
             c(answer(404, "{\"errors\":[\"Not found\"]}")).unwrap().0,
             "gone"
         );
+    }
+
+    #[test]
+    fn userinfo_is_redacted_from_any_text() {
+        for (url, want) in [
+            ("https://u:p@h/x", "https://**REDACTED**@h/x"),
+            ("https://u@h", "https://**REDACTED**@h"),
+            (
+                "http://a:b@c@h:8080/p?q=1@2",
+                "http://**REDACTED**@h:8080/p?q=1@2",
+            ),
+            ("https://h/x@y", "https://h/x@y"),
+            ("https://h?u=a@b", "https://h?u=a@b"),
+            ("not a url", "not a url"),
+            ("https://api.datadoghq.com", "https://api.datadoghq.com"),
+        ] {
+            assert_eq!(redact_userinfo(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_neither_the_key_nor_userinfo() {
+        let config = DatadogConfig::new(KEY)
+            .with_base_url("https://proxy-user:proxy-pass@proxy.internal/datadog");
+        let t = Transport::new(&config).unwrap();
+        let d = format!("{t:?}");
+        assert!(
+            d.contains("https://**REDACTED**@proxy.internal/datadog"),
+            "{d}"
+        );
+        for secret in ["proxy-user", "proxy-pass", KEY] {
+            assert!(!d.contains(secret), "{d}");
+        }
     }
 
     #[test]

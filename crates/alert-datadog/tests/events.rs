@@ -383,6 +383,64 @@ async fn service_checks_follow_the_alert_state() {
     assert_eq!(reqs[0].path, "/api/v1/check_run");
 }
 
+#[tokio::test]
+async fn a_413_on_service_checks_splits_them_and_resends() {
+    let fake = FakeDatadog::start().await.expect("fake");
+    let n = DatadogNotifier::new(
+        fake.config()
+            .with_host("trainer-1")
+            .with_service_check(ServiceCheckConfig::new("ml.model.health")),
+    )
+    .expect("valid");
+    let group: Vec<Alert> = (0..5)
+        .map(|i| alert(Severity::Error, Timestamp::now()).with_label("feature", format!("f{i}")))
+        .collect();
+    // Measure one check's body, then allow a little under two per request.
+    n.notify(&group[0]).await.expect("one check");
+    let one = fake.recorder().take()[0].body.len();
+    fake.take_checks();
+    fake.set_check_run_limit(Some(one * 2 - 10));
+
+    let r = n
+        .notify_group(&group)
+        .await
+        .expect("delivered after splitting");
+    assert_eq!(r.meta("check_status"), Some("CRITICAL"));
+    // 5 -> 413; [2] -> 413, [1] ok, [1] ok; [3] -> 413, [1] ok, [2] -> 413, [1] ok,
+    // [1] ok; then the event.
+    let reqs = fake.recorder().take();
+    let paths: Vec<&str> = reqs.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths.iter().filter(|p| **p == "/api/v1/check_run").count(),
+        9
+    );
+    assert_eq!(paths.last(), Some(&"/api/v1/events"));
+    // Every check arrived exactly once, in order.
+    let features: Vec<String> = fake
+        .take_checks()
+        .iter()
+        .map(|c| {
+            c["tags"]
+                .as_array()
+                .expect("tags")
+                .iter()
+                .filter_map(|t| t.as_str()?.strip_prefix("feature:").map(str::to_owned))
+                .collect::<String>()
+        })
+        .collect();
+    assert_eq!(features, ["f0", "f1", "f2", "f3", "f4"]);
+
+    // A single check too large on its own cannot be split: permanent, and the
+    // event is not sent.
+    fake.set_check_run_limit(Some(10));
+    let e = n.notify(&group[0]).await.expect_err("too large");
+    assert_eq!((e.kind(), e.retryable()), ("rejected", Retry::Never));
+    assert_eq!(e.status(), Some(413));
+    let reqs = fake.recorder().take();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert!(fake.take_checks().is_empty());
+}
+
 fn no_key(e: &NotifyError) {
     let text = format!("{e} {e:?}");
     assert!(!text.contains(FAKE_API_KEY), "{text}");
