@@ -45,6 +45,8 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// When the service started.
     pub started: Timestamp,
+    /// The most a request's body may take to arrive (408 after it).
+    pub request_timeout: Duration,
 }
 
 /// An API error, answered as JSON.
@@ -160,13 +162,26 @@ async fn read_body(
         }
     }
     let max = state.limits.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        ApiError::from(Problem {
-            status: 413,
-            field: "$".into(),
-            message: format!("body is larger than the limit of {max} bytes"),
-        })
-    })?;
+    // A client that trickles its body holds a connection no longer than this.
+    let read = tokio::time::timeout(state.request_timeout, axum::body::to_bytes(body, max));
+    let bytes = read
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the body did not arrive within {} (request_timeout)",
+                    humantime::format_duration(state.request_timeout)
+                ),
+            )
+        })?
+        .map_err(|_| {
+            ApiError::from(Problem {
+                status: 413,
+                field: "$".into(),
+                message: format!("body is larger than the limit of {max} bytes"),
+            })
+        })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad("$", "empty body: expected JSON"));
     }

@@ -1,8 +1,12 @@
 //! The subcommands of `alerts`, as functions returning an exit code.
 //!
-//! Exit codes: 0 success (delivered), 1 failure (delivery failed, service error,
-//! invalid config in `check`), 2 bad input (usage, unreadable alert JSON, unknown
-//! receiver).
+//! Exit codes, the same for every command:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success: `send --to` and `test` **delivered** (every channel answered success); `send` to the service: the service **accepted** the alert (it is stored durably and will be routed; delivery happens later, see `alerts history`); `check`: the config is valid; `serve`: stopped cleanly |
+//! | 1 | failure at run time: a delivery failed, the service could not be reached or answered 5xx/401/403, `serve` could not listen or open its database |
+//! | 2 | bad input, which retrying will not fix: usage, unreadable alert JSON, an unknown receiver, the service answered another 4xx, and **any config error** (a file that does not parse, a channel that does not build, a template that renders empty, a public address without tokens), from every command |
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -18,11 +22,11 @@ use serde_json::{Value, json};
 use crate::client::{Client, ClientError, DEFAULT_SERVER, cell, table};
 use crate::config::{ENV_CONFIG, ENV_SERVER, ServiceConfig};
 
-/// Success.
+/// Success (see the [module docs](self) for what each command means by it).
 pub const EXIT_OK: u8 = 0;
-/// Delivery or service failure.
+/// A failure at run time: delivery, the service, the network, the port.
 pub const EXIT_FAILED: u8 = 1;
-/// Bad input.
+/// Bad input, including every config error.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
 /// Reads an environment variable.
@@ -40,6 +44,27 @@ pub fn config_path(flag: Option<&Path>) -> Option<PathBuf> {
                 .map(|d| d.join("alerts").join("config.toml"))
                 .filter(|p| p.exists())
         })
+}
+
+/// Reads a bearer token from `path` (`--token-file`): the file's content without
+/// surrounding white space. A token there is not visible in `ps`, unlike `--token`.
+pub fn read_token_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--token-file {}: {e}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!(
+            "--token-file {}: the file is empty",
+            path.display()
+        ));
+    }
+    if token.contains(['\n', '\r']) {
+        return Err(format!(
+            "--token-file {}: expected one token, found several lines",
+            path.display()
+        ));
+    }
+    Ok(token.to_owned())
 }
 
 /// Loads the config, printing the error; `Err(exit code)` on failure.
@@ -353,7 +378,9 @@ pub async fn send(a: SendArgs) -> u8 {
     }
 }
 
-/// `alerts check`.
+/// `alerts check`: parses the file, builds every part of it without sending
+/// anything, and renders every template against sample alerts (see
+/// [`crate::templates`]). Exit code 0 when valid, 2 (bad input) otherwise.
 pub async fn check(config: Option<&Path>) -> u8 {
     let Some(path) = config_path(config) else {
         eprintln!("alerts check: no config file (give --config FILE or set {ENV_CONFIG})");
@@ -363,45 +390,54 @@ pub async fn check(config: Option<&Path>) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("alerts check: {e}");
-            return EXIT_FAILED;
+            return EXIT_BAD_INPUT;
         }
     };
     let file = path.display().to_string();
     if let Err(e) = alert_conditions::rules::RuleSet::from_specs(cfg.rules.clone()) {
         eprintln!("alerts check: {}", cfg.rules_error(&e));
-        return EXIT_FAILED;
+        return EXIT_BAD_INPUT;
     }
     if let Err(e) = crate::auth::Auth::new(&cfg.server.auth, env).check_bind(cfg.server.listen) {
         eprintln!("alerts check: {}", cfg.error_at("server.listen", e));
-        return EXIT_FAILED;
+        return EXIT_BAD_INPUT;
     }
     // Builds every channel, action, route, inhibition rule and time interval, and
-    // every channel's templates, without sending anything.
+    // parses every channel's templates, without sending anything.
     let router = Router::builder()
         .config(cfg.router.clone())
         .store(Arc::new(MemoryStore::new()))
         .manual_ticks()
         .build()
         .await;
-    match router {
+    let receivers = match router {
         Ok(r) => {
             let receivers = r.receivers();
             r.shutdown(Duration::from_millis(100)).await;
-            let count =
-                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-            println!(
-                "{file}: OK ({}, {}, {})",
-                count(receivers.len(), "receiver"),
-                count(receivers.iter().map(|(_, c)| c.len()).sum(), "channel"),
-                count(cfg.rules.len(), "rule")
-            );
-            EXIT_OK
+            receivers
         }
         Err(e) => {
             eprintln!("alerts check: {}", cfg.router_error(&e));
-            EXIT_FAILED
+            return EXIT_BAD_INPUT;
         }
+    };
+    let (rendered, errors) = cfg.render_templates();
+    if !errors.is_empty() {
+        for e in errors {
+            eprintln!("alerts check: {e}");
+        }
+        return EXIT_BAD_INPUT;
     }
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    println!(
+        "{file}: OK ({}, {}, {}; {} rendered {})",
+        count(receivers.len(), "receiver"),
+        count(receivers.iter().map(|(_, c)| c.len()).sum(), "channel"),
+        count(cfg.rules.len(), "rule"),
+        count(rendered.templates, "template"),
+        count(rendered.renders, "time"),
+    );
+    EXIT_OK
 }
 
 /// `alerts test RECEIVER`: through the service when `--server` is given, else

@@ -6,7 +6,7 @@
 //!
 //! | section | what |
 //! |---|---|
-//! | `[server]` | `listen`, `shutdown_grace`, `[server.auth]`, `[server.limits]` |
+//! | `[server]` | `listen`, `shutdown_grace`, `shutdown_delay`, `request_timeout`, `[server.auth]`, `[server.limits]` |
 //! | `[storage]` | `backend` (`sqlite` or `memory`), `path`, `retention` |
 //! | `[log]` | `format` (`text` or `json`), `level` |
 //! | `[[rules]]` | threshold rules fed by `POST /api/v1/metrics` (`alert_conditions::rules::ThresholdSpec`) |
@@ -14,7 +14,8 @@
 //! `${VAR}` is replaced by the environment variable `VAR` before parsing (see
 //! [`crate::interp`]). Unknown keys are errors. Every error names the file, the line,
 //! the column and the key (`config.toml:12:3: receivers[0].chanels: unknown field ...`),
-//! and never quotes an interpolated value. Every key is documented in
+//! and never shows a secret: neither an interpolated value nor one written in the
+//! file (see [`crate::redact`]). Every key is documented in
 //! `docs/configuration.md`, which a test keeps in sync with these types.
 
 use std::fmt;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Deserializer};
 use crate::auth::AuthConfig;
 use crate::interp;
 use crate::limits::Limits;
+use crate::redact;
 
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9095";
@@ -50,6 +52,14 @@ fn parse_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error>
             "invalid duration {s:?}: {e} (e.g. \"10s\", \"5m\")"
         ))
     })
+}
+
+fn parse_positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = parse_duration(d)?;
+    if v.is_zero() {
+        return Err(de::Error::custom("must be greater than zero"));
+    }
+    Ok(v)
 }
 
 fn parse_listen<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
@@ -90,10 +100,21 @@ pub struct ServerConfig {
     /// auth tokens.
     #[serde(deserialize_with = "parse_listen")]
     pub listen: SocketAddr,
-    /// How long shutdown waits for in-flight deliveries (default `10s`); what is not
-    /// done by then stays in the outbox for the next start.
+    /// How long shutdown waits, once the listener is closed, for requests in
+    /// progress and then in-flight deliveries (default `10s`); what is not delivered
+    /// by then stays in the outbox for the next start.
     #[serde(deserialize_with = "parse_duration")]
     pub shutdown_grace: Duration,
+    /// How long the service keeps serving after SIGTERM/SIGINT, with `/readyz`
+    /// answering 503, before the listener closes (default `0s`); a second signal
+    /// ends the wait. See [`crate::serve`].
+    #[serde(deserialize_with = "parse_duration")]
+    pub shutdown_delay: Duration,
+    /// The most a client may take to send a request's head, and then its body
+    /// (408), and how long an idle keep-alive connection stays open (default
+    /// `30s`).
+    #[serde(deserialize_with = "parse_positive_duration")]
+    pub request_timeout: Duration,
     /// Bearer tokens.
     pub auth: AuthConfig,
     /// Request limits.
@@ -105,6 +126,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
             shutdown_grace: Duration::from_secs(10),
+            shutdown_delay: Duration::ZERO,
+            request_timeout: Duration::from_secs(30),
             auth: AuthConfig::default(),
             limits: Limits::default(),
         }
@@ -201,12 +224,35 @@ pub struct ServiceConfig {
     text: SourceText,
 }
 
-/// The config text as written, and the name errors give it. Its `Debug` shows only
-/// the length: a file may hold literal secrets.
+/// The config text as written, the name errors give it, and the values of its
+/// secret keys (as written and after interpolation), which errors never show. Its
+/// `Debug` shows only the length: a file may hold literal secrets.
 #[derive(Clone, Default)]
 struct SourceText {
     name: String,
     text: std::sync::Arc<str>,
+    secrets: std::sync::Arc<[String]>,
+}
+
+impl SourceText {
+    /// An error at `position` (line, column) of this text about `key`: the line is
+    /// shown with secret values redacted, and the message is scrubbed of them.
+    fn error(
+        &self,
+        position: Option<(usize, usize)>,
+        key: Option<String>,
+        message: &str,
+    ) -> ConfigFileError {
+        let (line, column) = position.unzip();
+        ConfigFileError {
+            file: self.name.clone(),
+            line,
+            column,
+            snippet: line.and_then(|l| redact::redacted_line(&self.text, l)),
+            message: redact::scrub(message, &self.secrets, key.as_deref()),
+            key,
+        }
+    }
 }
 
 impl fmt::Debug for SourceText {
@@ -271,7 +317,8 @@ pub struct ConfigFileError {
     pub key: Option<String>,
     /// What is wrong.
     pub message: String,
-    /// The offending line as written (before interpolation), when known.
+    /// The offending line as written (before interpolation), with the values of
+    /// secret keys redacted, when known.
     pub snippet: Option<String>,
 }
 
@@ -468,44 +515,42 @@ impl ServiceConfig {
     }
 
     /// Parses config text; `file` names it in errors.
+    ///
+    /// Errors never show a secret: the line they quote has the values of secret
+    /// keys redacted (see [`crate::redact`]), and their message is scrubbed of every
+    /// secret value, whether written in the file or interpolated.
     pub fn parse(
         text: &str,
         file: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<ServiceConfig, Box<ConfigFileError>> {
-        let interp = interp::interpolate(text, lookup).map_err(|e| {
-            Box::new(ConfigFileError {
-                file: file.to_owned(),
-                line: Some(e.line),
-                column: Some(e.column),
-                key: None,
-                message: e.message,
-                snippet: text.lines().nth(e.line - 1).map(str::to_owned),
-            })
-        })?;
+        let mut source = SourceText {
+            name: file.to_owned(),
+            text: text.into(),
+            secrets: redact::secret_values(text).into(),
+        };
+        let interp = interp::interpolate(text, lookup)
+            .map_err(|e| Box::new(source.error(Some((e.line, e.column)), None, &e.message)))?;
+        let mut secrets = redact::secret_values(text);
+        for v in redact::secret_values(&interp.text) {
+            if !secrets.contains(&v) {
+                secrets.push(v);
+            }
+        }
+        source.secrets = secrets.into();
         let err_at = |offset: Option<usize>, key: Option<String>, message: String| {
             // A span at the very start of the document is the root table's: the key
             // itself is a better guide.
             let offset = offset
                 .filter(|o| *o > 0 || key.as_deref().is_none_or(|k| k.is_empty() || k == "."));
-            let (line, column, snippet) = match offset {
+            let position = match offset {
                 Some(o) => {
-                    let (l, c, s) = interp.original_position(o);
-                    (Some(l), Some(c), Some(s.to_owned()))
+                    let (l, c, _) = interp.original_position(o);
+                    Some((l, c))
                 }
-                None => match key.as_deref().and_then(|k| find_key_line(text, k)) {
-                    Some((l, c)) => (Some(l), Some(c), text.lines().nth(l - 1).map(str::to_owned)),
-                    None => (None, None, None),
-                },
+                None => key.as_deref().and_then(|k| find_key_line(text, k)),
             };
-            Box::new(ConfigFileError {
-                file: file.to_owned(),
-                line,
-                column,
-                key,
-                message,
-                snippet,
-            })
+            Box::new(source.error(position, key, &message))
         };
         let parse_doc = || {
             toml::Deserializer::parse(&interp.text).map_err(|e| {
@@ -543,17 +588,11 @@ impl ServiceConfig {
             err_at(inner.span().map(|s| s.start), Some(key), message)
         })?;
         if sections.storage.retention.is_some() && router.retention.is_some() {
-            let (line, column, snippet) = find_key_line(text, "retention")
-                .map(|(l, c)| (Some(l), Some(c), text.lines().nth(l - 1).map(str::to_owned)))
-                .unwrap_or((None, None, None));
-            return Err(Box::new(ConfigFileError {
-                file: file.to_owned(),
-                line,
-                column,
-                key: Some("retention".into()),
-                message: "give `retention` at the top level or in [storage], not both".into(),
-                snippet,
-            }));
+            return Err(Box::new(source.error(
+                find_key_line(text, "retention"),
+                Some("retention".into()),
+                "give `retention` at the top level or in [storage], not both",
+            )));
         }
         Ok(ServiceConfig {
             server: sections.server,
@@ -562,10 +601,7 @@ impl ServiceConfig {
             rules: sections.rules,
             router,
             source: None,
-            text: SourceText {
-                name: file.to_owned(),
-                text: text.into(),
-            },
+            text: source,
         })
     }
 
@@ -586,7 +622,11 @@ impl ServiceConfig {
                 field,
                 reason,
             }) => self.error_at(field, reason.clone()).to_string(),
-            other => format!("{}: {other}", self.file_name()),
+            other => format!(
+                "{}: {}",
+                self.file_name(),
+                redact::scrub(&other.to_string(), &self.text.secrets, None)
+            ),
         }
     }
 
@@ -612,25 +652,30 @@ impl ServiceConfig {
     }
 
     /// An error about `key` (a path such as `receivers[0].channels[1].url`, as
-    /// build errors name it), located in the file as written when the key is there.
+    /// build errors name it), located in the file as written when the key is there,
+    /// with secret values redacted from the line shown and from the message.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigFileError {
-        let file = self.file_name();
         let text: &str = &self.text.text;
         let position = span_of(text, key)
             .map(|r| line_col(text, r.start))
             .or_else(|| find_key_line(text, key));
-        let (line, column, snippet) = match position {
-            Some((l, c)) => (Some(l), Some(c), text.lines().nth(l - 1).map(str::to_owned)),
-            None => (None, None, None),
-        };
-        ConfigFileError {
-            file,
-            line,
-            column,
-            key: Some(key.to_owned()),
-            message: message.into(),
-            snippet,
-        }
+        let mut e = self
+            .text
+            .error(position, Some(key.to_owned()), &message.into());
+        e.file = self.file_name();
+        e
+    }
+
+    /// Renders every template against sample alerts (see [`crate::templates`]):
+    /// what was rendered, and an error located at each template that renders badly.
+    pub fn render_templates(&self) -> (crate::templates::Report, Vec<ConfigFileError>) {
+        let report = crate::templates::check(&self.router);
+        let errors = report
+            .problems
+            .iter()
+            .map(|p| self.error_at(&p.key, p.message.clone()))
+            .collect();
+        (report, errors)
     }
 
     /// The data directory: `--data-dir`, else `ALERTS_DATA_DIR`, else `[storage] path`,
@@ -730,6 +775,69 @@ channels = [{ type = "console" }]
         assert_eq!(
             e.to_string(),
             "t.toml:1:6: environment variable `MISSING` is not set\n    | x = \"${MISSING}\""
+        );
+    }
+
+    /// Secrets written in the file, or interpolated, reach neither the line an
+    /// error shows nor its message, whatever the error.
+    #[test]
+    fn literal_secrets_never_reach_errors() {
+        let env = |k: &str| (k == "H").then(|| "Bearer env-header-secret".to_owned());
+        let cases: [(&str, &str, &str); 6] = [
+            (
+                // A syntax error on the line of a literal URL.
+                "[[receivers]]\nname = \"x\"\nchannels = [{ type = \"webhook\", url = \"https://hooks.example/literal-url-secret\" ]\n",
+                "literal-url-secret",
+                "channels = [{ type = \"webhook\", url = \"**REDACTED**\" ]",
+            ),
+            (
+                // A string where a table of headers belongs: serde quotes it.
+                "[[receivers]]\nname = \"x\"\nchannels = [{ type = \"webhook\", url = \"http://127.0.0.1:1\", headers = \"Bearer literal-header-secret\" }]\n",
+                "literal-header-secret",
+                "channels = [{ type = \"webhook\", url = \"**REDACTED**\", headers = \"**REDACTED**\" }]",
+            ),
+            (
+                // The same with the value from the environment.
+                "[[receivers]]\nname = \"x\"\nchannels = [{ type = \"webhook\", url = \"http://127.0.0.1:1\", headers = \"${H}\" }]\n",
+                "env-header-secret",
+                "channels = [{ type = \"webhook\", url = \"**REDACTED**\", headers = \"${H}\" }]",
+            ),
+            (
+                // A token where a list belongs.
+                "[server.auth]\nwrite_tokens = \"literal-token-secret\"\n",
+                "literal-token-secret",
+                "write_tokens = \"**REDACTED**\"",
+            ),
+            (
+                // Another key of the same line is wrong.
+                "[[receivers]]\nname = \"x\"\nchannels = [{ type = \"discord\", webhook_url = \"https://discord.com/api/webhooks/1/literal-discord-secret\", colour = 1 }]\n",
+                "literal-discord-secret",
+                "channels = [{ type = \"discord\", webhook_url = \"**REDACTED**\", colour = 1 }]",
+            ),
+            (
+                // A line inside a multi-line token list.
+                "[server.auth]\nread_tokens = [\n  \"literal-read-secret\",\n  1,\n]\n",
+                "literal-read-secret",
+                "  **REDACTED**,",
+            ),
+        ];
+        for (text, secret, line) in cases {
+            let e = ServiceConfig::parse(text, "t.toml", env).unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+            assert_eq!(e.snippet.as_deref(), Some(line), "{e}");
+            assert!(e.line.is_some() && e.column.is_some(), "{e}");
+        }
+        // Errors found after parsing (a channel that does not build) too.
+        let text = "[[receivers]]\nname = \"x\"\nchannels = [{ type = \"discord\", webhook_url = \"https://example.com/api/webhooks/1/literal-build-secret\" }]\n";
+        let c = ServiceConfig::parse(text, "t.toml", env).unwrap();
+        let e = c.error_at(
+            "receivers[0].channels[0].webhook_url",
+            "https://example.com/api/webhooks/1/literal-build-secret is not a Discord URL",
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.toml:3:47: receivers[0].channels[0].webhook_url: **REDACTED** is not a Discord URL\n    | channels = [{ type = \"discord\", webhook_url = \"**REDACTED**\" }]"
         );
     }
 

@@ -13,9 +13,20 @@ use alert_core::Severity;
 use clap::{Args, Parser, Subcommand};
 use reqwest::Method;
 
+/// What every command's exit status means (shown after `--help`).
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success: `send --to` and `test` delivered (every channel answered success);
+     `send` to the service: the service accepted the alert (stored durably and
+     routed; delivery happens after, see `alerts history`); `check`: valid
+  1  failure at run time: a delivery failed, the service is unreachable or
+     answered 5xx/401/403, `serve` cannot listen or open its database
+  2  bad input: usage, unreadable alert JSON, an unknown receiver, another 4xx
+     from the service, and any config error, from every command";
+
 /// Alerting for machine-learning systems.
 #[derive(Debug, Parser)]
-#[command(name = "alerts", version, about, long_about = None)]
+#[command(name = "alerts", version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,9 +47,13 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Send an alert: to the running service, or directly to receivers with --to.
+    /// Send an alert: to the running service (exit 0 once it is accepted), or
+    /// directly to receivers with --to (exit 0 once delivered).
+    #[command(after_help = EXIT_CODES)]
     Send(Box<SendCmd>),
-    /// Validate a config file: syntax, keys, routes, receivers, channels, templates, rules.
+    /// Validate a config file: syntax, keys, routes, receivers, channels, rules, and
+    /// every template rendered against sample alerts. Sends nothing.
+    #[command(after_help = EXIT_CODES)]
     Check {
         /// Config file.
         #[arg(long, short)]
@@ -107,21 +122,58 @@ struct RemoteArgs {
     /// Service URL (default $ALERTS_SERVER or http://127.0.0.1:9095).
     #[arg(long)]
     server: Option<String>,
-    /// Bearer token (default $ALERTS_WRITE_TOKEN / $ALERTS_READ_TOKEN).
-    #[arg(long)]
+    /// Bearer token. Other users of the machine can read it with `ps` while the
+    /// command runs, and shell history keeps it: prefer $ALERTS_WRITE_TOKEN /
+    /// $ALERTS_READ_TOKEN (the default) or --token-file.
+    #[arg(long, conflicts_with = "token_file")]
     token: Option<String>,
+    /// Read the bearer token from this file (surrounding white space ignored).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
 }
 
-impl From<RemoteArgs> for Remote {
-    fn from(r: RemoteArgs) -> Remote {
-        Remote {
-            server: r.server,
-            token: r.token,
-            json: r.json,
-        }
+impl RemoteArgs {
+    /// The client settings; `Err` (printed, exit 2) when --token-file cannot be read.
+    fn remote(self) -> Result<Remote, u8> {
+        Ok(Remote {
+            server: self.server,
+            token: token_arg(self.token, self.token_file.as_deref())?,
+            json: self.json,
+        })
+    }
+}
+
+/// `--token`, else the content of `--token-file`; prints why and gives exit code 2
+/// when the file cannot be read or is empty.
+fn token_arg(token: Option<String>, file: Option<&std::path::Path>) -> Result<Option<String>, u8> {
+    match (token, file) {
+        (Some(t), _) => Ok(Some(t)),
+        (None, None) => Ok(None),
+        (None, Some(p)) => match commands::read_token_file(p) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) => {
+                eprintln!("alerts: {e}");
+                Err(EXIT_BAD_INPUT)
+            }
+        },
+    }
+}
+
+/// Runs a client call with the settings of `remote`.
+async fn remote_run(
+    remote: RemoteArgs,
+    write: bool,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    render: impl FnOnce(&serde_json::Value) -> String,
+) -> u8 {
+    match remote.remote() {
+        Ok(r) => r.run(write, method, path, body, render).await,
+        Err(code) => code,
     }
 }
 
@@ -218,9 +270,14 @@ struct SendCmd {
     /// Service URL (default $ALERTS_SERVER or http://127.0.0.1:9095).
     #[arg(long)]
     server: Option<String>,
-    /// Bearer token (default $ALERTS_WRITE_TOKEN).
-    #[arg(long)]
+    /// Bearer token. Other users of the machine can read it with `ps` while the
+    /// command runs, and shell history keeps it: prefer $ALERTS_WRITE_TOKEN (the
+    /// default) or --token-file.
+    #[arg(long, conflicts_with = "token_file")]
     token: Option<String>,
+    /// Read the bearer token from this file (surrounding white space ignored).
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<PathBuf>,
     /// Config file for --to.
     #[arg(long, short)]
     config: Option<PathBuf>,
@@ -291,13 +348,17 @@ async fn serve_cmd(
                 ),
                 LogFormat::Text => eprint!("{}", serve::banner(&running, path.as_deref())),
             }
-            running.run_until(serve::shutdown_signal()).await;
+            running.run_until(serve::shutdown_signal).await;
             tracing::info!("stopped");
             0
         }
         Err(e) => {
             eprintln!("alerts serve: {e}");
-            EXIT_FAILED
+            if e.config {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_FAILED
+            }
         }
     }
 }
@@ -311,6 +372,10 @@ async fn run(cli: Cli) -> u8 {
         } => serve_cmd(config, listen, data_dir).await,
         Command::Send(s) => {
             let s = *s;
+            let token = match token_arg(s.token, s.token_file.as_deref()) {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
             commands::send(SendArgs {
                 severity: Some(s.severity),
                 name: s.name,
@@ -331,7 +396,7 @@ async fn run(cli: Cli) -> u8 {
                 json: s.json,
                 to: s.to,
                 server: s.server,
-                token: s.token,
+                token,
                 config: s.config,
                 verbose: s.verbose,
             })
@@ -342,16 +407,10 @@ async fn run(cli: Cli) -> u8 {
             receiver,
             config,
             remote,
-        } => {
-            commands::test(
-                &receiver,
-                config.as_deref(),
-                remote.server,
-                remote.token,
-                remote.json,
-            )
-            .await
-        }
+        } => match remote.remote() {
+            Ok(r) => commands::test(&receiver, config.as_deref(), r.server, r.token, r.json).await,
+            Err(code) => code,
+        },
         Command::Silence { action } => match action {
             SilenceCmd::Add {
                 matchers,
@@ -361,33 +420,37 @@ async fn run(cli: Cli) -> u8 {
                 remote,
             } => {
                 let body = commands::silence_body(&matchers, &duration, &by, &comment);
-                Remote::from(remote)
-                    .run(true, Method::POST, "/api/v1/silences", Some(body), |v| {
-                        format!("created silence {}\n", v["id"].as_str().unwrap_or("?"))
-                    })
-                    .await
+                remote_run(
+                    remote,
+                    true,
+                    Method::POST,
+                    "/api/v1/silences",
+                    Some(body),
+                    |v| format!("created silence {}\n", v["id"].as_str().unwrap_or("?")),
+                )
+                .await
             }
             SilenceCmd::List { remote } => {
-                Remote::from(remote)
-                    .run(
-                        false,
-                        Method::GET,
-                        "/api/v1/silences",
-                        None,
-                        commands::silences_table,
-                    )
-                    .await
+                remote_run(
+                    remote,
+                    false,
+                    Method::GET,
+                    "/api/v1/silences",
+                    None,
+                    commands::silences_table,
+                )
+                .await
             }
             SilenceCmd::Expire { id, remote } => {
-                Remote::from(remote)
-                    .run(
-                        true,
-                        Method::DELETE,
-                        &format!("/api/v1/silences/{id}"),
-                        None,
-                        |_| format!("expired silence {id}\n"),
-                    )
-                    .await
+                remote_run(
+                    remote,
+                    true,
+                    Method::DELETE,
+                    &format!("/api/v1/silences/{id}"),
+                    None,
+                    |_| format!("expired silence {id}\n"),
+                )
+                .await
             }
         },
         Command::Ack {
@@ -397,15 +460,15 @@ async fn run(cli: Cli) -> u8 {
             remote,
         } => {
             let body = serde_json::json!({ "by": by, "comment": comment });
-            Remote::from(remote)
-                .run(
-                    true,
-                    Method::POST,
-                    &format!("/api/v1/alerts/{fingerprint}/ack"),
-                    Some(body),
-                    |_| format!("acknowledged {fingerprint}\n"),
-                )
-                .await
+            remote_run(
+                remote,
+                true,
+                Method::POST,
+                &format!("/api/v1/alerts/{fingerprint}/ack"),
+                Some(body),
+                |_| format!("acknowledged {fingerprint}\n"),
+            )
+            .await
         }
         Command::History {
             fingerprint,
@@ -430,18 +493,30 @@ async fn run(cli: Cli) -> u8 {
                 "/api/v1/history?{}",
                 serde_urlencoded::to_string(&q).unwrap_or_default()
             );
-            Remote::from(remote)
-                .run(false, Method::GET, &path, None, commands::history_table)
-                .await
+            remote_run(
+                remote,
+                false,
+                Method::GET,
+                &path,
+                None,
+                commands::history_table,
+            )
+            .await
         }
         Command::Report { since, remote } => {
             let path = format!(
                 "/api/v1/report?{}",
                 serde_urlencoded::to_string([("since", since)]).unwrap_or_default()
             );
-            Remote::from(remote)
-                .run(false, Method::GET, &path, None, commands::report_table)
-                .await
+            remote_run(
+                remote,
+                false,
+                Method::GET,
+                &path,
+                None,
+                commands::report_table,
+            )
+            .await
         }
     }
 }

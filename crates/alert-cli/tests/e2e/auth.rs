@@ -171,7 +171,7 @@ async fn a_public_bind_without_tokens_refuses_to_start() {
         .await
         .map(|_| panic!("alerts serve started on {listen} without tokens"))
         .unwrap_err();
-        assert_eq!(code, Some(1), "{out}");
+        assert_eq!(code, Some(2), "a config (or usage) error: {out}");
         assert!(
             out.contains(&format!(
                 "alerts serve: refusing to listen on {listen} without authentication"
@@ -187,7 +187,7 @@ async fn a_public_bind_without_tokens_refuses_to_start() {
     let out = w
         .run(&["check", "-c", bad.to_str().unwrap()], None, &[])
         .await;
-    out.expect_code(1);
+    out.expect_code(2);
     assert!(
         out.stderr
             .contains("server.listen: refusing to listen on 0.0.0.0:9095 without authentication"),

@@ -85,7 +85,10 @@ async fn a_good_config_passes() {
     out.expect_code(0);
     assert_eq!(
         out.stdout,
-        format!("{}: OK (3 receivers, 7 channels, 1 rule)\n", p.display())
+        format!(
+            "{}: OK (3 receivers, 7 channels, 1 rule; 6 templates rendered 36 times)\n",
+            p.display()
+        )
     );
     // ALERTS_CONFIG names the file when --config is not given.
     let mut env = ENV.to_vec();
@@ -94,11 +97,26 @@ async fn a_good_config_passes() {
     w.run(&["check"], None, &env).await.expect_code(0);
 }
 
+/// The lines errors show with a secret redacted (the Discord webhook URL and the
+/// Statuspal key are written in the file, and must not reach standard error).
+const REDACTED_LINES: [(&str, &str); 2] = [
+    (
+        "channel that does not build",
+        "  { type = \"discord\", webhook_url = \"**REDACTED**\" },",
+    ),
+    (
+        "bad template",
+        "channels = [{ type = \"statuspal\", api_key = \"**REDACTED**\", subdomain = \"acme\", templates = { title = \"{name} on {labels}\" } }]",
+    ),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_configs_name_file_line_column_and_key() {
     let w = Workdir::new();
     // (what, change FULL from, to; where the error points (the first occurrence of
-    // this text in the changed file), the message: "KEY: why")
+    // this text in the changed file), the message: "KEY: why"). The line shown is
+    // the anchor's line as written, except where a secret on it is redacted
+    // (`REDACTED_LINES`).
     let cases: [(&str, &str, &str, &str, &str); 12] = [
         (
             "misspelt key",
@@ -202,13 +220,17 @@ async fn broken_configs_name_file_line_column_and_key() {
         let line = text[..at].matches('\n').count() + 1;
         let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
         let column = text[line_start..at].chars().count() + 1;
-        let snippet = text[line_start..].lines().next().unwrap();
+        let as_written = text[line_start..].lines().next().unwrap();
+        let snippet = REDACTED_LINES
+            .iter()
+            .find(|(w, _)| *w == what)
+            .map_or(as_written, |(_, line)| line);
         let expected = format!(
             "alerts check: {}:{line}:{column}: {message}\n    | {}\n",
             p.display(),
             snippet.trim_end()
         );
-        if out.code != 1 || out.stderr != expected || !out.stdout.is_empty() {
+        if out.code != 2 || out.stderr != expected || !out.stdout.is_empty() {
             failures.push(format!(
                 "{what}: exit {}\n  expected: {expected:?}\n  got:      {:?}",
                 out.code, out.stderr
@@ -231,29 +253,77 @@ async fn secrets_stay_out_of_check_errors() {
     let out = w
         .run(&["check", "-c", p.to_str().unwrap()], None, &env)
         .await;
-    out.expect_code(1);
+    out.expect_code(2);
     assert!(
         out.stderr.contains("receivers[1].channels[0].webhook_url"),
         "{}",
         out.stderr
     );
     assert!(!out.stderr.contains("topsecretvalue"), "{}", out.stderr);
-    // An interpolated value that breaks the TOML structure is refused by name.
+
+    // Secrets written in the file itself are redacted from the line an error shows,
+    // and from its message.
+    let literal = FULL
+        .replace("api_key = \"k\"", "api_key = \"literal-statuspal-key\"")
+        .replace("{name} on {model}", "{name} on {labels}")
+        .replace(
+            "${SLACK_URL}",
+            "https://hooks.slack.com/services/T0/B0/literal-slack-token",
+        );
+    let p = w.write("literal.toml", &literal);
+    let out = w
+        .run(&["check", "-c", p.to_str().unwrap()], None, &ENV)
+        .await;
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "alerts check: {}:55:112: receivers[2].channels[0].templates.title: unknown placeholder `{{labels}}`; known placeholders: {{summary}}, {{name}}, {{severity}}, {{model}}, {{label:NAME}}\n    \
+             | channels = [{{ type = \"statuspal\", api_key = \"**REDACTED**\", subdomain = \"acme\", templates = {{ title = \"{{name}} on {{labels}}\" }} }}]\n",
+            p.display()
+        )
+    );
+    // A TOML syntax error on the line of a literal Slack URL (its string is never
+    // closed).
+    let broken = literal
+        .replace("{name} on {labels}", "{name} on {model}")
+        .replace("literal-slack-token\" }", "literal-slack-token }");
+    let p = w.write("broken-literal.toml", &broken);
+    let out = w
+        .run(&["check", "-c", p.to_str().unwrap()], None, &ENV)
+        .await;
+    out.expect_code(2);
+    // The parser stops on the next line, shown as written (its URL redacted).
+    assert_eq!(
+        out.stderr,
+        format!(
+            "alerts check: {}:49:3: missing key for inline table element, expected `,`\n    \
+             |   {{ type = \"discord\", webhook_url = \"**REDACTED**\" }},\n",
+            p.display()
+        )
+    );
+    for secret in ["literal-slack-token", "literal-statuspal-key", "T0/B0"] {
+        assert!(!out.stderr.contains(secret), "{}", out.stderr);
+    }
+
+    // Interpolated values may hold quotes, backslashes and newlines: they are
+    // escaped for the string they stand in, and the config is valid.
+    let p = w.path().join("s.toml");
     let out = w
         .run(
             &["check", "-c", p.to_str().unwrap()],
             None,
-            &[("WRITE_TOKEN", "a\"b"), ("SLACK_URL", "x"), ("DD_KEY", "y")],
+            &[("WRITE_TOKEN", "a\"b\\c\nd"), ENV[1], ENV[2]],
         )
         .await;
-    out.expect_code(1);
-    assert!(
-        out.stderr
-            .contains("environment variable `WRITE_TOKEN` contains a newline, quote or backslash"),
-        "{}",
-        out.stderr
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{}: OK (3 receivers, 7 channels, 1 rule; 6 templates rendered 36 times)\n",
+            p.display()
+        )
     );
-    assert!(!out.stderr.contains("a\"b"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +334,7 @@ async fn unreadable_and_missing_configs() {
     let out = w
         .run(&["check", "-c", p.to_str().unwrap()], None, &[])
         .await;
-    out.expect_code(1);
+    out.expect_code(2);
     assert_eq!(
         out.stderr,
         format!(
@@ -273,7 +343,7 @@ async fn unreadable_and_missing_configs() {
         )
     );
     let out = w.run(&["check", "-c", "nope.toml"], None, &[]).await;
-    out.expect_code(1);
+    out.expect_code(2);
     assert_eq!(
         out.stderr,
         "alerts check: nope.toml: cannot read the file: No such file or directory (os error 2)\n"
@@ -309,7 +379,8 @@ async fn serve_refuses_a_broken_config_with_the_same_errors() {
         .await
         .map(|_| panic!("started with a route to nowhere"))
         .unwrap_err();
-    assert_eq!(code, Some(1), "{out}");
+    // A config that parses but does not build is a config error too: 2.
+    assert_eq!(code, Some(2), "{out}");
     assert_eq!(
         out,
         format!(

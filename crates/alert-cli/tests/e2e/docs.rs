@@ -209,13 +209,6 @@ fn discover() -> (BTreeMap<String, Shape>, Vec<String>) {
     (found, problems)
 }
 
-/// Tables that do not reject unknown keys yet: the router's `[[actions]]` (its
-/// `ActionConfig` variants have no `deny_unknown_fields`, and `command` flattens two
-/// structs). Their documented keys are checked one by one instead. When the router
-/// rejects unknown keys there, this test fails: remove them from here and from the
-/// "Known gap" paragraph of docs/configuration.md.
-const LAX: [&str; 2] = ["actions[type=command]", "actions[type=http]"];
-
 /// One key table of the doc: the paths its marker names, and its rows (key, text).
 #[derive(Debug)]
 struct DocTable {
@@ -260,37 +253,6 @@ fn doc_tables(doc: &str) -> Vec<DocTable> {
     out
 }
 
-/// Whether `key` exists in the lax table at `path`: a map where the key expects
-/// something else fails, an ignored key does not.
-fn lax_key_exists(path: &str, key: &str) -> bool {
-    let (kind, base): (&str, &[(&str, &str)]) = match path {
-        "actions[type=command]" => ("command", &[("name", "\"a\""), ("program", "\"p\"")]),
-        "actions[type=http]" => (
-            "http",
-            &[("name", "\"a\""), ("url", "\"http://127.0.0.1:1\"")],
-        ),
-        other => panic!("no probe for {other}"),
-    };
-    let table = |probe: Option<&str>| {
-        let mut text = format!("[[receivers]]\nname = \"r\"\n[[actions]]\ntype = \"{kind}\"\n");
-        for (k, v) in base {
-            if Some(*k) != probe {
-                text.push_str(&format!("{k} = {v}\n"));
-            }
-        }
-        if let Some(p) = probe {
-            text.push_str(&format!("{p} = {{ {PROBE} = 1 }}\n"));
-        }
-        text
-    };
-    assert_eq!(
-        parse_error(&table(None)),
-        None,
-        "the base probe for {path} must be valid"
-    );
-    parse_error(&table(Some(key))).is_some()
-}
-
 #[test]
 fn configuration_md_documents_every_key() {
     let doc = repo_file("docs/configuration.md");
@@ -298,19 +260,9 @@ fn configuration_md_documents_every_key() {
     let (found, problems) = discover();
     let mut failures: Vec<String> = Vec::new();
 
-    // Lenient tables: exactly the known ones.
-    let lax: Vec<&str> = problems
-        .iter()
-        .filter_map(|p| {
-            LAX.iter()
-                .find(|l| p.starts_with(&format!("{l}: ")))
-                .copied()
-        })
-        .collect();
-    if lax.len() != problems.len() || lax.len() != LAX.len() {
-        failures.push(format!(
-            "tables accepting unknown keys changed: {problems:#?} (known: {LAX:?})"
-        ));
+    // Every table rejects unknown keys.
+    if !problems.is_empty() {
+        failures.push(format!("tables accepting unknown keys: {problems:#?}"));
     }
 
     let mut documented: BTreeMap<String, &DocTable> = BTreeMap::new();
@@ -353,14 +305,8 @@ fn configuration_md_documents_every_key() {
             }
         }
     }
-    for (path, t) in &documented {
-        if LAX.contains(&path.as_str()) {
-            for (k, _) in &t.rows {
-                if !lax_key_exists(path, k) {
-                    failures.push(format!("`{path}`: documented key `{k}` is not accepted"));
-                }
-            }
-        } else if !found.contains_key(path) {
+    for path in documented.keys() {
+        if !found.contains_key(path) {
             failures.push(format!(
                 "`{path}` is documented but is not a table of the config"
             ));
@@ -371,6 +317,92 @@ fn configuration_md_documents_every_key() {
         "docs/configuration.md is out of date:\n  {}",
         failures.join("\n  ")
     );
+}
+
+/// Every key the reference types as a secret (`secret`, `array of secrets`, `table
+/// of secrets`) is one whose values `alert_cli::redact` hides from error messages,
+/// and every key it hides is typed as a secret there. And in the complete example,
+/// every `${VAR}` value lands in a `Secret` of the config types (their `Debug` does
+/// not show it) at such a key.
+#[test]
+fn every_secret_key_is_redacted_from_errors() {
+    use alert_cli::redact::is_secret_key_in;
+    let doc = repo_file("docs/configuration.md");
+    let mut failures = Vec::new();
+    for t in doc_tables(&doc) {
+        for path in &t.paths {
+            let root = path.split(['.', '[']).next().unwrap_or("");
+            for (key, row) in &t.rows {
+                let ty = row.split('|').nth(2).unwrap_or("").trim();
+                let typed_secret = ty.contains("secret");
+                // Keys of a secret table (`headers`, `env`) are names, not values.
+                let under_secret = path
+                    .split(['.', '[', ']'])
+                    .filter(|s| !s.is_empty())
+                    .any(|s| is_secret_key_in(root, s));
+                if under_secret {
+                    continue;
+                }
+                let root = if root.is_empty() { key.as_str() } else { root };
+                if typed_secret != is_secret_key_in(root, key) {
+                    failures.push(format!(
+                        "`{path}.{key}`: typed {ty:?} in the doc, but redacted: {}",
+                        is_secret_key_in(root, key)
+                    ));
+                }
+            }
+        }
+    }
+    // Values held as `Secret` in the example (Debug prints them redacted).
+    let example = full_example(&doc);
+    let cfg = ServiceConfig::parse(&example, "example.toml", |v| Some(format!("{v}-value")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shown = format!("{:?}{:?}", cfg.router, cfg.server);
+    let doc_value: toml::Table = toml::from_str(&example).unwrap();
+    let mut stack: Vec<(String, String, &toml::Value)> = doc_value
+        .iter()
+        .map(|(k, v)| (k.clone(), k.clone(), v))
+        .collect();
+    let mut secrets_seen = 0;
+    while let Some((root, key, v)) = stack.pop() {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, x) in t {
+                    let under = if is_secret_key_in(&root, &key) {
+                        key.clone()
+                    } else {
+                        k.clone()
+                    };
+                    stack.push((root.clone(), under, x));
+                }
+            }
+            toml::Value::Array(a) => {
+                for x in a {
+                    stack.push((root.clone(), key.clone(), x));
+                }
+            }
+            // The example takes every secret from the environment: each `${VAR}`
+            // must land in a `Secret` (not shown by `Debug`), at a redacted key.
+            toml::Value::String(s) if s.contains("${") => {
+                let value = s.replace("${", "").replace('}', "-value");
+                let held_secret = !shown.contains(&value);
+                secrets_seen += usize::from(held_secret);
+                if held_secret != is_secret_key_in(&root, &key) {
+                    failures.push(format!(
+                        "`{key}` (under `{root}`): held as a Secret: {held_secret}, redacted \
+                         from errors: {}",
+                        is_secret_key_in(&root, &key)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        secrets_seen >= 6,
+        "the example holds secrets: {secrets_seen}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The complete example of docs/configuration.md.
@@ -401,6 +433,7 @@ async fn configuration_md_example_passes_check() {
         ),
         ("DD_API_KEY", "0123456789abcdef0123456789abcdef"),
         ("HOOK_TOKEN", "t"),
+        ("MLFLOW_TOKEN", "m"),
         ("STATUSPAL_API_KEY", "k"),
     ];
     let out = w
@@ -409,7 +442,10 @@ async fn configuration_md_example_passes_check() {
     out.expect_code(0);
     assert_eq!(
         out.stdout,
-        format!("{}: OK (3 receivers, 7 channels, 1 rule)\n", p.display())
+        format!(
+            "{}: OK (3 receivers, 7 channels, 1 rule; 6 templates rendered 36 times)\n",
+            p.display()
+        )
     );
     // Every section of the reference appears in the example.
     let example = full_example(&doc);

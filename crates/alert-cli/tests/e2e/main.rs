@@ -14,3 +14,4 @@ mod harness;
 mod ingest;
 mod input;
 mod prometheus;
+mod templates;
