@@ -4,7 +4,10 @@
 Sends COUNT notifications one after the other through Apprise's JSON webhook
 plugin (json://) to the local sink the Rust benchmark runs, and prints one JSON
 line: {"tool": "apprise", "version": ..., "count": ..., "ok": ..., "seconds": ...,
-"rate": ..., "max_rss_kb": ...}.
+"warmup": ..., "rate": ..., "max_rss_kb": ...}. The WARMUP sends before the
+timed ones (default 50) are not in "count", "seconds" or "rate"; the sink sees
+WARMUP + COUNT requests. "max_rss_kb" is the peak RSS of this Python process
+(getrusage, kB on Linux), the whole process as for the Rust side.
 
 Usage: apprise_webhook.py --url json://127.0.0.1:PORT/hook --count 2000
 Needs `pip install apprise`. Exits 2 when Apprise is not installed.
@@ -46,6 +49,7 @@ def main() -> int:
         "tool": "apprise",
         "version": getattr(apprise, "__version__", "?"),
         "count": args.count,
+        "warmup": args.warmup,
         "ok": ok,
         "seconds": dt,
         "rate": args.count / dt if dt > 0 else 0.0,
