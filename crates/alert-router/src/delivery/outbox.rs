@@ -951,6 +951,7 @@ async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
 /// | `datadog` | posts another event with the same `aggregation_key` (the alert's fingerprint), which Datadog folds into the same aggregate |
 /// | `statuspal` | finds the open incident by its `[ref:<fingerprint>]` marker and updates it; no second incident is opened |
 /// | `slack` (resolution) | edits the message whose `ts` the stored receipt holds; editing twice leaves one message |
+/// | `discord` (resolution of a single alert) | edits the message whose id the stored receipt holds |
 /// | `webhook` | sends the same `Idempotency-Key` header (a hash of the body), so a receiver that honours it drops the duplicate |
 /// | others, and Slack/Discord firing messages | a second message: at least once |
 ///
@@ -959,9 +960,11 @@ async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
 /// use std::sync::Arc;
 /// use alert_core::{Alert, ConsoleNotifier, Severity, Timestamp};
 /// use alert_router::delivery::{Outbox, new_notification_id};
-/// use alert_router::store::{Notification, NotificationKind, SqliteStore};
+/// use alert_router::store::{MemoryStore, Notification, NotificationKind};
 ///
-/// let store = Arc::new(SqliteStore::open("state.db")?);
+/// // In a service: `SqliteStore::open("state.db")?` (feature `sqlite`), so the
+/// // outbox survives a restart.
+/// let store = Arc::new(MemoryStore::new());
 /// let outbox = Outbox::builder(store)
 ///     .channel_recommended("team", "console", "console", Arc::new(ConsoleNotifier::stderr("app")))
 ///     .start()
