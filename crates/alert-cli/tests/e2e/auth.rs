@@ -131,8 +131,11 @@ async fn scopes_from_config_and_environment() {
     let svc = svc.with_token(READ);
     let (_, st) = svc.get("/api/v1/status").await;
     assert_eq!(st["auth"], true);
-    sink.wait_for_distinct(1, std::time::Duration::from_secs(10))
-        .await;
+    assert_eq!(
+        sink.wait_for_distinct(1, std::time::Duration::from_secs(15))
+            .await,
+        1
+    );
 
     // The tokens never reach the logs.
     let log = svc.log();

@@ -290,7 +290,174 @@ async fn send_with_tokens() {
         .await;
     out.expect_code(0);
     assert_eq!(out.json(), json!([]));
-    assert_eq!(sink.wait_for_distinct(2, WAIT).await, 2);
+
+    // --token-file: the token comes from a file, not the command line (where `ps`
+    // shows it to every user of the machine); surrounding white space is ignored.
+    let writer = w.write("writer.token", "writer\n");
+    let reader = w.write("reader.token", "  reader \n");
+    let empty = w.write("empty.token", " \n");
+    w.run(
+        &[
+            "send",
+            "--server",
+            server,
+            "--name",
+            "z",
+            "--token-file",
+            writer.to_str().unwrap(),
+        ],
+        None,
+        &[],
+    )
+    .await
+    .expect_code(0);
+    let out = w
+        .run(
+            &[
+                "silence",
+                "list",
+                "--server",
+                server,
+                "--json",
+                "--token-file",
+                reader.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        )
+        .await;
+    out.expect_code(0);
+    assert_eq!(out.json(), json!([]));
+    let out = w
+        .run(
+            &[
+                "silence",
+                "add",
+                "model=x",
+                "--comment",
+                "c",
+                "--server",
+                server,
+                "--token-file",
+                reader.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        )
+        .await;
+    out.expect_code(1);
+    assert!(out.stderr.contains("403"), "{}", out.stderr);
+    // A file that cannot be read, or holds nothing: bad input, 2, nothing sent.
+    let out = w
+        .run(
+            &[
+                "send",
+                "--server",
+                server,
+                "--name",
+                "w",
+                "--token-file",
+                "missing.token",
+            ],
+            None,
+            &[],
+        )
+        .await;
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr,
+        "alerts: --token-file missing.token: No such file or directory (os error 2)\n"
+    );
+    let out = w
+        .run(
+            &[
+                "ack",
+                "0123456789abcdef",
+                "--server",
+                server,
+                "--token-file",
+                empty.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        )
+        .await;
+    out.expect_code(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "alerts: --token-file {}: the file is empty\n",
+            empty.display()
+        )
+    );
+    // Both at once: a usage error.
+    let out = w
+        .run(
+            &[
+                "send",
+                "--server",
+                server,
+                "--name",
+                "w",
+                "--token",
+                "writer",
+                "--token-file",
+                writer.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        )
+        .await;
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("'--token <TOKEN>' cannot be used with '--token-file <PATH>'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sink.wait_for_distinct(3, WAIT).await, 3);
+}
+
+/// `--help` says what each exit status means, that `send` to the service means
+/// accepted (not delivered), and that `--token` shows in `ps`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_documents_exit_statuses_and_token_exposure() {
+    let w = Workdir::new();
+    let top = w.run(&["--help"], None, &[]).await;
+    top.expect_code(0);
+    let send = w.run(&["send", "--help"], None, &[]).await;
+    send.expect_code(0);
+    let history = w.run(&["history", "--help"], None, &[]).await;
+    history.expect_code(0);
+    for (what, text) in [
+        ("alerts --help", &top.stdout),
+        ("alerts send --help", &send.stdout),
+    ] {
+        for needle in [
+            "Exit status:",
+            "0  success: `send --to` and `test` delivered",
+            "`send` to the service: the service accepted the alert",
+            "2  bad input",
+            "any config error",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{what}: {needle:?} missing from\n{text}"
+            );
+        }
+    }
+    for (what, text) in [("send", &send.stdout), ("history", &history.stdout)] {
+        for needle in [
+            "--token <TOKEN>",
+            "can read it with `ps`",
+            "--token-file <PATH>",
+        ] {
+            assert!(
+                text.contains(needle),
+                "{what}: {needle:?} missing from\n{text}"
+            );
+        }
+    }
 }
 
 fn hook_receiver_config(url: &str) -> String {

@@ -713,8 +713,11 @@ async fn api_md_documents_every_metric_series() {
         svc.post("/api/v1/alerts", &serde_json::json!({})).await.0,
         400
     );
-    sink.wait_for_requests(1, std::time::Duration::from_secs(10))
-        .await;
+    assert_eq!(
+        sink.wait_for_requests(1, std::time::Duration::from_secs(15))
+            .await,
+        1
+    );
     let live =
         crate::harness::eventually(std::time::Duration::from_secs(10), "an attempt", || async {
             let m = svc.metrics().await;

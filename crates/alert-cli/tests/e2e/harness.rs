@@ -202,13 +202,33 @@ impl Service {
             .arg(w.data())
             .arg("--listen")
             .arg(opts.listen.unwrap_or("127.0.0.1:0"))
-            .args(&opts.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(&opts.args);
         for (k, v) in &opts.env {
             c.env(k, v);
         }
+        Service::spawn(c).await
+    }
+
+    /// Starts `alerts serve ARGS` as given (no config file, data directory or
+    /// address added: the embedded default, `HOME` and XDG directories in `w`).
+    pub(crate) async fn start_bare(
+        w: &Workdir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Service, (Option<i32>, String)> {
+        let mut c = w.command();
+        c.arg("serve").args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Service::spawn(c).await
+    }
+
+    /// Spawns `c` (an `alerts serve` command) and waits for its banner.
+    async fn spawn(mut c: Command) -> Result<Service, (Option<i32>, String)> {
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn alerts serve");
         let log = Arc::new(Mutex::new(String::new()));
         spawn_reader(child.stderr.take().expect("stderr"), log.clone());
@@ -451,4 +471,98 @@ pub(crate) fn names(body: &Value) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// A webhook sink that holds every request until [`GateSink::release`]: tests of
+/// deliveries "still in flight" then depend on no timing at all.
+#[derive(Debug)]
+pub(crate) struct GateSink {
+    addr: std::net::SocketAddr,
+    inner: Arc<GateInner>,
+}
+
+#[derive(Debug)]
+struct GateInner {
+    open: tokio::sync::watch::Sender<bool>,
+    arrived: std::sync::atomic::AtomicU64,
+    /// Bodies answered 200, in order.
+    delivered: Mutex<Vec<Value>>,
+    changed: tokio::sync::Notify,
+}
+
+impl GateSink {
+    /// Starts a closed gate on a random loopback port.
+    pub(crate) async fn start() -> GateSink {
+        use std::sync::atomic::Ordering;
+        let inner = Arc::new(GateInner {
+            open: tokio::sync::watch::channel(false).0,
+            arrived: std::sync::atomic::AtomicU64::new(0),
+            delivered: Mutex::new(Vec::new()),
+            changed: tokio::sync::Notify::new(),
+        });
+        let state = inner.clone();
+        let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+            let state = state.clone();
+            async move {
+                let n = state.arrived.fetch_add(1, Ordering::SeqCst) + 1;
+                state.changed.notify_waiters();
+                let mut open = state.open.subscribe();
+                let _ = open.wait_for(|o| *o).await;
+                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                state.delivered.lock().expect("delivered").push(v);
+                state.changed.notify_waiters();
+                format!("{{\"id\":\"{n}\"}}")
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the gate");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        GateSink { addr, inner }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Lets every held request, and every later one, through.
+    pub(crate) fn release(&self) {
+        self.inner.open.send_replace(true);
+    }
+
+    /// Requests that arrived (held or answered).
+    pub(crate) fn arrived(&self) -> u64 {
+        self.inner.arrived.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The bodies answered 200, in order.
+    pub(crate) fn delivered(&self) -> Vec<Value> {
+        self.inner.delivered.lock().expect("delivered").clone()
+    }
+
+    /// Waits (at most `timeout`) until `f()` holds; panics with `what` otherwise.
+    async fn wait(&self, timeout: Duration, what: &str, f: impl Fn(&GateSink) -> bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.inner.changed.notified();
+            if f(self) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() && !f(self) {
+                panic!("timed out after {timeout:?} waiting for {what}");
+            }
+        }
+    }
+
+    /// Waits until `n` requests arrived.
+    pub(crate) async fn wait_arrived(&self, n: u64, timeout: Duration) {
+        self.wait(timeout, &format!("{n} requests at the gate"), |g| {
+            g.arrived() >= n
+        })
+        .await;
+    }
 }

@@ -192,20 +192,55 @@ async fn alertmanager_v2_and_webhook_v4_bodies_are_understood() {
     }
 }
 
+/// Alerts posted in separate requests inside `group_wait` go out together. The
+/// group_wait is an hour, so no request can be late: shutdown flushes the groups.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grouping_sends_one_notification_per_group_and_interval() {
+async fn alerts_posted_apart_inside_group_wait_go_out_together() {
     let sink = FakeWebhook::start().await.unwrap();
     let w = Workdir::new();
-    let svc = Service::start(&w, &hook_config(&sink.url(), r#"["model"]"#, "1s", "")).await;
+    let svc = Service::start(&w, &hook_config(&sink.url(), r#"["model"]"#, "1h", "")).await;
 
-    // Three alerts for bikes in three requests, one for cars, inside group_wait.
+    // Three alerts for bikes in three requests, one for cars.
     for name in ["A", "B", "C"] {
         let a = json!({"name": name, "severity": "warning", "labels": {"model": "bikes"}});
         assert_eq!(svc.post("/api/v1/alerts", &a).await.0, 202);
     }
     let a = json!({"name": "D", "severity": "warning", "labels": {"model": "cars"}});
     assert_eq!(svc.post("/api/v1/alerts", &a).await.0, 202);
+    let (_, groups) = svc.get("/api/v1/alerts").await;
+    assert_eq!(groups.as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        sink.requests(),
+        0,
+        "group_wait is an hour: nothing sent yet"
+    );
 
+    // SIGTERM sends every pending group before exiting: one body per group.
+    let (status, log) = svc.terminate(WAIT).await;
+    assert!(status.success(), "{log}");
+    assert_eq!(sink.requests(), 2, "{log}");
+    let mut got: Vec<Vec<String>> = bodies(&sink).iter().map(names).collect();
+    got.sort();
+    assert_eq!(got, [vec!["A", "B", "C"], vec!["D"]]);
+}
+
+/// After the first notification, a group is sent again at `group_interval` when it
+/// changed (with the whole group), and not for duplicates. Every step waits for an
+/// event, never for a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_interval_sends_changed_groups_whole_and_duplicates_nothing() {
+    let sink = FakeWebhook::start().await.unwrap();
+    let w = Workdir::new();
+    let svc = Service::start(&w, &hook_config(&sink.url(), r#"["model"]"#, "100ms", "")).await;
+
+    // One request: the alerts reach the router together, whatever the machine's load.
+    let first = json!([
+        {"name": "A", "severity": "warning", "labels": {"model": "bikes"}},
+        {"name": "B", "severity": "warning", "labels": {"model": "bikes"}},
+        {"name": "C", "severity": "warning", "labels": {"model": "bikes"}},
+        {"name": "D", "severity": "warning", "labels": {"model": "cars"}}
+    ]);
+    assert_eq!(svc.post("/api/v1/alerts", &first).await.0, 202);
     assert_eq!(sink.wait_for_requests(2, WAIT).await, 2);
     let mut got: Vec<Vec<String>> = bodies(&sink).iter().map(names).collect();
     got.sort();
@@ -218,19 +253,26 @@ async fn grouping_sends_one_notification_per_group_and_interval() {
     assert_eq!(sink.wait_for_requests(3, WAIT).await, 3);
     assert_eq!(names(&bodies(&sink)[2]), ["A", "B", "C", "E"]);
 
-    // The same alerts again: nothing new to say (dedup inside repeat_interval).
+    // The same alerts again: counted as duplicates when received ...
     let again = json!([
         {"name": "A", "severity": "warning", "labels": {"model": "bikes"}},
         {"name": "D", "severity": "warning", "labels": {"model": "cars"}}
     ]);
     assert_eq!(svc.post("/api/v1/alerts", &again).await.0, 202);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(sink.requests(), 3, "duplicates sent nothing");
-    let m = svc.metrics().await;
-    assert!(
-        m.contains("alerts_suppressed_total{reason=\"dedup\"} 2"),
-        "{m}"
-    );
+    eventually(WAIT, "two duplicates counted", || async {
+        svc.metrics()
+            .await
+            .contains("alerts_suppressed_total{reason=\"dedup\"} 2")
+            .then_some(())
+    })
+    .await;
+    // ... and they change nothing: the next bikes notification is the one a new
+    // alert makes, and it is the fourth.
+    let f = json!({"name": "F", "severity": "warning", "labels": {"model": "bikes"}});
+    assert_eq!(svc.post("/api/v1/alerts", &f).await.0, 202);
+    assert_eq!(sink.wait_for_requests(4, WAIT).await, 4);
+    assert_eq!(names(&bodies(&sink)[3]), ["A", "B", "C", "E", "F"]);
+    assert_eq!(sink.requests(), 4, "duplicates sent nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,7 +310,14 @@ async fn silences_are_created_listed_and_expired_over_the_api() {
     ]);
     assert_eq!(svc.post("/api/v1/alerts", &alerts).await.0, 202);
     assert_eq!(sink.wait_for_requests(1, WAIT).await, 1);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The group of the silenced alert was flushed too, and held back.
+    eventually(WAIT, "the silenced alert counted", || async {
+        svc.metrics()
+            .await
+            .contains("alerts_suppressed_total{reason=\"silenced\"} 1")
+            .then_some(())
+    })
+    .await;
     let sent: Vec<Vec<String>> = bodies(&sink).iter().map(names).collect();
     assert_eq!(
         sent,
@@ -314,6 +363,10 @@ async fn silences_are_created_listed_and_expired_over_the_api() {
     assert_eq!(body["error"]["field"], "$.ends_at");
 }
 
+/// Both alerts arrive in one request, so their escalations fall due at the same
+/// instant and are decided in the same pass: the acknowledged one must not
+/// escalate, the other must. The escalation is 20 s after firing, so the ack (a few
+/// requests after the first notification) lands in time even on a loaded machine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_stops_escalation() {
     let sink = FakeWebhook::start().await.unwrap();
@@ -324,7 +377,7 @@ async fn ack_stops_escalation() {
 [[route.routes]]
 matchers = ["severity = critical"]
 receiver = "hook"
-escalate = [{{ after = "2s", receiver = "manager" }}]
+escalate = [{{ after = "20s", receiver = "manager" }}]
 
 [[receivers]]
 name = "manager"
@@ -359,12 +412,18 @@ channels = [{{ type = "webhook", url = "{}/boss" }}]
     let (_, acked) = svc.get("/api/v1/alerts?acked=true").await;
     assert_eq!(acked.as_array().unwrap().len(), 1);
     assert_eq!(acked[0]["ack"]["by"], "alice");
+    // Nothing escalated before the ack was recorded (else the test proves nothing).
+    let (_, escalated) = svc.get("/api/v1/notifications?kind=escalated").await;
+    assert_eq!(escalated, json!([]), "escalated before the ack landed");
 
     // Only the unacknowledged alert escalates to the manager.
-    assert_eq!(boss.wait_for_requests(1, WAIT).await, 1, "{}", svc.log());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        boss.wait_for_requests(1, Duration::from_secs(60)).await,
+        1,
+        "{}",
+        svc.log()
+    );
     let escalated: Vec<Value> = bodies(&boss);
-    assert_eq!(escalated.len(), 1);
     let labels: Vec<&Value> = escalated[0]["alerts"]
         .as_array()
         .unwrap()
@@ -372,6 +431,18 @@ channels = [{{ type = "webhook", url = "{}/boss" }}]
         .map(|a| &a["labels"]["model"])
         .collect();
     assert_eq!(labels, [&json!("cars")]);
+    // Both escalations were decided in that pass: the log has the one sent, and
+    // nothing for the acknowledged alert.
+    let (status, log) = svc.get("/api/v1/notifications?kind=escalated").await;
+    assert_eq!(status, 200, "{log}");
+    let escalated: Vec<&Value> = log
+        .as_array()
+        .expect("log")
+        .iter()
+        .flat_map(|e| e["firing"].as_array().expect("firing").iter())
+        .collect();
+    assert_eq!(escalated.len(), 1, "{log}");
+    assert_ne!(escalated[0], &json!(fp), "{log}");
 
     // The log has the ack; bad fingerprints are named.
     let (status, log) = svc
@@ -427,7 +498,7 @@ async fn health_readiness_status_and_metrics() {
         svc.post("/api/v1/alerts", &json!({"nam": "X"})).await.0,
         400
     );
-    sink.wait_for_requests(1, WAIT).await;
+    assert_eq!(sink.wait_for_requests(1, WAIT).await, 1);
     let m = eventually(WAIT, "a delivered attempt in /metrics", || async {
         let m = svc.metrics().await;
         (m.contains("alerts_outbox_delivered_total 1")
@@ -548,7 +619,7 @@ channels = [
     })
     .await;
     assert_eq!(incident.title, "Accuracy fell to 0.71");
-    hook.wait_for_requests(1, WAIT).await;
+    assert_eq!(hook.wait_for_requests(1, WAIT).await, 1);
     let am = &bodies(&hook)[0];
     assert_eq!(am["version"], "4");
     assert_eq!(am["alerts"][0]["labels"]["alertname"], "AccuracyDrop");

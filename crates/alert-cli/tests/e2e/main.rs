@@ -14,4 +14,5 @@ mod harness;
 mod ingest;
 mod input;
 mod prometheus;
+mod serve;
 mod templates;
