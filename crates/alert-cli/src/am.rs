@@ -18,11 +18,19 @@
 //!
 //! Unknown fields in these bodies are ignored, as Alertmanager ignores them, so any
 //! sender that works with Alertmanager works here.
+//!
+//! The read side of API v2 is here too, for Grafana's Alertmanager data source and
+//! `amtool`: `GET /api/v2/alerts` ([`gettable_alert`]), `GET /api/v2/silences`
+//! ([`gettable_silence`]) and `GET /api/v2/status` ([`status`]), in Alertmanager's
+//! own shapes (`gettableAlert`, `gettableSilence`, `alertmanagerStatus`).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use alert_core::{Alert, Labels, Severity, Source, Status, Timestamp, annotation};
+use alert_router::{AlertView, MatchOp, Matcher, SilenceState, SilenceView};
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 /// One alert of `POST /api/v2/alerts` (Alertmanager's `postableAlert`).
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +256,144 @@ pub fn from_webhook(msg: &WebhookMessage, now: Timestamp) -> Result<Vec<Alert>, 
         .collect()
 }
 
+/// An alert as Alertmanager's `GET /api/v2/alerts` returns it (`gettableAlert`).
+///
+/// * `labels`: the alert's labels plus `alertname` (its name), the set its
+///   fingerprint is computed over, as in Alertmanager;
+/// * `annotations`: its annotations, plus `summary` and `description` from its
+///   summary and message when it has no such annotation; `generator_url` becomes
+///   `generatorURL`;
+/// * `endsAt`: its end, else when it will resolve without news (`updatedAt` +
+///   `resolve_timeout`), as Alertmanager reports;
+/// * `status.state`: `suppressed` when silenced or inhibited, else `active`.
+pub fn gettable_alert(v: &AlertView, resolve_timeout: Duration) -> Value {
+    let a = &v.alert;
+    let mut labels: BTreeMap<&str, &str> = a
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    labels.insert("alertname", &a.name);
+    let mut annotations = a.annotations.clone();
+    let generator = annotations.remove(annotation::GENERATOR_URL);
+    if !a.summary.is_empty() {
+        annotations
+            .entry("summary".to_owned())
+            .or_insert_with(|| a.summary.clone());
+    }
+    if !a.message.is_empty() {
+        annotations
+            .entry("description".to_owned())
+            .or_insert_with(|| a.message.clone());
+    }
+    let suppressed = !v.silenced_by.is_empty() || !v.inhibited_by.is_empty();
+    let inhibited: Vec<String> = v.inhibited_by.iter().map(ToString::to_string).collect();
+    let receivers: Vec<Value> = v.receivers.iter().map(|r| json!({ "name": r })).collect();
+    let ends = a
+        .ends_at
+        .unwrap_or_else(|| v.updated_at.saturating_add(resolve_timeout));
+    let mut out = json!({
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": a.starts_at.unwrap_or(v.received_at),
+        "endsAt": ends,
+        "updatedAt": v.updated_at,
+        "fingerprint": v.fingerprint.to_string(),
+        "receivers": receivers,
+        "status": {
+            "state": if suppressed { "suppressed" } else { "active" },
+            "silencedBy": v.silenced_by,
+            "inhibitedBy": inhibited,
+            "mutedBy": [],
+        },
+    });
+    if let Some(g) = generator {
+        out["generatorURL"] = Value::String(g);
+    }
+    out
+}
+
+/// A matcher as Alertmanager writes it (`name`, `value`, `isRegex`, `isEqual`). A
+/// severity comparison (`severity >= error`), which Alertmanager does not have,
+/// becomes the regex of the severities it matches (`severity =~ "error|critical"`).
+pub fn am_matcher(m: &Matcher) -> Value {
+    let (value, is_regex, is_equal) = match m.op() {
+        MatchOp::Eq => (m.value().to_owned(), false, true),
+        MatchOp::NotEq => (m.value().to_owned(), false, false),
+        MatchOp::Re => (m.value().to_owned(), true, true),
+        MatchOp::NotRe => (m.value().to_owned(), true, false),
+        MatchOp::Ge | MatchOp::Gt | MatchOp::Le | MatchOp::Lt => {
+            let all = [
+                Severity::Info,
+                Severity::Warning,
+                Severity::Error,
+                Severity::Critical,
+            ];
+            let matched: Vec<&str> = all
+                .into_iter()
+                .filter(|s| m.matches(&Alert::new(*s, "x")))
+                .map(Severity::as_str)
+                .collect();
+            (matched.join("|"), true, true)
+        }
+    };
+    json!({ "name": m.name(), "value": value, "isRegex": is_regex, "isEqual": is_equal })
+}
+
+/// A silence as Alertmanager's `GET /api/v2/silences` returns it
+/// (`gettableSilence`).
+pub fn gettable_silence(v: &SilenceView) -> Value {
+    let s = &v.silence;
+    let state = match v.state {
+        SilenceState::Pending => "pending",
+        SilenceState::Active => "active",
+        SilenceState::Expired => "expired",
+    };
+    json!({
+        "id": s.id,
+        "status": { "state": state },
+        "updatedAt": s.updated_at,
+        "matchers": s.matchers.iter().map(am_matcher).collect::<Vec<_>>(),
+        "startsAt": s.starts_at,
+        "endsAt": s.ends_at,
+        "createdBy": s.created_by,
+        "comment": s.comment,
+    })
+}
+
+/// Whether a silence passes the `filter` matchers of `GET /api/v2/silences`: for
+/// each, the silence has a matcher on the same label whose value it matches.
+pub fn silence_matches_filter(v: &SilenceView, filter: &[Matcher]) -> bool {
+    filter.iter().all(|f| {
+        v.silence
+            .matchers
+            .iter()
+            .any(|m| m.name() == f.name() && f.matches_value(m.value()))
+    })
+}
+
+/// `GET /api/v2/status` (`alertmanagerStatus`): a single instance (`cluster.status`
+/// `disabled`), this version, when it started. `config.original` is not an
+/// Alertmanager configuration (there is none, and the service's own file may hold
+/// secrets): it says so.
+pub fn status(started: Timestamp) -> Value {
+    json!({
+        "cluster": { "status": "disabled", "peers": [] },
+        "versionInfo": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "revision": "",
+            "branch": "",
+            "buildUser": "",
+            "buildDate": "",
+            "goVersion": "none (alerts serve, Rust)",
+        },
+        "config": {
+            "original": "# alerts serve is not configured by an Alertmanager file: see its TOML config and `alerts check`.\n",
+        },
+        "uptime": started,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +467,26 @@ mod tests {
         assert_eq!(
             from_webhook(&bad, now()).unwrap_err().field,
             "alerts[0].status"
+        );
+    }
+
+    #[test]
+    fn matchers_in_alertmanager_shape() {
+        let ms = alert_router::matcher::parse_matchers(
+            r#"model = bikes, env != dev, service =~ "api|web", team !~ ml.*, severity >= error, severity < warning"#,
+        )
+        .unwrap();
+        let got: Vec<Value> = ms.iter().map(am_matcher).collect();
+        assert_eq!(
+            got,
+            [
+                json!({"name": "model", "value": "bikes", "isRegex": false, "isEqual": true}),
+                json!({"name": "env", "value": "dev", "isRegex": false, "isEqual": false}),
+                json!({"name": "service", "value": "api|web", "isRegex": true, "isEqual": true}),
+                json!({"name": "team", "value": "ml.*", "isRegex": true, "isEqual": false}),
+                json!({"name": "severity", "value": "error|critical", "isRegex": true, "isEqual": true}),
+                json!({"name": "severity", "value": "info", "isRegex": true, "isEqual": true}),
+            ]
         );
     }
 }

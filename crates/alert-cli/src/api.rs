@@ -47,6 +47,8 @@ pub struct AppState {
     pub started: Timestamp,
     /// The most a request's body may take to arrive (408 after it).
     pub request_timeout: Duration,
+    /// The router's `resolve_timeout` (for Alertmanager's `endsAt`).
+    pub resolve_timeout: Duration,
 }
 
 /// An API error, answered as JSON.
@@ -388,6 +390,113 @@ async fn get_alerts(
     f.firing = parse_bool("firing", &q.firing)?;
     f.receiver = q.receiver;
     Ok(Json(s.router.alerts(&f)).into_response())
+}
+
+/// The query of an Alertmanager API v2 read: `filter` (repeated, each a matcher
+/// such as `alertname="X"`), booleans, `receiver` (an anchored regex).
+#[derive(Debug, Default)]
+struct AmQuery {
+    filter: Vec<Matcher>,
+    flags: std::collections::BTreeMap<String, bool>,
+    receiver: Option<Matcher>,
+}
+
+fn am_query(q: Option<String>, flags: &[&str]) -> ApiResult<AmQuery> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad("query", e.to_string()))?;
+    let mut out = AmQuery::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "filter" => out.filter.extend(
+                alert_router::matcher::parse_matchers(&v)
+                    .map_err(|e| ApiError::bad("filter", e.to_string()))?,
+            ),
+            "receiver" => {
+                out.receiver = Some(
+                    Matcher::regex("receiver", &v)
+                        .map_err(|e| ApiError::bad("receiver", e.to_string()))?,
+                );
+            }
+            f if flags.contains(&f) => {
+                let b = parse_bool(f, &Some(v))?.unwrap_or(true);
+                out.flags.insert(k, b);
+            }
+            other => {
+                return Err(ApiError::bad(
+                    other,
+                    format!(
+                        "unknown query parameter; expected filter, receiver{}",
+                        flags.iter().map(|f| format!(", {f}")).collect::<String>()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /api/v2/alerts`: Alertmanager API v2 (`gettableAlerts`), for Grafana's
+/// Alertmanager data source and `amtool alert query`. Query: `filter` (repeated),
+/// `active`, `silenced`, `inhibited`, `unprocessed` (booleans, default true),
+/// `receiver` (regex).
+async fn get_am_alerts(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    authorize(&s, &headers, Scope::Read)?;
+    let q = am_query(q, &["active", "silenced", "inhibited", "unprocessed"])?;
+    let flag = |f: &str| q.flags.get(f).copied().unwrap_or(true);
+    let f = AlertFilter {
+        matchers: q.filter.clone(),
+        firing: Some(true),
+        ..AlertFilter::default()
+    };
+    let out: Vec<Value> = s
+        .router
+        .alerts(&f)
+        .iter()
+        .filter(|v| {
+            let silenced = !v.silenced_by.is_empty();
+            let inhibited = !v.inhibited_by.is_empty();
+            (flag("silenced") || !silenced)
+                && (flag("inhibited") || !inhibited)
+                && (flag("active") || silenced || inhibited)
+                && q.receiver
+                    .as_ref()
+                    .is_none_or(|r| v.receivers.iter().any(|n| r.matches_value(n)))
+        })
+        .map(|v| am::gettable_alert(v, s.resolve_timeout))
+        .collect();
+    Ok(Json(out).into_response())
+}
+
+/// `GET /api/v2/silences`: Alertmanager API v2 (`gettableSilences`). Query:
+/// `filter` (repeated matchers the silences' matchers must satisfy).
+async fn get_am_silences(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    authorize(&s, &headers, Scope::Read)?;
+    let q = am_query(q, &[])?;
+    if q.receiver.is_some() {
+        return Err(ApiError::bad("receiver", "silences have no receiver"));
+    }
+    let out: Vec<Value> = s
+        .router
+        .silences()
+        .iter()
+        .filter(|v| am::silence_matches_filter(v, &q.filter))
+        .map(am::gettable_silence)
+        .collect();
+    Ok(Json(out).into_response())
+}
+
+/// `GET /api/v2/status`: Alertmanager API v2 (`alertmanagerStatus`).
+async fn get_am_status(State(s): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
+    authorize(&s, &headers, Scope::Read)?;
+    Ok(Json(am::status(s.started)).into_response())
 }
 
 /// What `POST /api/v1/silences` accepts.
@@ -782,7 +891,9 @@ async fn count_rejections(
 pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
         .route("/api/v1/alerts", post(post_alerts).get(get_alerts))
-        .route("/api/v2/alerts", post(post_am_v2))
+        .route("/api/v2/alerts", post(post_am_v2).get(get_am_alerts))
+        .route("/api/v2/silences", get(get_am_silences))
+        .route("/api/v2/status", get(get_am_status))
         .route("/api/v1/alertmanager", post(post_am_webhook))
         .route("/api/v1/metrics", post(post_metrics))
         .route("/api/v1/alerts/{fingerprint}/ack", post(post_ack))

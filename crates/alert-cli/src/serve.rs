@@ -259,6 +259,10 @@ pub async fn start(
         ready: AtomicBool::new(true),
         started: router.now(),
         request_timeout: cfg.server.request_timeout,
+        resolve_timeout: cfg
+            .router
+            .resolve_timeout
+            .unwrap_or(alert_router::DEFAULT_RESOLVE_TIMEOUT),
     });
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let app = api::app(state.clone());

@@ -5,6 +5,7 @@
 // Tests report what they measured (duplicates after a crash) and why they skip.
 #![allow(clippy::print_stdout)]
 
+mod am_read;
 mod auth;
 mod check;
 mod cli;
