@@ -146,6 +146,8 @@ impl Out {
 #[derive(Debug)]
 pub(crate) struct Service {
     child: Child,
+    /// Readers that reached the end of the output.
+    done: Arc<std::sync::atomic::AtomicUsize>,
     /// `http://127.0.0.1:<port>`.
     pub(crate) url: String,
     log: Arc<Mutex<String>>,
@@ -164,18 +166,38 @@ pub(crate) struct Start<'a> {
     pub(crate) listen: Option<&'a str>,
 }
 
-fn spawn_reader(stream: impl std::io::Read + Send + 'static, log: Arc<Mutex<String>>) {
+/// Appends what `stream` gives to `log`, line by line, and counts `done` up at
+/// its end (the process closed it: exited).
+fn spawn_reader(
+    stream: impl std::io::Read + Send + 'static,
+    log: Arc<Mutex<String>>,
+    done: Arc<std::sync::atomic::AtomicUsize>,
+) {
     std::thread::spawn(move || {
         let mut r = BufReader::new(stream);
         let mut line = String::new();
         loop {
             line.clear();
             match r.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => break,
                 Ok(_) => log.lock().expect("log").push_str(&line),
             }
         }
+        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
+}
+
+/// Waits (at most 30 s) until both readers of an exited process reached the end of
+/// its output, so the log holds everything it printed.
+async fn drained(done: &std::sync::atomic::AtomicUsize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while done.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the output of alerts serve did not end within 30 s of its exit"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 impl Service {
@@ -231,16 +253,24 @@ impl Service {
             .stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn alerts serve");
         let log = Arc::new(Mutex::new(String::new()));
-        spawn_reader(child.stderr.take().expect("stderr"), log.clone());
-        spawn_reader(child.stdout.take().expect("stdout"), log.clone());
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        spawn_reader(
+            child.stderr.take().expect("stderr"),
+            log.clone(),
+            done.clone(),
+        );
+        spawn_reader(
+            child.stdout.take().expect("stdout"),
+            log.clone(),
+            done.clone(),
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = loop {
             if let Some(url) = banner_url(&log.lock().expect("log")) {
                 break url;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                // Let the readers drain.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                drained(&done).await;
                 let out = log.lock().expect("log").clone();
                 return Err((status.code(), out));
             }
@@ -251,12 +281,28 @@ impl Service {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
+        // A text banner is several lines: wait for its last one too.
+        if log
+            .lock()
+            .expect("log")
+            .contains("alerts serve: listening on")
+        {
+            while !log
+                .lock()
+                .expect("log")
+                .contains("Prometheus can use it as its Alertmanager")
+            {
+                assert!(Instant::now() < deadline, "the banner was cut short");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
         Ok(Service {
             child,
+            done,
             url,
             log,
             http,
@@ -343,8 +389,7 @@ impl Service {
     pub(crate) async fn kill(mut self) -> String {
         self.child.kill().expect("kill");
         let _ = self.child.wait();
-        // Let the readers drain the pipes.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        drained(&self.done).await;
         self.log()
     }
 
@@ -374,7 +419,7 @@ impl Service {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                drained(&self.done).await;
                 return (status, self.log());
             }
             if Instant::now() > deadline {

@@ -644,12 +644,12 @@ channels = [
     })
     .await;
 
-    // No secret in the API or the logs (at the most verbose level).
-    assert!(
-        svc.log().contains(" TRACE "),
-        "trace logs expected:\n{}",
-        svc.log()
-    );
+    // No secret in the API or the logs (at the most verbose level; the log is read
+    // from the service's standard error by another thread, so wait for it).
+    eventually(WAIT, "trace log lines", || async {
+        svc.log().contains(" TRACE ").then_some(())
+    })
+    .await;
     let (_, receivers) = svc.get("/api/v1/receivers").await;
     let (_, status) = svc.get("/api/v1/status").await;
     let (_, history) = svc.get("/api/v1/history").await;

@@ -257,11 +257,12 @@ async fn readyz_answers_503_before_the_listener_closes() {
         .await;
     assert_eq!((status, body), (202, json!({"accepted": 1})));
     assert!(svc.running());
-    assert!(
-        svc.log().contains("still serving for shutdown_delay"),
-        "{}",
+    eventually(WAIT, "the shutdown_delay log line", || async {
         svc.log()
-    );
+            .contains("still serving for shutdown_delay")
+            .then_some(())
+    })
+    .await;
 
     // A second signal ends the wait: the listener closes and the process exits.
     svc.sigterm();
