@@ -99,10 +99,18 @@ async fn a_good_config_passes() {
 
 /// The lines errors show with a secret redacted (the Discord webhook URL and the
 /// Statuspal key are written in the file, and must not reach standard error).
-const REDACTED_LINES: [(&str, &str); 2] = [
+const REDACTED_LINES: [(&str, &str); 4] = [
     (
         "channel that does not build",
         "  { type = \"discord\", webhook_url = \"**REDACTED**\" },",
+    ),
+    (
+        "template that renders empty",
+        "channels = [{ type = \"statuspal\", api_key = \"**REDACTED**\", subdomain = \"acme\", templates = { title = \"{model}\" } }]",
+    ),
+    (
+        "template naming alertname as a label",
+        "channels = [{ type = \"statuspal\", api_key = \"**REDACTED**\", subdomain = \"acme\", templates = { title = \"{label:alertname} on {model}\" } }]",
     ),
     (
         "bad template",
@@ -117,7 +125,7 @@ async fn broken_configs_name_file_line_column_and_key() {
     // this text in the changed file), the message: "KEY: why"). The line shown is
     // the anchor's line as written, except where a secret on it is redacted
     // (`REDACTED_LINES`).
-    let cases: [(&str, &str, &str, &str, &str); 12] = [
+    let cases: [(&str, &str, &str, &str, &str); 14] = [
         (
             "misspelt key",
             "name = \"team\"\nchannels",
@@ -166,6 +174,20 @@ async fn broken_configs_name_file_line_column_and_key() {
             "{name} on {labels}",
             "\"{name} on {labels}\"",
             "receivers[2].channels[0].templates.title: unknown placeholder `{labels}`; known placeholders: {summary}, {name}, {severity}, {model}, {label:NAME}",
+        ),
+        (
+            "template that renders empty",
+            "{name} on {model}",
+            "{model}",
+            "\"{model}\"",
+            "receivers[2].channels[0].templates.title: renders empty for a firing error alert with only a name (no summary, model or labels) (the alert has no model), so the status page would show `Service issue` instead; add text outside the placeholders, or use {summary} or {name}",
+        ),
+        (
+            "template naming alertname as a label",
+            "{name} on {model}",
+            "{label:alertname} on {model}",
+            "\"{label:alertname} on {model}\"",
+            "receivers[2].channels[0].templates.title: `{label:alertname}` is always empty: an alert's name is not one of its labels (Prometheus' and Alertmanager's `alertname` becomes the name); use `{name}`",
         ),
         (
             "route to an unknown receiver",
@@ -381,6 +403,28 @@ async fn serve_refuses_a_broken_config_with_the_same_errors() {
         .unwrap_err();
     // A config that parses but does not build is a config error too: 2.
     assert_eq!(code, Some(2), "{out}");
+    // So is a template that renders empty, which `alerts check` refuses too.
+    let template = "[storage]\nbackend = \"memory\"\n[[receivers]]\nname = \"status\"\n\
+                    channels = [{ type = \"statuspal\", api_key = \"${SP}\", subdomain = \"acme\", templates = { created = \"{label:customer_text}\" } }]\n";
+    let (code, out) = Service::start_with(
+        &w,
+        template,
+        Start {
+            env: vec![("SP", "k".to_owned())],
+            ..Start::default()
+        },
+    )
+    .await
+    .map(|_| panic!("started with a template that renders empty"))
+    .unwrap_err();
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.starts_with(&format!(
+            "alerts serve: {}:5:98: receivers[0].channels[0].templates.created: renders empty for a firing error alert",
+            file.display()
+        )),
+        "{out}"
+    );
     assert_eq!(
         out,
         format!(
