@@ -403,6 +403,13 @@ async fn serve_refuses_a_broken_config_with_the_same_errors() {
         .unwrap_err();
     // A config that parses but does not build is a config error too: 2.
     assert_eq!(code, Some(2), "{out}");
+    assert_eq!(
+        out,
+        format!(
+            "alerts serve: cannot start the router: {}:4:12: route.receiver: no receiver named `nobody`\n    | receiver = \"nobody\"\n",
+            file.display()
+        )
+    );
     // So is a template that renders empty, which `alerts check` refuses too.
     let template = "[storage]\nbackend = \"memory\"\n[[receivers]]\nname = \"status\"\n\
                     channels = [{ type = \"statuspal\", api_key = \"${SP}\", subdomain = \"acme\", templates = { created = \"{label:customer_text}\" } }]\n";
@@ -424,12 +431,5 @@ async fn serve_refuses_a_broken_config_with_the_same_errors() {
             file.display()
         )),
         "{out}"
-    );
-    assert_eq!(
-        out,
-        format!(
-            "alerts serve: cannot start the router: {}:4:12: route.receiver: no receiver named `nobody`\n    | receiver = \"nobody\"\n",
-            file.display()
-        )
     );
 }
