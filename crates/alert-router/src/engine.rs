@@ -1194,14 +1194,32 @@ impl Engine {
 
     /// Runs every timer due at or before `now`.
     pub(crate) fn run_due(&mut self, now: Timestamp, out: &mut Output) {
+        self.run_due_limited(now, out, usize::MAX);
+    }
+
+    /// Like [`run_due`](Self::run_due), but handles at most `limit` timers; returns
+    /// whether due timers remain. The router works through a burst of due groups in
+    /// such chunks, so the notifications of a chunk are delivered (and freed) before
+    /// the next chunk is made.
+    pub(crate) fn run_due_limited(
+        &mut self,
+        now: Timestamp,
+        out: &mut Output,
+        limit: usize,
+    ) -> bool {
+        let mut handled = 0usize;
         while let Some(Reverse((at, t))) = self.timers.peek().copied() {
             if at > now {
                 break;
+            }
+            if handled >= limit {
+                return true;
             }
             self.timers.pop();
             if !self.timer_valid(at, t) {
                 continue;
             }
+            handled += 1;
             match t {
                 Timer::Flush(r, g) => self.flush((r, g), now, out),
                 Timer::Alert(fp) => self.alert_timer(fp, now, out),
@@ -1209,6 +1227,7 @@ impl Engine {
                 Timer::Escalate(fp, r) => self.escalate(fp, r, now, out),
             }
         }
+        false
     }
 
     /// Flushes every group now, whatever its timer says (shutdown, one-shot jobs).

@@ -613,6 +613,9 @@ impl fmt::Debug for Router {
     }
 }
 
+/// Due timers handled per chunk by the router's tick (see `Inner::process`).
+const TIMERS_PER_CHUNK: usize = 256;
+
 async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
     let mut last_prune: Option<Timestamp> = None;
     loop {
@@ -750,13 +753,21 @@ impl Inner {
 
     async fn process(self: &Arc<Self>, now: Timestamp) -> Result<(), RouterError> {
         let _g = self.tick_lock.lock().await;
-        let mut out = Output::default();
-        let ticket = {
-            let mut engine = lock(&self.engine);
-            engine.run_due(now, &mut out);
-            engine.ticket()
-        };
-        self.handle(out, Some(ticket), now).await
+        // A burst of due groups (10,000 alerts that arrived together) is handled in
+        // chunks: each chunk's notifications are queued before the next chunk's are
+        // made, which bounds memory and lets the first deliveries start sooner.
+        loop {
+            let mut out = Output::default();
+            let (more, ticket) = {
+                let mut engine = lock(&self.engine);
+                let more = engine.run_due_limited(now, &mut out, TIMERS_PER_CHUNK);
+                (more, engine.ticket())
+            };
+            self.handle(out, Some(ticket), now).await?;
+            if !more {
+                return Ok(());
+            }
+        }
     }
 
     /// Delivers what an engine call produced. `ticket` orders the write of
@@ -778,22 +789,36 @@ impl Inner {
         }
         let mut acked_repeats = Vec::new();
         let mut sent_plans = Vec::new();
+        // The dedup state of every (group, channel) of this batch, in one store call.
+        let keys: Vec<(&str, &str, &str)> = out
+            .plans
+            .iter()
+            .flat_map(|plan| {
+                let recv = &self.receivers[plan.receiver as usize];
+                recv.channels
+                    .iter()
+                    .map(move |ch| (recv.name.as_str(), ch.as_str(), &*plan.group_key))
+            })
+            .collect();
+        let mut lasts = match self.store.last_notifications(&keys).await {
+            Ok(v) if v.len() == keys.len() => v,
+            other => {
+                let error = match other {
+                    Err(e) => e.to_string(),
+                    Ok(v) => format!("{} answers for {} groups", v.len(), keys.len()),
+                };
+                // Duplicate rather than lose: treat as never notified.
+                tracing::warn!(%error, "could not read the notification log");
+                vec![None; keys.len()]
+            }
+        }
+        .into_iter();
+        drop(keys);
         for plan in out.plans {
             let recv = &self.receivers[plan.receiver as usize];
             let mut sent = false;
             for channel in &recv.channels {
-                let last = match self
-                    .store
-                    .last_notification(&recv.name, channel, &plan.group_key)
-                    .await
-                {
-                    Ok(l) => l,
-                    Err(e) => {
-                        // Duplicate rather than lose: treat as never notified.
-                        tracing::warn!(error = %e, "could not read the notification log");
-                        None
-                    }
-                };
+                let last = lasts.next().flatten();
                 let d = needs_update(
                     last.as_ref(),
                     &plan.firing,

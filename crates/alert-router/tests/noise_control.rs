@@ -1121,3 +1121,32 @@ async fn keep_firing_for_keeps_short_blips_out_of_flap_detection() {
     assert_eq!((stats.flaps, stats.resolved), (1, 3));
     router.shutdown(s(1)).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_groups_due_together_is_flushed_completely_and_once() {
+    // 1,000 groups fall due at the same instant: the router works through them in
+    // chunks, and every group is notified exactly once at its group_wait.
+    let start = Instant::now();
+    let rec = Rec::new("rec", start);
+    let router = build(
+        Router::builder()
+            .receiver(Receiver::new("team").channel(rec.clone()))
+            .route(one_minute_ticks("team").group_by(["alertname", "seq"])),
+    )
+    .await;
+    let burst: Vec<Alert> = (0..1000)
+        .map(|i| alert(Warning, "DataDrift", &[("seq", &format!("{i:04}"))]))
+        .collect();
+    router.send_batch(burst).await.unwrap();
+    at(start, 31).await;
+    let lines = rec.lines();
+    assert_eq!(lines.len(), 1000, "one notification per group");
+    assert!(
+        lines.iter().all(|l| l == "30s group DataDrift=firing"),
+        "all at group_wait: {:?}",
+        &lines[..3]
+    );
+    // Nothing more at the next group_interval ticks: nothing changed.
+    at(start, 200).await;
+    assert_eq!(rec.lines().len(), 1000);
+}

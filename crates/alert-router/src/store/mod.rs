@@ -969,6 +969,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         group_key: &str,
     ) -> StoreResult<Option<LogEntry>>;
 
+    /// [`last_notification`](Store::last_notification) for several `(receiver,
+    /// channel, group_key)` at once, answers in the same order. The router asks for
+    /// every group of a flush in one call; stores with a round-trip cost (a
+    /// database) override it to answer in one go.
+    async fn last_notifications(
+        &self,
+        keys: &[(&str, &str, &str)],
+    ) -> StoreResult<Vec<Option<LogEntry>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (receiver, channel, group_key) in keys {
+            out.push(self.last_notification(receiver, channel, group_key).await?);
+        }
+        Ok(out)
+    }
+
     /// The receipt of the group's last delivery through one channel.
     async fn receipt(
         &self,

@@ -20,6 +20,9 @@ use crate::silence::Silence;
 
 const STORE: &str = "sqlite";
 
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 128;
+
 /// The schema version written in `PRAGMA user_version`. Tables added by
 /// `CREATE TABLE IF NOT EXISTS` (like `dead_letters`) keep the version: an older
 /// build opening the file simply does not read them.
@@ -300,6 +303,18 @@ impl SqliteStore {
             other => other,
         })?;
         conn.busy_timeout(options.busy_timeout).map_err(sql_err)?;
+        // Every statement the store runs stays prepared (rusqlite's default cache of
+        // 16 is smaller than the store's set of statements, and a miss re-parses).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // The bundled SQLite has STAT4, which re-prepares a statement whenever a
+        // parameter compared with an indexed column is bound to a new value; the
+        // store's plans do not depend on values, so keep them (query planner
+        // stability guarantee).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(sql_err)?;
         if !options.read_only {
             let mode: String = conn
                 .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
@@ -639,6 +654,34 @@ impl Store for SqliteStore {
                 &[&r, &ch, &g, &LogKind::Notified.as_str()],
             )?;
             Ok(v.into_iter().next())
+        })
+        .await
+    }
+
+    async fn last_notifications(
+        &self,
+        keys: &[(&str, &str, &str)],
+    ) -> StoreResult<Vec<Option<LogEntry>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<(String, String, String)> = keys
+            .iter()
+            .map(|(r, c, g)| ((*r).to_owned(), (*c).to_owned(), (*g).to_owned()))
+            .collect();
+        self.with(move |c| {
+            let mut out = Vec::with_capacity(keys.len());
+            for (r, ch, g) in &keys {
+                let v: Vec<LogEntry> = rows(
+                    c,
+                    "log entry",
+                    "SELECT record FROM log WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
+                 AND kind = ?4 ORDER BY seq DESC LIMIT 1",
+                    &[r, ch, g, &LogKind::Notified.as_str()],
+                )?;
+                out.push(v.into_iter().next());
+            }
+            Ok(out)
         })
         .await
     }

@@ -281,6 +281,30 @@ async fn notification_log(store: &dyn Store) {
             .expect("last"),
         None
     );
+    // Several at once, in the order asked, misses included (the router's batch).
+    assert_eq!(
+        store
+            .last_notifications(&[
+                ("team", "discord", "g1"),
+                ("team", "slack", "g9"),
+                ("team", "slack", "g1"),
+                ("oncall", "slack", "g2"),
+                ("oncall", "slack", "g1"),
+            ])
+            .await
+            .expect("last_notifications"),
+        vec![
+            Some(e3.clone()),
+            None,
+            Some(e2.clone()),
+            Some(e4.clone()),
+            None
+        ]
+    );
+    assert_eq!(
+        store.last_notifications(&[]).await.expect("none asked"),
+        Vec::new()
+    );
 
     let all = store.query_log(&LogQuery::default()).await.expect("query");
     assert_eq!(
