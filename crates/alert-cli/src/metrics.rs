@@ -26,8 +26,8 @@ use alert_router::Router;
 use alert_router::delivery::BreakerState;
 use alert_router::store::{ActionQuery, ActionRecord, AlertEvent};
 use alert_router::store::{
-    AttemptQuery, Change, DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification,
-    PruneReport, ReceiptRecord, Retention, Snapshot, Store, StoreResult,
+    AttemptQuery, Change, DeadLetter, DeadLetterQuery, DeliveryAttempt, EventQuery, LogEntry,
+    LogQuery, Notification, PruneReport, ReceiptRecord, Retention, Snapshot, Store, StoreResult,
 };
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -322,6 +322,12 @@ impl Store for MeteredStore {
             .last_notification(receiver, channel, group_key)
             .await
     }
+    async fn last_notifications(
+        &self,
+        keys: &[(&str, &str, &str)],
+    ) -> StoreResult<Vec<Option<LogEntry>>> {
+        self.inner.last_notifications(keys).await
+    }
     async fn receipt(
         &self,
         receiver: &str,
@@ -347,5 +353,8 @@ impl Store for MeteredStore {
     }
     async fn prune(&self, r: &Retention) -> StoreResult<PruneReport> {
         self.inner.prune(r).await
+    }
+    async fn dead_letters(&self, q: &DeadLetterQuery) -> StoreResult<Vec<DeadLetter>> {
+        self.inner.dead_letters(q).await
     }
 }
