@@ -33,6 +33,9 @@
 //! (user + system, `/proc/PID/stat`). Figures vary by 15% or more between runs on a
 //! shared 2-core machine: read the ratios taken in one run.
 //!
+//! `LOAD_WRAP="heaptrack"` (or `"perf record -g -o FILE --"`) runs our server under a
+//! profiler.
+//!
 //! Output: a Markdown table on standard output, `results.json`, `latency.svg` and
 //! `throughput.svg` in `target/bench-load/` (or `--out DIR`). The process exits
 //! non-zero when `alerts serve` loses an alert or sends a duplicate notification;
@@ -110,13 +113,24 @@ struct Opts {
     quick: bool,
     alertmanager: Option<PathBuf>,
     out: PathBuf,
+    /// The workloads to run (`--only distinct,duplicates,sweep,send`; default all).
+    only: Vec<String>,
 }
+
+impl Opts {
+    fn runs(&self, workload: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|w| w == workload)
+    }
+}
+
+const WORKLOADS: [&str; 4] = ["distinct", "duplicates", "sweep", "send"];
 
 fn parse_args() -> Result<Opts, String> {
     let mut quick = None;
     let mut bench = false;
     let mut alertmanager = None;
     let mut out = None;
+    let mut only = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -126,6 +140,15 @@ fn parse_args() -> Result<Opts, String> {
             "--full" => quick = Some(false),
             "--alertmanager" => alertmanager = Some(PathBuf::from(DEBIAN_ALERTMANAGER)),
             "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
+            "--only" => {
+                let list = args.next().ok_or("--only needs a list of workloads")?;
+                for w in list.split(',') {
+                    if !WORKLOADS.contains(&w) {
+                        return Err(format!("unknown workload {w:?}; known: {WORKLOADS:?}"));
+                    }
+                    only.push(w.to_owned());
+                }
+            }
             other => {
                 if let Some(p) = other.strip_prefix("--alertmanager=") {
                     alertmanager = Some(PathBuf::from(p));
@@ -136,7 +159,7 @@ fn parse_args() -> Result<Opts, String> {
                 } else {
                     return Err(format!(
                         "unknown argument {other:?}; known: --quick --full \
-                         --alertmanager[=PATH] --out DIR"
+                         --alertmanager[=PATH] --out DIR --only LIST"
                     ));
                 }
             }
@@ -165,6 +188,7 @@ fn parse_args() -> Result<Opts, String> {
         quick: quick.unwrap_or(!bench),
         alertmanager,
         out,
+        only,
     })
 }
 
@@ -295,6 +319,15 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Under a profiler (`LOAD_WRAP`), interrupt it so it writes its data, and
+        // wait for it (only when profiling: this blocks the thread).
+        if std::env::var_os("LOAD_WRAP").is_some() {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+            return;
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -357,7 +390,18 @@ impl Server {
             Kind::Alerts => {
                 let cfg = dir.path().join("config.toml");
                 std::fs::write(&cfg, alerts_config(port, &sink.url())).expect("config");
-                let mut c = Command::new(ALERTS);
+                // `LOAD_WRAP="heaptrack"` (or `perf record -g --`, ...) runs our server
+                // under a profiler; the figures then include the profiler's cost.
+                let wrap = std::env::var("LOAD_WRAP").unwrap_or_default();
+                let mut words = wrap.split_whitespace();
+                let mut c = match words.next() {
+                    Some(program) => {
+                        let mut c = Command::new(program);
+                        c.args(words).arg(ALERTS);
+                        c
+                    }
+                    None => Command::new(ALERTS),
+                };
                 c.arg("serve")
                     .arg("-c")
                     .arg(&cfg)
@@ -411,7 +455,10 @@ impl Server {
             Kind::Alerts => "/readyz",
             Kind::Alertmanager => "/-/ready",
         };
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = http.get(format!("{}{path}", self.base)).send().await
@@ -535,6 +582,7 @@ async fn post_all(base: &str, batches: Arc<Vec<Batch>>, clients: usize) -> Poste
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(120))
                 .build()
                 .expect("client");
             let mut sent = Vec::new();
@@ -1017,15 +1065,26 @@ async fn main() -> std::process::ExitCode {
     let mut all = Vec::new();
     let mut sweeps = Vec::new();
     for &k in &kinds {
-        eprintln!("load: {}: distinct", k.label());
-        all.push(distinct(k, &sink, &opts, &sz).await);
-        eprintln!("load: {}: duplicates", k.label());
-        all.push(duplicates(k, &sink, &opts, &sz).await);
-        eprintln!("load: {}: batch sweep", k.label());
-        sweeps.push(sweep(k, &sink, &opts, &sz).await);
+        if opts.runs("distinct") {
+            eprintln!("load: {}: distinct", k.label());
+            all.push(distinct(k, &sink, &opts, &sz).await);
+        }
+        if opts.runs("duplicates") {
+            eprintln!("load: {}: duplicates", k.label());
+            all.push(duplicates(k, &sink, &opts, &sz).await);
+        }
+        if opts.runs("sweep") {
+            eprintln!("load: {}: batch sweep", k.label());
+            sweeps.push(sweep(k, &sink, &opts, &sz).await);
+        }
     }
-    eprintln!("load: one-shot send");
-    let (send, python, sends_delivered) = one_shot(&sink, &sz).await;
+    let (send, python, sends_delivered) = if opts.runs("send") {
+        eprintln!("load: one-shot send");
+        let (s, p, d) = one_shot(&sink, &sz).await;
+        (Some(s), p, d)
+    } else {
+        (None, None, 0)
+    };
 
     // What must hold for our server, whatever the speed.
     let mut failures = Vec::new();
@@ -1058,7 +1117,9 @@ async fn main() -> std::process::ExitCode {
             ));
         }
     }
-    if send.ok != send.runs || sends_delivered != send.runs {
+    if let Some(send) = &send
+        && (send.ok != send.runs || sends_delivered != send.runs)
+    {
         failures.push(format!(
             "one-shot send: {} of {} exited 0, {} delivered",
             send.ok, send.runs, sends_delivered
@@ -1068,11 +1129,13 @@ async fn main() -> std::process::ExitCode {
     let mut report = table(&all);
     report.push('\n');
     report.push_str(&table(&sweeps.concat()));
-    let _ = writeln!(
-        report,
-        "\n| process | runs | wall ms p50 / p90 / max | min |\n|---|---|---|---|"
-    );
-    for w in std::iter::once(&send).chain(python.as_ref()) {
+    if send.is_some() {
+        let _ = writeln!(
+            report,
+            "\n| process | runs | wall ms p50 / p90 / max | min |\n|---|---|---|---|"
+        );
+    }
+    for w in send.iter().chain(python.as_ref()) {
         let _ = writeln!(
             report,
             "| {} | {} | {} | {:.1} |",
@@ -1116,7 +1179,7 @@ async fn main() -> std::process::ExitCode {
             "size": if opts.quick { "quick" } else { "full" },
             "workloads": all,
             "sweep": sweeps,
-            "one_shot": [&send],
+            "one_shot": send,
             "python_start": python,
         });
         let lat_series: Vec<(String, Vec<f64>)> = all
