@@ -12,7 +12,10 @@ use alert_conditions::rules::{RuleSet, Sample};
 use alert_core::{Alert, Fingerprint, Severity, Timestamp};
 use alert_router::delivery::history;
 use alert_router::delivery::report::EffectivenessReport;
-use alert_router::store::{AttemptOutcome, AttemptQuery, LogKind, LogQuery};
+use alert_router::delivery::{BreakerState, OutboxError};
+use alert_router::store::{
+    AttemptOutcome, AttemptQuery, DeadLetter, DeadLetterQuery, LogKind, LogQuery,
+};
 use alert_router::{AlertFilter, Matcher, Router, RouterError, Silence, TimeInterval};
 use axum::Json;
 use axum::body::Body;
@@ -660,18 +663,7 @@ async fn get_history(
         })
         .transpose()?;
     aq.receiver = q.receiver;
-    aq.outcome = match q.outcome.as_deref() {
-        None => None,
-        Some("delivered") => Some(AttemptOutcome::Delivered),
-        Some("failed") => Some(AttemptOutcome::Failed),
-        Some("gave_up") => Some(AttemptOutcome::GaveUp),
-        Some(o) => {
-            return Err(ApiError::bad(
-                "outcome",
-                format!("expected delivered, failed or gave_up, not {o:?}"),
-            ));
-        }
-    };
+    aq.outcome = q.outcome.as_deref().map(parse_outcome).transpose()?;
     aq.since = parse_time("since", &q.since, now)?;
     aq.until = parse_time("until", &q.until, now)?;
     aq.limit = q.limit.unwrap_or(1000);
@@ -679,6 +671,37 @@ async fn get_history(
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok(Json(history_json(&attempts)).into_response())
+}
+
+/// Every attempt outcome, in the order error messages list them. The `match` in
+/// [`parse_outcome`] stops compiling when `AttemptOutcome` gains a variant: a
+/// reminder to list it here too.
+const OUTCOMES: [AttemptOutcome; 4] = [
+    AttemptOutcome::Delivered,
+    AttemptOutcome::Failed,
+    AttemptOutcome::GaveUp,
+    AttemptOutcome::FellBack,
+];
+
+/// The `outcome` query parameter: the snake-case name of any [`AttemptOutcome`].
+fn parse_outcome(o: &str) -> ApiResult<AttemptOutcome> {
+    let found = OUTCOMES.into_iter().find(|x| x.as_str() == o);
+    match found {
+        Some(
+            x @ (AttemptOutcome::Delivered
+            | AttemptOutcome::Failed
+            | AttemptOutcome::GaveUp
+            | AttemptOutcome::FellBack),
+        ) => Ok(x),
+        None => {
+            let names: Vec<&str> = OUTCOMES.iter().map(|x| x.as_str()).collect();
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            Err(ApiError::bad(
+                "outcome",
+                format!("expected {} or {last}, not {o:?}", rest.join(", ")),
+            ))
+        }
+    }
 }
 
 /// The attempts as JSON, with the latency in milliseconds (`latency_ms`).
@@ -744,6 +767,126 @@ async fn get_log(
     lq.until = parse_time("until", &q.until, now)?;
     lq.limit = q.limit.unwrap_or(1000);
     Ok(Json(s.router.notification_log(&lq).await?).into_response())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct DeadLetterParams {
+    id: Option<String>,
+    receiver: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+}
+
+/// A dead letter as the API shows it: flat, like a history row; `id` is the
+/// `notification_id` of its attempts in the history, and what
+/// `POST /api/v1/dead-letters/{id}/redeliver` takes. The alerts are included: they
+/// may be resolved (and gone from `GET /api/v1/alerts`) by the time someone looks.
+/// Nothing in it is a secret: channel errors never hold one (URLs and tokens are
+/// stripped where the errors are made).
+fn dead_letter_json(d: &DeadLetter) -> Value {
+    let n = &d.notification;
+    json!({
+        "id": n.id,
+        "at": d.at,
+        "reason": d.reason,
+        "receiver": n.receiver,
+        "channel": n.channel,
+        "group_key": n.group_key,
+        "kind": n.kind,
+        "severity": n.severity,
+        "created_at": n.created_at,
+        "attempts": n.attempts,
+        "error_kind": d.error_kind,
+        "error": d.error,
+        "fallback_from": n.fallback_from,
+        "fingerprints": n.fingerprints(),
+        "alerts": n.alerts,
+    })
+}
+
+fn outbox_error(e: OutboxError) -> ApiError {
+    match e {
+        OutboxError::UnknownChannel { receiver, channel } => ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "receiver `{receiver}` has no channel `{channel}` any more (the config changed): the dead letter stays"
+            ),
+        ),
+        other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+    }
+}
+
+/// `GET /api/v1/dead-letters`: notifications given up (a permanent error, or the
+/// retry deadline passed) by a receiver without a fallback, newest first.
+async fn get_dead_letters(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    authorize(&s, &headers, Scope::Read)?;
+    let q: DeadLetterParams = parse_query(q)?;
+    let now = s.router.now();
+    let mut dq = DeadLetterQuery::default();
+    dq.id = q.id;
+    dq.receiver = q.receiver;
+    dq.since = parse_time("since", &q.since, now)?;
+    dq.until = parse_time("until", &q.until, now)?;
+    dq.limit = q.limit.unwrap_or(1000);
+    let dead = s
+        .router
+        .outbox()
+        .dead_letters(&dq)
+        .await
+        .map_err(outbox_error)?;
+    Ok(Json(dead.iter().map(dead_letter_json).collect::<Vec<_>>()).into_response())
+}
+
+/// `POST /api/v1/dead-letters/{id}/redeliver`: queues a dead letter again, with a
+/// fresh retry budget. 409 while its channel is disabled (it would be given up
+/// again at once) or when the channel is no longer configured.
+async fn redeliver_dead_letter(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    authorize(&s, &headers, Scope::Write)?;
+    let outbox = s.router.outbox();
+    let mut q = DeadLetterQuery::default();
+    q.id = Some(id.clone());
+    q.limit = 1;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("dead letter not found: {id}"),
+        )
+    };
+    let dead = outbox
+        .dead_letters(&q)
+        .await
+        .map_err(outbox_error)?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)?;
+    let (receiver, channel) = (&dead.notification.receiver, &dead.notification.channel);
+    if let Some(BreakerState::Disabled { reason, .. }) =
+        outbox.breaker(receiver, channel).map(|b| b.state())
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "channel `{channel}` of receiver `{receiver}` is disabled ({reason}): fix its config and restart the service, then redeliver"
+            ),
+        ));
+    }
+    if !outbox.redeliver(&id).await.map_err(outbox_error)? {
+        return Err(not_found());
+    }
+    Ok(
+        Json(json!({ "redelivered": id, "receiver": receiver, "channel": channel }))
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -904,6 +1047,11 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         )
         .route("/api/v1/history", get(get_history))
         .route("/api/v1/notifications", get(get_log))
+        .route("/api/v1/dead-letters", get(get_dead_letters))
+        .route(
+            "/api/v1/dead-letters/{id}/redeliver",
+            post(redeliver_dead_letter),
+        )
         .route("/api/v1/report", get(get_report))
         .route("/api/v1/receivers", get(get_receivers))
         .route("/api/v1/receivers/{name}/test", post(test_receiver))

@@ -663,6 +663,54 @@ pub fn history_table(v: &Value) -> String {
     )
 }
 
+/// Table of dead letters: when given up, the id to redeliver, where, how many
+/// attempts, why, the alert names and the last error.
+pub fn dead_letters_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let names: Vec<Value> = d["alerts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| a["name"].clone())
+                .collect();
+            vec![
+                cell(&d["at"]),
+                cell(&d["id"]),
+                cell(&d["receiver"]),
+                cell(&d["channel"]),
+                cell(&d["attempts"]),
+                cell(&d["reason"]),
+                cell(&Value::Array(names)),
+                cell(&d["error"]),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "AT", "ID", "RECEIVER", "CHANNEL", "ATTEMPTS", "REASON", "ALERTS", "ERROR",
+        ],
+        &rows,
+    );
+    if rows.is_empty() {
+        out.push_str("(no dead letters)\n");
+    }
+    out
+}
+
+/// What `alerts redeliver` prints on success.
+pub fn redelivered_line(v: &Value) -> String {
+    format!(
+        "queued {} again for {}/{}\n",
+        cell(&v["redelivered"]),
+        cell(&v["receiver"]),
+        cell(&v["channel"])
+    )
+}
+
 /// Seconds as a short duration (`42s`, `3.5m`, `1.2h`), `-` when absent.
 fn secs_cell(v: &Value) -> String {
     match v.as_f64() {

@@ -95,7 +95,8 @@ enum Command {
         /// Only this receiver.
         #[arg(long)]
         receiver: Option<String>,
-        /// Only this outcome: delivered, failed, gave_up.
+        /// Only this outcome: delivered, failed, gave_up (kept as a dead letter),
+        /// fell_back (handed to the receiver's fallback).
         #[arg(long)]
         outcome: Option<String>,
         /// Since (RFC 3339 or a duration ago, e.g. 24h).
@@ -104,6 +105,29 @@ enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Dead letters: notifications given up (a permanent error, or 24 h of retries)
+    /// by a receiver without a fallback; `alerts redeliver ID` queues one again.
+    DeadLetters {
+        /// Only this receiver.
+        #[arg(long)]
+        receiver: Option<String>,
+        /// Given up since (RFC 3339 or a duration ago, e.g. 24h).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Queue a dead letter for delivery again, with a fresh retry budget (after
+    /// fixing what made it fail).
+    Redeliver {
+        /// The dead letter's id (see `alerts dead-letters`).
+        id: String,
         #[command(flatten)]
         remote: RemoteArgs,
     },
@@ -284,6 +308,20 @@ struct SendCmd {
     /// Print receipts.
     #[arg(long, short)]
     verbose: bool,
+}
+
+/// `s` as one URL path segment: bytes other than RFC 3986's unreserved characters
+/// percent-encoded, so an id with `/` or `?` cannot reach another endpoint.
+fn percent_encode_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn whoami() -> String {
@@ -500,6 +538,47 @@ async fn run(cli: Cli) -> u8 {
                 &path,
                 None,
                 commands::history_table,
+            )
+            .await
+        }
+        Command::DeadLetters {
+            receiver,
+            since,
+            limit,
+            remote,
+        } => {
+            let mut q = vec![("limit".to_owned(), limit.to_string())];
+            for (k, v) in [("receiver", receiver), ("since", since)] {
+                if let Some(v) = v {
+                    q.push((k.to_owned(), v));
+                }
+            }
+            let path = format!(
+                "/api/v1/dead-letters?{}",
+                serde_urlencoded::to_string(&q).unwrap_or_default()
+            );
+            remote_run(
+                remote,
+                false,
+                Method::GET,
+                &path,
+                None,
+                commands::dead_letters_table,
+            )
+            .await
+        }
+        Command::Redeliver { id, remote } => {
+            let path = format!(
+                "/api/v1/dead-letters/{}/redeliver",
+                percent_encode_segment(&id)
+            );
+            remote_run(
+                remote,
+                true,
+                Method::POST,
+                &path,
+                None,
+                commands::redelivered_line,
             )
             .await
         }

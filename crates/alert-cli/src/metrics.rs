@@ -15,8 +15,8 @@
 //! | `alerts_actions_run_total`, `alerts_actions_failed_total` | counter | |
 //! | `alerts_store_errors_total` | counter | |
 //! | `alerts_outbox_queued`, `alerts_outbox_in_flight` | gauge | |
-//! | `alerts_outbox_delivered_total`, `alerts_outbox_gave_up_total`, `alerts_outbox_failed_attempts_total` | counter | |
-//! | `alerts_delivery_attempts_total` | counter | `receiver`, `channel`, `outcome` (`delivered`, `failed`, `gave_up`) |
+//! | `alerts_outbox_delivered_total`, `alerts_outbox_gave_up_total` (dead-lettered), `alerts_outbox_fell_back_total`, `alerts_outbox_breaker_refusals_total`, `alerts_outbox_failed_attempts_total` | counter | |
+//! | `alerts_delivery_attempts_total` | counter | `receiver`, `channel`, `outcome` (`delivered`, `failed`, `gave_up`, `fell_back`) |
 //! | `alerts_delivery_latency_seconds` | histogram | `channel` |
 //! | `alerts_channel_breaker_open` | gauge | `receiver`, `channel` (1 while the breaker is open) |
 
@@ -251,8 +251,20 @@ impl prometheus_client::collector::Collector for RouterCollector {
         counter(
             &mut enc,
             "outbox_gave_up",
-            "Notifications given up",
+            "Notifications given up by a receiver without a fallback, kept as dead letters",
             o.gave_up,
+        )?;
+        counter(
+            &mut enc,
+            "outbox_fell_back",
+            "Notifications a receiver handed to its fallback receiver",
+            o.fell_back,
+        )?;
+        counter(
+            &mut enc,
+            "outbox_breaker_refusals",
+            "Calls refused by an open circuit breaker (nothing sent; not attempts)",
+            o.breaker_refusals,
         )?;
         counter(
             &mut enc,

@@ -760,7 +760,7 @@ async fn silence_ack_history_report_and_test_against_the_service() {
     out.expect_code(2);
     assert_eq!(
         out.stderr,
-        "alerts: the service answered 400: outcome: expected delivered, failed or gave_up, not \"won\"\n"
+        "alerts: the service answered 400: outcome: expected delivered, failed, gave_up or fell_back, not \"won\"\n"
     );
 
     // Report: the alert fired once, one notification, acknowledged.

@@ -324,7 +324,7 @@ async fn bad_bodies_get_exact_errors() {
             err(
                 400,
                 Some("outcome"),
-                "expected delivered, failed or gave_up, not \"won\""
+                "expected delivered, failed, gave_up or fell_back, not \"won\""
             )
         )
     );

@@ -9,6 +9,7 @@ mod am_read;
 mod auth;
 mod check;
 mod cli;
+mod dead_letters;
 mod docs;
 mod durability;
 mod harness;
