@@ -143,6 +143,8 @@ struct AlertState {
     resolved_at: Option<Timestamp>,
     keep_firing_until: Option<Timestamp>,
     expires_at: Option<Timestamp>,
+    /// The expiry the stored record implies (what a restart would restore).
+    persisted_expiry: Option<Timestamp>,
     timer_at: Option<Timestamp>,
     groups: Vec<GroupId>,
     /// Suppression reasons already counted this episode (bit per reason), and bit 15
@@ -584,7 +586,7 @@ impl Engine {
     }
 
     /// Receives one alert.
-    pub(crate) fn ingest(&mut self, incoming: Alert, now: Timestamp, out: &mut Output) {
+    pub(crate) fn ingest(&mut self, mut incoming: Alert, now: Timestamp, out: &mut Output) {
         self.counters.received += 1;
         let rt = self.cfg.resolve_timeout;
         let fp = fingerprint_of(&incoming);
@@ -599,7 +601,7 @@ impl Engine {
             return;
         };
         let old_sev = st.alert.severity;
-        let changed = *st.alert != incoming;
+        let mut changed = *st.alert != incoming;
         st.updated_at = now;
         if resolved_in {
             if st.resolved_at.is_some() || st.keep_firing_until.is_some() {
@@ -643,8 +645,33 @@ impl Engine {
             let Some(st) = self.alerts.get_mut(&fp) else {
                 return;
             };
-            st.expires_at = Some(expiry(&incoming, now, rt));
+            let expires = expiry(&incoming, now, rt);
+            st.expires_at = Some(expires);
             if changed {
+                // A re-send of a firing alert keeps its first `starts_at` (as
+                // Alertmanager merges), and one that only moves `ends_at` (Prometheus
+                // re-sends every evaluation with a later one) is a refresh: the
+                // stored record is rewritten only when the expiry it implies would
+                // cover less than half of the time left to the new expiry, so a
+                // restart still restores a covering expiry without a write per
+                // re-send.
+                if let (Some(first), Some(now_start)) = (st.alert.starts_at, incoming.starts_at)
+                    && first < now_start
+                {
+                    incoming.starts_at = Some(first);
+                }
+                let ends = std::mem::replace(&mut incoming.ends_at, st.alert.ends_at);
+                let material = *st.alert != incoming;
+                incoming.ends_at = ends;
+                let stale = st.persisted_expiry.is_none_or(|p| {
+                    p <= now
+                        || expires < p
+                        || expires.duration_since(p) * 2 >= expires.duration_since(now)
+                });
+                changed = material || stale;
+                if changed {
+                    st.persisted_expiry = Some(expires);
+                }
                 st.alert = Arc::new(incoming);
             }
             self.schedule_alert_timer(fp, out);
@@ -693,8 +720,10 @@ impl Engine {
         }
         self.route_buf = routes;
         self.seq += 1;
+        let expires_at = Some(self.expiry_of(&alert, now));
         let st = AlertState {
-            expires_at: Some(self.expiry_of(&alert, now)),
+            expires_at,
+            persisted_expiry: expires_at,
             alert: alert.clone(),
             fp,
             seq: self.seq,
@@ -1696,6 +1725,7 @@ impl Engine {
                 resolved_at: rec.resolved_at,
                 keep_firing_until: rec.keep_firing_until,
                 expires_at,
+                persisted_expiry: expires_at,
                 timer_at: None,
                 groups,
                 seen: 0,

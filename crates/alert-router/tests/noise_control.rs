@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alert_core::Severity::{Critical, Error, Info, Warning};
 use alert_core::{Alert, Timestamp};
-use alert_router::store::{ActionOutcome, ActionQuery, LogKind, LogQuery};
+use alert_router::store::{ActionOutcome, ActionQuery, LogKind, LogQuery, Store};
 use alert_router::{
     ActionError, ActionPolicy, AlertFilter, FlapControl, FnAction, InhibitRule, MemoryStore,
     Receiver, Route, Router, Silence, TimeInterval, TimeIntervalSpec, TimeRangeSpec, TokioClock,
@@ -1149,4 +1149,75 @@ async fn a_burst_of_groups_due_together_is_flushed_completely_and_once() {
     // Nothing more at the next group_interval ticks: nothing changed.
     at(start, 200).await;
     assert_eq!(rec.lines().len(), 1000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refreshes_keep_the_first_start_and_are_stored_only_to_keep_the_expiry_covered() {
+    // Prometheus and Alertmanager clients re-send a firing alert every evaluation.
+    // The first `starts_at` is kept (Alertmanager's merge), and the stored record
+    // is rewritten only when the expiry it implies would cover less than half of the
+    // time left to the new expiry: with resolve_timeout 300 s and no ends_at, every
+    // 150 s.
+    let start = Instant::now();
+    let store = Arc::new(MemoryStore::new());
+    let rec = Rec::new("rec", start);
+    let router = build(
+        Router::builder()
+            .store(store.clone())
+            .receiver(Receiver::new("team").channel(rec.clone()))
+            .route(one_minute_ticks("team"))
+            .resolve_timeout(s(300)),
+    )
+    .await;
+    let stored = || async {
+        let snap = store.load().await.unwrap();
+        assert_eq!(snap.alerts.len(), 1);
+        let r = &snap.alerts[0];
+        (
+            r.updated_at.duration_since(common::t0()).as_secs(),
+            r.alert
+                .starts_at
+                .map(|t| t.duration_since(common::t0()).as_secs()),
+        )
+    };
+    let mut seen = Vec::new();
+    for k in 0..=20u64 {
+        at(start, k * 10).await;
+        let a = alert(Warning, "DataDrift", &[("model", "bikes")])
+            .with_starts_at(common::t0().saturating_add(s(k * 10)));
+        router.send(a).await.unwrap();
+        settle().await;
+        seen.push(stored().await);
+    }
+    // (updated_at of the stored record, its starts_at), after each send at 0, 10, ...
+    let expected: Vec<(u64, Option<u64>)> = (0..=20u64)
+        .map(|k| if k < 15 { (0, Some(0)) } else { (150, Some(0)) })
+        .collect();
+    assert_eq!(seen, expected);
+    // The alert as the router shows it carries the first start.
+    let active = router.alerts(&AlertFilter::default());
+    assert_eq!(
+        active[0].alert.starts_at,
+        Some(common::t0()),
+        "the first start is kept"
+    );
+    // A change other than the times is stored at once.
+    router
+        .send(
+            alert(Warning, "DataDrift", &[("model", "bikes")])
+                .with_summary("drift grew")
+                .with_starts_at(common::t0().saturating_add(s(205))),
+        )
+        .await
+        .unwrap();
+    settle().await;
+    let snap = store.load().await.unwrap();
+    assert_eq!(snap.alerts[0].alert.summary, "drift grew");
+    assert_eq!(
+        snap.alerts[0]
+            .updated_at
+            .duration_since(common::t0())
+            .as_secs(),
+        200
+    );
 }
