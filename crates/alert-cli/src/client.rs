@@ -1,5 +1,5 @@
 //! The client side of the API, for `alerts send`, `silence`, `ack`, `history`,
-//! `report` and `test` against a running `alerts serve`.
+//! `report`, `dead-letters`, `redeliver` and `test` against a running `alerts serve`.
 
 use std::time::Duration;
 

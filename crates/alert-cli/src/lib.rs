@@ -1,5 +1,5 @@
 //! The `alerts` binary: one-shot `send`, the `serve` HTTP service, `check`, `test`,
-//! silences, acknowledgements, history and reports.
+//! silences, acknowledgements, history, reports and dead letters.
 //!
 //! This library holds the pieces of the binary so they can be tested: the config
 //! file ([`config`]), the HTTP API ([`api`]), Alertmanager compatibility ([`am`]),
