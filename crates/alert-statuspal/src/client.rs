@@ -343,8 +343,11 @@ mod tests {
         let a = api();
         let buf = Buf::default();
         let sink = buf.clone();
+        // No colour codes between field names and values, whichever features the
+        // workspace build unifies (alert-cli turns on tracing-subscriber's `ansi`).
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || sink.clone())
+            .with_ansi(false)
             .finish();
         let e = tracing::subscriber::with_default(subscriber, || {
             a.classify(
