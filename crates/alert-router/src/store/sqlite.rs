@@ -20,6 +20,9 @@ use crate::silence::Silence;
 
 const STORE: &str = "sqlite";
 
+/// Dedup-state lookups per round trip in `last_notifications`.
+const LOOKUPS_PER_CALL: usize = 16;
+
 /// Prepared statements kept per connection: more than the store has.
 const STATEMENT_CACHE: usize = 128;
 
@@ -665,25 +668,33 @@ impl Store for SqliteStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<(String, String, String)> = keys
-            .iter()
-            .map(|(r, c, g)| ((*r).to_owned(), (*c).to_owned(), (*g).to_owned()))
-            .collect();
-        self.with(move |c| {
-            let mut out = Vec::with_capacity(keys.len());
-            for (r, ch, g) in &keys {
-                let v: Vec<LogEntry> = rows(
-                    c,
-                    "log entry",
-                    "SELECT record FROM log WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
+        // In slices, so writes waiting for the connection (alerts being received)
+        // are not held up behind a whole flush's lookups.
+        let mut out = Vec::with_capacity(keys.len());
+        for slice in keys.chunks(LOOKUPS_PER_CALL) {
+            let slice: Vec<(String, String, String)> = slice
+                .iter()
+                .map(|(r, c, g)| ((*r).to_owned(), (*c).to_owned(), (*g).to_owned()))
+                .collect();
+            let found = self
+                .with(move |c| {
+                    let mut found = Vec::with_capacity(slice.len());
+                    for (r, ch, g) in &slice {
+                        let v: Vec<LogEntry> = rows(
+                            c,
+                            "log entry",
+                            "SELECT record FROM log WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
                  AND kind = ?4 ORDER BY seq DESC LIMIT 1",
-                    &[r, ch, g, &LogKind::Notified.as_str()],
-                )?;
-                out.push(v.into_iter().next());
-            }
-            Ok(out)
-        })
-        .await
+                            &[r, ch, g, &LogKind::Notified.as_str()],
+                        )?;
+                        found.push(v.into_iter().next());
+                    }
+                    Ok(found)
+                })
+                .await?;
+            out.extend(found);
+        }
+        Ok(out)
     }
 
     async fn receipt(
