@@ -614,7 +614,7 @@ impl fmt::Debug for Router {
 }
 
 /// Due timers handled per chunk by the router's tick (see `Inner::process`).
-const TIMERS_PER_CHUNK: usize = 256;
+const TIMERS_PER_CHUNK: usize = 64;
 
 async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
     let mut last_prune: Option<Timestamp> = None;
