@@ -584,8 +584,8 @@ async fn writer(
             }
         }
         let changes: Vec<Change> = pending
-            .iter()
-            .flat_map(|c| c.changes.iter().cloned())
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.changes))
             .collect();
         let mut backoff = Duration::from_millis(50);
         loop {

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use alert_core::{Fingerprint, Timestamp};
+use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -397,6 +398,161 @@ impl SqliteStore {
     }
 }
 
+/// One statement of a batch, its parameters already encoded: [`Store::apply`] turns
+/// the changes into these on the caller's task (the JSON encoding included), so the
+/// connection's lock is held only for SQLite's own work and no change is copied.
+enum Op {
+    /// A statement and its parameters.
+    Exec(&'static str, Vec<Value>),
+    /// [`Change::Reschedule`]: a read-modify-write of the stored entry.
+    Reschedule {
+        id: String,
+        attempts: u32,
+        next_attempt_at: Option<Timestamp>,
+    },
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+fn encode(c: &Change, ops: &mut Vec<Op>) -> StoreResult<()> {
+    let mut exec = |sql: &'static str, p: Vec<Value>| ops.push(Op::Exec(sql, p));
+    match c {
+        Change::PutAlert(a) => exec(
+            "INSERT OR REPLACE INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+            vec![
+                Value::Text(a.fingerprint().to_string()),
+                Value::Text(to_json(a)?),
+            ],
+        ),
+        Change::DeleteAlert(fp) => exec(
+            "DELETE FROM alerts WHERE fingerprint = ?1",
+            vec![Value::Text(fp.to_string())],
+        ),
+        Change::PutGroup(g) => exec(
+            "INSERT OR REPLACE INTO groups (key, record) VALUES (?1, ?2)",
+            vec![text(&g.key), Value::Text(to_json(g)?)],
+        ),
+        Change::DeleteGroup(k) => exec("DELETE FROM groups WHERE key = ?1", vec![text(k)]),
+        Change::PutSilence(si) => exec(
+            "INSERT OR REPLACE INTO silences (id, ends_at, record) VALUES (?1, ?2, ?3)",
+            vec![
+                text(&si.id),
+                Value::Integer(ts(si.ends_at)),
+                Value::Text(to_json(si)?),
+            ],
+        ),
+        Change::DeleteSilence(id) => exec("DELETE FROM silences WHERE id = ?1", vec![text(id)]),
+        Change::PutAck(a) => exec(
+            "INSERT OR REPLACE INTO acks (fingerprint, record) VALUES (?1, ?2)",
+            vec![
+                Value::Text(a.fingerprint.to_string()),
+                Value::Text(to_json(a)?),
+            ],
+        ),
+        Change::DeleteAck(fp) => exec(
+            "DELETE FROM acks WHERE fingerprint = ?1",
+            vec![Value::Text(fp.to_string())],
+        ),
+        Change::PutState(st) => exec(
+            "INSERT OR REPLACE INTO states (kind, key, record) VALUES (?1, ?2, ?3)",
+            vec![text(&st.kind), text(&st.key), Value::Text(to_json(st)?)],
+        ),
+        Change::DeleteState { kind, key } => exec(
+            "DELETE FROM states WHERE kind = ?1 AND key = ?2",
+            vec![text(kind), text(key)],
+        ),
+        Change::Log(e) => exec(
+            "INSERT INTO log (at, kind, receiver, channel, group_key, fingerprints, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            vec![
+                Value::Integer(ts(e.at)),
+                text(e.kind.as_str()),
+                text(&e.receiver),
+                text(&e.channel),
+                text(&e.group_key),
+                Value::Text(fp_list(e.firing.iter().chain(e.resolved.iter()))),
+                Value::Text(to_json(e)?),
+            ],
+        ),
+        Change::PutReceipt(r) => exec(
+            "INSERT OR REPLACE INTO receipts (receiver, channel, group_key, at, record)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            vec![
+                text(&r.receiver),
+                text(&r.channel),
+                text(&r.group_key),
+                Value::Integer(ts(r.at)),
+                Value::Text(to_json(r)?),
+            ],
+        ),
+        // An upsert that keeps the entry's place in the queue.
+        Change::Enqueue(n) => exec(
+            "INSERT INTO outbox (id, record) VALUES (?1, ?2)
+             ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+            vec![text(&n.id), Value::Text(to_json(n)?)],
+        ),
+        Change::Reschedule {
+            id,
+            attempts,
+            next_attempt_at,
+        } => ops.push(Op::Reschedule {
+            id: id.clone(),
+            attempts: *attempts,
+            next_attempt_at: *next_attempt_at,
+        }),
+        Change::Dequeue(id) => exec("DELETE FROM outbox WHERE id = ?1", vec![text(id)]),
+        Change::DeadLetter(d) => {
+            exec("DELETE FROM outbox WHERE id = ?1", vec![text(d.id())]);
+            exec(
+                "INSERT INTO dead_letters (id, at, receiver, record) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET at = excluded.at, receiver = excluded.receiver,
+                 record = excluded.record",
+                vec![
+                    text(d.id()),
+                    Value::Integer(ts(d.at)),
+                    text(&d.notification.receiver),
+                    Value::Text(to_json(d)?),
+                ],
+            );
+        }
+        Change::DeleteDeadLetter(id) => {
+            exec("DELETE FROM dead_letters WHERE id = ?1", vec![text(id)]);
+        }
+        Change::Attempt(a) => exec(
+            "INSERT INTO attempts (at, receiver, outcome, fingerprints, record)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            vec![
+                Value::Integer(ts(a.at)),
+                text(&a.receiver),
+                text(a.outcome.as_str()),
+                Value::Text(fp_list(a.fingerprints.iter())),
+                Value::Text(to_json(a)?),
+            ],
+        ),
+        Change::Event(e) => exec(
+            "INSERT INTO events (at, alert_name, fingerprint, record) VALUES (?1, ?2, ?3, ?4)",
+            vec![
+                Value::Integer(ts(e.at)),
+                text(&e.alert_name),
+                Value::Text(e.fingerprint.to_string()),
+                Value::Text(to_json(e)?),
+            ],
+        ),
+        Change::Action(a) => exec(
+            "INSERT INTO actions (at, action, fingerprint, record) VALUES (?1, ?2, ?3, ?4)",
+            vec![
+                Value::Integer(ts(a.at)),
+                text(&a.action),
+                Value::Text(a.fingerprint.to_string()),
+                Value::Text(to_json(a)?),
+            ],
+        ),
+    }
+    Ok(())
+}
+
 fn exec(tx: &rusqlite::Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> StoreResult<()> {
     tx.prepare_cached(sql)
         .and_then(|mut s| s.execute(p))
@@ -404,102 +560,10 @@ fn exec(tx: &rusqlite::Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> 
         .map_err(sql_err)
 }
 
-fn apply_one(tx: &rusqlite::Transaction<'_>, c: &Change) -> StoreResult<()> {
-    match c {
-        Change::PutAlert(a) => {
-            let j = to_json(a)?;
-            exec(
-                tx,
-                "INSERT OR REPLACE INTO alerts (fingerprint, record) VALUES (?1, ?2)",
-                params![a.fingerprint().to_string(), j],
-            )
-        }
-        Change::DeleteAlert(fp) => exec(
-            tx,
-            "DELETE FROM alerts WHERE fingerprint = ?1",
-            params![fp.to_string()],
-        ),
-        Change::PutGroup(g) => {
-            let j = to_json(g)?;
-            exec(
-                tx,
-                "INSERT OR REPLACE INTO groups (key, record) VALUES (?1, ?2)",
-                params![g.key, j],
-            )
-        }
-        Change::DeleteGroup(k) => exec(tx, "DELETE FROM groups WHERE key = ?1", params![k]),
-        Change::PutSilence(si) => {
-            let j = to_json(si)?;
-            exec(
-                tx,
-                "INSERT OR REPLACE INTO silences (id, ends_at, record) VALUES (?1, ?2, ?3)",
-                params![si.id, ts(si.ends_at), j],
-            )
-        }
-        Change::DeleteSilence(id) => exec(tx, "DELETE FROM silences WHERE id = ?1", params![id]),
-        Change::PutAck(a) => {
-            let j = to_json(a)?;
-            exec(
-                tx,
-                "INSERT OR REPLACE INTO acks (fingerprint, record) VALUES (?1, ?2)",
-                params![a.fingerprint.to_string(), j],
-            )
-        }
-        Change::DeleteAck(fp) => exec(
-            tx,
-            "DELETE FROM acks WHERE fingerprint = ?1",
-            params![fp.to_string()],
-        ),
-        Change::PutState(st) => {
-            let j = to_json(st)?;
-            exec(
-                tx,
-                "INSERT OR REPLACE INTO states (kind, key, record) VALUES (?1, ?2, ?3)",
-                params![st.kind, st.key, j],
-            )
-        }
-        Change::DeleteState { kind, key } => exec(
-            tx,
-            "DELETE FROM states WHERE kind = ?1 AND key = ?2",
-            params![kind, key],
-        ),
-        Change::Log(e) => {
-            let j = to_json(e)?;
-            exec(
-                tx,
-                "INSERT INTO log (at, kind, receiver, channel, group_key, fingerprints, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    ts(e.at),
-                    e.kind.as_str(),
-                    e.receiver,
-                    e.channel,
-                    e.group_key,
-                    fp_list(e.firing.iter().chain(e.resolved.iter())),
-                    j
-                ],
-            )
-        }
-        Change::PutReceipt(r) => {
-            let j = to_json(r)?;
-            exec(
-                tx,
-                "INSERT OR REPLACE INTO receipts (receiver, channel, group_key, at, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![r.receiver, r.channel, r.group_key, ts(r.at), j],
-            )
-        }
-        Change::Enqueue(n) => {
-            let j = to_json(n)?;
-            // An upsert that keeps the entry's place in the queue.
-            exec(
-                tx,
-                "INSERT INTO outbox (id, record) VALUES (?1, ?2)
-                 ON CONFLICT(id) DO UPDATE SET record = excluded.record",
-                params![n.id, j],
-            )
-        }
-        Change::Reschedule {
+fn run_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> StoreResult<()> {
+    match op {
+        Op::Exec(sql, p) => exec(tx, sql, rusqlite::params_from_iter(p.iter())),
+        Op::Reschedule {
             id,
             attempts,
             next_attempt_at,
@@ -522,52 +586,6 @@ fn apply_one(tx: &rusqlite::Transaction<'_>, c: &Change) -> StoreResult<()> {
                 }
                 None => Ok(()),
             }
-        }
-        Change::Dequeue(id) => exec(tx, "DELETE FROM outbox WHERE id = ?1", params![id]),
-        Change::DeadLetter(d) => {
-            let j = to_json(d)?;
-            exec(tx, "DELETE FROM outbox WHERE id = ?1", params![d.id()])?;
-            exec(
-                tx,
-                "INSERT INTO dead_letters (id, at, receiver, record) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET at = excluded.at, receiver = excluded.receiver,
-                 record = excluded.record",
-                params![d.id(), ts(d.at), d.notification.receiver, j],
-            )
-        }
-        Change::DeleteDeadLetter(id) => {
-            exec(tx, "DELETE FROM dead_letters WHERE id = ?1", params![id])
-        }
-        Change::Attempt(a) => {
-            let j = to_json(a)?;
-            exec(
-                tx,
-                "INSERT INTO attempts (at, receiver, outcome, fingerprints, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    ts(a.at),
-                    a.receiver,
-                    a.outcome.as_str(),
-                    fp_list(a.fingerprints.iter()),
-                    j
-                ],
-            )
-        }
-        Change::Event(e) => {
-            let j = to_json(e)?;
-            exec(
-                tx,
-                "INSERT INTO events (at, alert_name, fingerprint, record) VALUES (?1, ?2, ?3, ?4)",
-                params![ts(e.at), e.alert_name, e.fingerprint.to_string(), j],
-            )
-        }
-        Change::Action(a) => {
-            let j = to_json(a)?;
-            exec(
-                tx,
-                "INSERT INTO actions (at, action, fingerprint, record) VALUES (?1, ?2, ?3, ?4)",
-                params![ts(a.at), a.action, a.fingerprint.to_string(), j],
-            )
         }
     }
 }
@@ -597,13 +615,17 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
-        let changes = changes.to_vec();
+        // Encoded here, outside the connection's lock.
+        let mut ops = Vec::with_capacity(changes.len() + 1);
+        for c in changes {
+            encode(c, &mut ops)?;
+        }
         self.with(move |c| {
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sql_err)?;
-            for ch in &changes {
-                apply_one(&tx, ch)?;
+            for op in &ops {
+                run_op(&tx, op)?;
             }
             tx.commit().map_err(sql_err)
         })
