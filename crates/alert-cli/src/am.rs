@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alert_core::{Alert, Labels, Severity, Source, Status, Timestamp, annotation};
+use alert_core::{Alert, Severity, Source, Status, Timestamp, annotation};
 use alert_router::{AlertView, MatchOp, Matcher, SilenceState, SilenceView};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -105,33 +105,38 @@ fn is_zero_time(t: &Timestamp) -> bool {
     t.unix_seconds() < 0 && t.to_utc_fields().0 <= 1
 }
 
-fn parse_time(v: &Option<String>, field: String) -> Result<Option<Timestamp>, FieldError> {
+/// Parses an optional time; `field` names it in the error (built only then).
+fn parse_time(
+    v: &Option<String>,
+    field: impl FnOnce() -> String,
+) -> Result<Option<Timestamp>, FieldError> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => s
             .parse::<Timestamp>()
             .map(|t| (!is_zero_time(&t)).then_some(t))
             .map_err(|e| FieldError {
-                field,
+                field: field(),
                 message: e.to_string(),
             }),
     }
 }
 
-/// The parts of an Alertmanager alert, whichever body it came in.
-struct Raw<'a> {
-    labels: &'a BTreeMap<String, String>,
-    annotations: &'a BTreeMap<String, String>,
-    generator_url: Option<&'a str>,
+/// The parts of an Alertmanager alert, whichever body it came in (moved into the
+/// alert, not copied).
+struct Raw {
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    generator_url: Option<String>,
     starts_at: Option<Timestamp>,
     ends_at: Option<Timestamp>,
     status: Option<Status>,
 }
 
-fn build(index: usize, raw: Raw<'_>, now: Timestamp) -> Result<Alert, FieldError> {
+fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
     let Raw {
-        labels,
-        annotations,
+        mut labels,
+        mut annotations,
         generator_url,
         starts_at,
         ends_at,
@@ -150,20 +155,13 @@ fn build(index: usize, raw: Raw<'_>, now: Timestamp) -> Result<Alert, FieldError
         });
     }
     let name = labels
-        .get("alertname")
-        .cloned()
+        .remove("alertname")
         .unwrap_or_else(|| "unnamed".to_owned());
     let severity = labels
         .get("severity")
         .and_then(|s| s.parse::<Severity>().ok())
         .unwrap_or(Severity::Warning);
     let mut alert = Alert::new(severity, name);
-    alert.labels = labels
-        .iter()
-        .filter(|(k, _)| k.as_str() != "alertname")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect::<Labels>();
-    alert.annotations = annotations.clone();
     if let Some(s) = annotations.get("summary") {
         alert.summary = s.clone();
     }
@@ -173,18 +171,14 @@ fn build(index: usize, raw: Raw<'_>, now: Timestamp) -> Result<Alert, FieldError
     {
         alert.message = d.clone();
     }
-    if let Some(r) = annotations
-        .get("runbook")
-        .filter(|_| !annotations.contains_key(annotation::RUNBOOK_URL))
+    if !annotations.contains_key(annotation::RUNBOOK_URL)
+        && let Some(r) = annotations.get("runbook")
     {
-        alert
-            .annotations
-            .insert(annotation::RUNBOOK_URL.to_owned(), r.clone());
+        let r = r.clone();
+        annotations.insert(annotation::RUNBOOK_URL.to_owned(), r);
     }
     if let Some(g) = generator_url.filter(|g| !g.is_empty()) {
-        alert
-            .annotations
-            .insert(annotation::GENERATOR_URL.to_owned(), g.to_owned());
+        annotations.insert(annotation::GENERATOR_URL.to_owned(), g);
     }
     let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).cloned());
     alert.source = Source::default();
@@ -192,6 +186,8 @@ fn build(index: usize, raw: Raw<'_>, now: Timestamp) -> Result<Alert, FieldError
     alert.source.version = pick(&["model_version", "version"]);
     alert.source.environment = pick(&["env", "environment"]);
     alert.source.run_id = pick(&["run_id", "job_id"]);
+    alert.labels = labels;
+    alert.annotations = annotations;
     alert.starts_at = Some(starts_at.unwrap_or(now));
     alert.ends_at = ends_at;
     alert.status = status.unwrap_or(match ends_at {
@@ -202,17 +198,17 @@ fn build(index: usize, raw: Raw<'_>, now: Timestamp) -> Result<Alert, FieldError
 }
 
 /// Converts an API v2 batch. `now` decides which alerts have already ended.
-pub fn from_postable(batch: &[PostableAlert], now: Timestamp) -> Result<Vec<Alert>, FieldError> {
+pub fn from_postable(batch: Vec<PostableAlert>, now: Timestamp) -> Result<Vec<Alert>, FieldError> {
     batch
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, a)| {
-            let starts = parse_time(&a.starts_at, format!("[{i}].startsAt"))?;
-            let ends = parse_time(&a.ends_at, format!("[{i}].endsAt"))?;
+            let starts = parse_time(&a.starts_at, || format!("[{i}].startsAt"))?;
+            let ends = parse_time(&a.ends_at, || format!("[{i}].endsAt"))?;
             let raw = Raw {
-                labels: &a.labels,
-                annotations: &a.annotations,
-                generator_url: a.generator_url.as_deref(),
+                labels: a.labels,
+                annotations: a.annotations,
+                generator_url: a.generator_url,
                 starts_at: starts,
                 ends_at: ends,
                 status: None,
@@ -223,9 +219,9 @@ pub fn from_postable(batch: &[PostableAlert], now: Timestamp) -> Result<Vec<Aler
 }
 
 /// Converts an Alertmanager webhook message.
-pub fn from_webhook(msg: &WebhookMessage, now: Timestamp) -> Result<Vec<Alert>, FieldError> {
+pub fn from_webhook(msg: WebhookMessage, now: Timestamp) -> Result<Vec<Alert>, FieldError> {
     msg.alerts
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, a)| {
             let status = match a.status.as_str() {
@@ -238,12 +234,12 @@ pub fn from_webhook(msg: &WebhookMessage, now: Timestamp) -> Result<Vec<Alert>, 
                     });
                 }
             };
-            let starts = parse_time(&a.starts_at, format!("alerts[{i}].startsAt"))?;
-            let ends = parse_time(&a.ends_at, format!("alerts[{i}].endsAt"))?;
+            let starts = parse_time(&a.starts_at, || format!("alerts[{i}].startsAt"))?;
+            let ends = parse_time(&a.ends_at, || format!("alerts[{i}].endsAt"))?;
             let raw = Raw {
-                labels: &a.labels,
-                annotations: &a.annotations,
-                generator_url: a.generator_url.as_deref(),
+                labels: a.labels,
+                annotations: a.annotations,
+                generator_url: a.generator_url,
                 starts_at: starts,
                 ends_at: ends,
                 status: Some(status),
@@ -409,7 +405,7 @@ mod tests {
             "startsAt":"2026-11-24T11:00:00Z","endsAt":"2026-11-24T12:05:00Z","generatorURL":"http://prom/graph","extra":1},
             {"labels":{"alertname":"Done"},"endsAt":"2026-11-24T11:59:00Z"}]"#;
         let batch: Vec<PostableAlert> = serde_json::from_str(body).unwrap();
-        let alerts = from_postable(&batch, now()).unwrap();
+        let alerts = from_postable(batch, now()).unwrap();
         let a = &alerts[0];
         assert_eq!(a.name, "HighErrorRate");
         assert_eq!(a.severity, Severity::Critical);
@@ -439,14 +435,11 @@ mod tests {
             r#"[{"labels":{"a":"b"}},{"labels":{"a":"b"},"startsAt":"yesterday"}]"#,
         )
         .unwrap();
-        let e = from_postable(&batch, now()).unwrap_err();
+        let e = from_postable(batch, now()).unwrap_err();
         assert_eq!(e.field, "[1].startsAt");
         assert!(e.message.contains("RFC 3339"));
         let batch: Vec<PostableAlert> = serde_json::from_str(r#"[{"labels":{}}]"#).unwrap();
-        assert_eq!(
-            from_postable(&batch, now()).unwrap_err().field,
-            "[0].labels"
-        );
+        assert_eq!(from_postable(batch, now()).unwrap_err().field, "[0].labels");
     }
 
     #[test]
@@ -458,14 +451,14 @@ mod tests {
           {"status":"firing","labels":{"alertname":"Down"},"annotations":{},"startsAt":"2026-11-24T10:00:00Z",
           "endsAt":"0001-01-01T00:00:00Z"}]}"#;
         let msg: WebhookMessage = serde_json::from_str(body).unwrap();
-        let alerts = from_webhook(&msg, now()).unwrap();
+        let alerts = from_webhook(msg, now()).unwrap();
         assert_eq!(alerts[0].status, Status::Resolved);
         assert_eq!(alerts[1].status, Status::Firing);
         assert_eq!(alerts[1].ends_at, None);
         let bad: WebhookMessage =
             serde_json::from_str(r#"{"alerts":[{"status":"weird","labels":{"a":"b"}}]}"#).unwrap();
         assert_eq!(
-            from_webhook(&bad, now()).unwrap_err().field,
+            from_webhook(bad, now()).unwrap_err().field,
             "alerts[0].status"
         );
     }

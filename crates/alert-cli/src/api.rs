@@ -232,7 +232,7 @@ async fn post_am_v2(
     authorize(&s, &headers, Scope::Write)?;
     let bytes = read_body(&s, &headers, body).await?;
     let batch: Vec<am::PostableAlert> = limits::parse_json(&bytes)?;
-    let alerts = am::from_postable(&batch, s.router.now())?;
+    let alerts = am::from_postable(batch, s.router.now())?;
     ingest(&s, "alertmanager_v2", alerts).await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -246,7 +246,7 @@ async fn post_am_webhook(
     authorize(&s, &headers, Scope::Write)?;
     let bytes = read_body(&s, &headers, body).await?;
     let msg: am::WebhookMessage = limits::parse_json(&bytes)?;
-    let alerts = am::from_webhook(&msg, s.router.now())?;
+    let alerts = am::from_webhook(msg, s.router.now())?;
     let n = ingest(&s, "alertmanager_webhook", alerts).await?;
     Ok(Json(json!({ "accepted": n })).into_response())
 }

