@@ -78,29 +78,39 @@ pub fn check_body(body: &[u8], limits: &Limits) -> Result<(), Problem> {
             format!("body is not valid UTF-8 (at byte {})", e.valid_up_to()),
         ));
     }
+    // The nesting depth, counted outside strings. Strings (most of an alert's
+    // bytes) are skipped with `memchr` to their closing quote.
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, b) in body.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut i = 0usize;
+    while i < body.len() {
+        let b = body[i];
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            b'"' => loop {
+                // An unterminated string (or one ending in a lone escape): the
+                // parser reports it.
+                let Some(rest) = body.get(i..) else {
+                    return Ok(());
+                };
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    // An escape: skip it and the character it escapes.
+                    Some(k) if body[i + k] == b'\\' => i += k + 2,
+                    Some(k) => {
+                        i += k + 1;
+                        break;
+                    }
+                    None => return Ok(()),
+                }
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limits.max_json_depth {
                     return Err(Problem::bad(
                         "$",
                         format!(
-                            "JSON nested deeper than {} levels (at byte {i})",
-                            limits.max_json_depth
+                            "JSON nested deeper than {} levels (at byte {})",
+                            limits.max_json_depth,
+                            i - 1
                         ),
                     ));
                 }
@@ -223,6 +233,29 @@ mod tests {
         assert_eq!(e.message, "body is not valid UTF-8 (at byte 1)");
         let e = check_body(&[b' '; 101], &l).unwrap_err();
         assert_eq!(e.status, 413);
+    }
+
+    #[test]
+    fn depth_scan_skips_strings_with_escapes() {
+        let l = Limits {
+            max_json_depth: 2,
+            ..Limits::default()
+        };
+        // An escaped quote does not end the string: the brackets after it are text.
+        assert!(check_body(br#"[{"a":"x\"[[[[\\"}]"#, &l).is_ok());
+        // An escaped backslash before the closing quote does end it: the brackets
+        // after it count.
+        let e = check_body(br#"[{"a":"x\\"},[[1]]]"#, &l).unwrap_err();
+        assert_eq!(e.message, "JSON nested deeper than 2 levels (at byte 14)");
+        let e = check_body(br#"[[["#, &l).unwrap_err();
+        assert_eq!(e.message, "JSON nested deeper than 2 levels (at byte 2)");
+        // Unterminated strings, even ending in a lone escape, are left to the
+        // parser (no panic, no error here).
+        for body in [&br#"["abc"#[..], br#"["abc\"#, br#"["\"#, br#"""#] {
+            assert!(check_body(body, &l).is_ok(), "{body:?}");
+        }
+        let e = parse_json::<Vec<String>>(br#"["abc\"#).unwrap_err();
+        assert!(e.message.contains("EOF"), "{e:?}");
     }
 
     #[test]
