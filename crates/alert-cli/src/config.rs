@@ -9,6 +9,7 @@
 //! | `[server]` | `listen`, `shutdown_grace`, `shutdown_delay`, `request_timeout`, `[server.auth]`, `[server.limits]` |
 //! | `[storage]` | `backend` (`sqlite` or `memory`), `path`, `retention` |
 //! | `[log]` | `format` (`text` or `json`), `level` |
+//! | `[delivery]` | `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency` ([`DeliveryConfig`]) |
 //! | `[[rules]]` | threshold rules fed by `POST /api/v1/metrics` (`alert_conditions::rules::ThresholdSpec`) |
 //!
 //! `${VAR}` is replaced by the environment variable `VAR` before parsing (see
@@ -192,6 +193,128 @@ impl Default for LogConfig {
     }
 }
 
+/// Default of `[delivery] retry_for`: 24 hours, the outbox's own default
+/// ([`Outbox::default_retry`](alert_router::delivery::Outbox::default_retry)).
+pub const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// Default of `[delivery] max_backoff`: 5 minutes, the outbox's own default.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Default of `[delivery] attempt_timeout`: 10 seconds, the router's own default
+/// for channels built from config.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default of `[delivery] lane_concurrency`: 8, the outbox's own default.
+pub const DEFAULT_LANE_CONCURRENCY: usize = 8;
+
+/// The accepted range of `[delivery] retry_for`: 1 second to 30 days.
+pub const RETRY_FOR_RANGE: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(30 * 86_400));
+
+/// The accepted range of `[delivery] max_backoff`: 100 ms to 1 day.
+pub const MAX_BACKOFF_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(86_400));
+
+/// The accepted range of `[delivery] attempt_timeout`: 100 ms to 10 minutes.
+pub const ATTEMPT_TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(600));
+
+/// The accepted range of `[delivery] lane_concurrency`: 1 to 256.
+pub const LANE_CONCURRENCY_RANGE: (usize, usize) = (1, 256);
+
+/// A duration within `range`, which errors show as `min` and `max` (as written in
+/// the docs: `1s`, `30d`).
+fn bounded_duration<'de, D: Deserializer<'de>>(
+    d: D,
+    range: (Duration, Duration),
+    shown: (&str, &str),
+) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    let out_of_range = || {
+        de::Error::custom(format!(
+            "must be between {} and {}, not {s:?}",
+            shown.0, shown.1
+        ))
+    };
+    if s.trim_start().starts_with('-') {
+        return Err(out_of_range());
+    }
+    let v = humantime::parse_duration(&s).map_err(|e| {
+        de::Error::custom(format!(
+            "invalid duration {s:?}: {e} (e.g. \"10s\", \"5m\")"
+        ))
+    })?;
+    if v < range.0 || v > range.1 {
+        return Err(out_of_range());
+    }
+    Ok(v)
+}
+
+fn parse_retry_for<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    bounded_duration(d, RETRY_FOR_RANGE, ("1s", "30d"))
+}
+
+fn parse_max_backoff<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    bounded_duration(d, MAX_BACKOFF_RANGE, ("100ms", "1d"))
+}
+
+fn parse_attempt_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    bounded_duration(d, ATTEMPT_TIMEOUT_RANGE, ("100ms", "10m"))
+}
+
+fn parse_lane_concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let (min, max) = LANE_CONCURRENCY_RANGE;
+    let n = i64::deserialize(d)?;
+    usize::try_from(n)
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| de::Error::custom(format!("must be between {min} and {max}, not {n}")))
+}
+
+/// `[delivery]`: how the outbox delivers every channel of every receiver.
+///
+/// A notification is written to the outbox before its first attempt; a failed
+/// attempt is retried, `1s` doubling to `max_backoff` between attempts (25% jitter;
+/// a server's `Retry-After` honoured up to 15 minutes), until `retry_for` has passed
+/// since it was queued. It then goes to the receiver's `fallback`, or is kept as a
+/// dead letter. Each attempt gets `attempt_timeout`; at most `lane_concurrency`
+/// attempts run at once per channel of a receiver. See [`crate::serve`] for how
+/// they reach the router.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// How long a notification is retried, from when it was queued, before it goes
+    /// to the receiver's fallback or becomes a dead letter (default `24h`; `1s` to
+    /// `30d`). No attempt starts after it.
+    #[serde(deserialize_with = "parse_retry_for")]
+    pub retry_for: Duration,
+    /// The longest wait between two attempts: waits start at `1s` (or this, when it
+    /// is shorter) and double up to it (default `5m`; `100ms` to `1d`).
+    #[serde(deserialize_with = "parse_max_backoff")]
+    pub max_backoff: Duration,
+    /// The most one attempt may take, after which it fails as a timeout and is
+    /// retried (default `10s`; `100ms` to `10m`). A channel's own HTTP timeout (a
+    /// webhook's `timeout_secs`) still applies inside it.
+    #[serde(deserialize_with = "parse_attempt_timeout")]
+    pub attempt_timeout: Duration,
+    /// Attempts in flight at once per channel of a receiver (default `8`; `1` to
+    /// `256`). After a crash, at most this many notifications per channel may be
+    /// delivered twice.
+    #[serde(deserialize_with = "parse_lane_concurrency")]
+    pub lane_concurrency: usize,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> DeliveryConfig {
+        DeliveryConfig {
+            retry_for: DEFAULT_RETRY_FOR,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            lane_concurrency: DEFAULT_LANE_CONCURRENCY,
+        }
+    }
+}
+
 /// The service's own sections (everything but the router's).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -200,10 +323,11 @@ struct Sections {
     storage: StorageConfig,
     log: LogConfig,
     rules: Vec<ThresholdSpec>,
+    delivery: DeliveryConfig,
 }
 
 /// Keys of [`Sections`], filtered out before the router parses the file.
-const SECTION_KEYS: [&str; 4] = ["server", "storage", "log", "rules"];
+const SECTION_KEYS: [&str; 5] = ["server", "storage", "log", "rules", "delivery"];
 
 /// The whole service configuration.
 #[derive(Debug, Clone)]
@@ -216,6 +340,8 @@ pub struct ServiceConfig {
     pub log: LogConfig,
     /// `[[rules]]`.
     pub rules: Vec<ThresholdSpec>,
+    /// `[delivery]`.
+    pub delivery: DeliveryConfig,
     /// Everything else: the router.
     pub router: RouterConfig,
     /// Where it came from (`None`: the embedded default).
@@ -599,6 +725,7 @@ impl ServiceConfig {
             storage: sections.storage,
             log: sections.log,
             rules: sections.rules,
+            delivery: sections.delivery,
             router,
             source: None,
             text: source,
@@ -902,6 +1029,152 @@ channels = [{ type = "console" }]
         );
         // The text is never printed by Debug (it may hold literal secrets).
         assert!(!format!("{c:?}").contains("AccuracyLow\nmetric"), "{c:?}");
+    }
+
+    #[test]
+    fn delivery_defaults_to_the_outboxs_policy() {
+        let c = ServiceConfig::parse(GOOD, "t.toml", env).unwrap();
+        assert_eq!(
+            c.delivery,
+            DeliveryConfig {
+                retry_for: Duration::from_secs(86_400),
+                max_backoff: Duration::from_secs(300),
+                attempt_timeout: Duration::from_secs(10),
+                lane_concurrency: 8,
+            }
+        );
+        assert_eq!(c.delivery, DeliveryConfig::default());
+        assert_eq!(
+            ServiceConfig::embedded(false).delivery,
+            DeliveryConfig::default()
+        );
+        // An empty table is all defaults too.
+        let c = ServiceConfig::parse(&format!("[delivery]\n{GOOD}"), "t.toml", env).unwrap();
+        assert_eq!(c.delivery, DeliveryConfig::default());
+    }
+
+    #[test]
+    fn delivery_keys_are_read() {
+        let text = format!(
+            "{GOOD}\n[delivery]\nretry_for = \"2h 30m\"\nmax_backoff = \"250ms\"\n\
+             attempt_timeout = \"45s\"\nlane_concurrency = 32\n"
+        );
+        let c = ServiceConfig::parse(&text, "t.toml", env).unwrap();
+        assert_eq!(
+            c.delivery,
+            DeliveryConfig {
+                retry_for: Duration::from_secs(9_000),
+                max_backoff: Duration::from_millis(250),
+                attempt_timeout: Duration::from_secs(45),
+                lane_concurrency: 32,
+            }
+        );
+        // The bounds themselves are accepted.
+        let text = format!(
+            "{GOOD}\n[delivery]\nretry_for = \"30d\"\nmax_backoff = \"100ms\"\n\
+             attempt_timeout = \"10m\"\nlane_concurrency = 256\n"
+        );
+        let c = ServiceConfig::parse(&text, "t.toml", env).unwrap();
+        assert_eq!(c.delivery.retry_for, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.delivery.max_backoff, Duration::from_millis(100));
+        assert_eq!(c.delivery.attempt_timeout, Duration::from_secs(600));
+        assert_eq!(c.delivery.lane_concurrency, 256);
+        let text = format!("{GOOD}\n[delivery]\nretry_for = \"1s\"\nlane_concurrency = 1\n");
+        let c = ServiceConfig::parse(&text, "t.toml", env).unwrap();
+        assert_eq!(c.delivery.retry_for, Duration::from_secs(1));
+        assert_eq!(c.delivery.lane_concurrency, 1);
+    }
+
+    #[test]
+    fn bad_delivery_values_name_the_key_and_the_range() {
+        // GOOD ends on line 24; `[delivery]` is line 26 and the key line 27.
+        let cases: [(&str, &str, &str); 14] = [
+            (
+                "retry_for = \"0s\"",
+                "delivery.retry_for",
+                "must be between 1s and 30d, not \"0s\"",
+            ),
+            (
+                "retry_for = \"-5m\"",
+                "delivery.retry_for",
+                "must be between 1s and 30d, not \"-5m\"",
+            ),
+            (
+                "retry_for = \"500ms\"",
+                "delivery.retry_for",
+                "must be between 1s and 30d, not \"500ms\"",
+            ),
+            (
+                "retry_for = \"31d\"",
+                "delivery.retry_for",
+                "must be between 1s and 30d, not \"31d\"",
+            ),
+            (
+                "retry_for = \"soon\"",
+                "delivery.retry_for",
+                "invalid duration \"soon\": expected number at 0 (e.g. \"10s\", \"5m\")",
+            ),
+            (
+                "retry_for = 60",
+                "delivery.retry_for",
+                "invalid type: integer `60`, expected a string",
+            ),
+            (
+                "max_backoff = \"0s\"",
+                "delivery.max_backoff",
+                "must be between 100ms and 1d, not \"0s\"",
+            ),
+            (
+                "max_backoff = \"2d\"",
+                "delivery.max_backoff",
+                "must be between 100ms and 1d, not \"2d\"",
+            ),
+            (
+                "attempt_timeout = \"0s\"",
+                "delivery.attempt_timeout",
+                "must be between 100ms and 10m, not \"0s\"",
+            ),
+            (
+                "attempt_timeout = \"1h\"",
+                "delivery.attempt_timeout",
+                "must be between 100ms and 10m, not \"1h\"",
+            ),
+            (
+                "lane_concurrency = 0",
+                "delivery.lane_concurrency",
+                "must be between 1 and 256, not 0",
+            ),
+            (
+                "lane_concurrency = -3",
+                "delivery.lane_concurrency",
+                "must be between 1 and 256, not -3",
+            ),
+            (
+                "lane_concurrency = 100000",
+                "delivery.lane_concurrency",
+                "must be between 1 and 256, not 100000",
+            ),
+            (
+                "retry_four = \"1h\"",
+                "delivery.retry_four",
+                "unknown field `retry_four`, expected one of `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency`",
+            ),
+        ];
+        for (line, key, message) in cases {
+            let text = format!("{GOOD}\n[delivery]\n{line}\n");
+            let e = ServiceConfig::parse(&text, "t.toml", env).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some(key), "{line}: {e}");
+            assert_eq!(e.message, message, "{line}");
+            assert_eq!(e.line, Some(27), "{line}: {e}");
+            assert_eq!(e.snippet.as_deref(), Some(line), "{line}: {e}");
+        }
+        // A misspelt section lists `delivery` among the service's.
+        let e = ServiceConfig::parse("[delivry]\n", "t.toml", env).unwrap_err();
+        assert!(
+            e.message
+                .ends_with("(the service also accepts server, storage, log, rules, delivery)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! This library holds the pieces of the binary so they can be tested: the config
 //! file ([`config`]), the HTTP API ([`api`]), Alertmanager compatibility ([`am`]),
 //! authentication ([`auth`]), input limits ([`limits`]), metrics ([`metrics`]), the
-//! service life cycle ([`serve`]) and the subcommands ([`commands`]).
+//! delivery settings ([`delivery`]), the service life cycle ([`serve`]) and the
+//! subcommands ([`commands`]).
 //!
 //! # Usage
 //!
@@ -45,6 +46,7 @@ pub mod auth;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod interp;
 mod lex;
 pub mod limits;

@@ -108,8 +108,9 @@ enum Command {
         #[command(flatten)]
         remote: RemoteArgs,
     },
-    /// Dead letters: notifications given up (a permanent error, or 24 h of retries)
-    /// by a receiver without a fallback; `alerts redeliver ID` queues one again.
+    /// Dead letters: notifications given up (a permanent error, or `[delivery]
+    /// retry_for` of retries, 24 h by default) by a receiver without a fallback;
+    /// `alerts redeliver ID` queues one again.
     DeadLetters {
         /// Only this receiver.
         #[arg(long)]

@@ -18,6 +18,12 @@
 //!    outbox and is sent after the next start.
 //! 4. The process exits with status 0.
 //!
+//! # Delivery
+//!
+//! `[delivery]` sets the outbox's retry policy (`retry_for`, `max_backoff`), the
+//! timeout of each attempt and the attempts in flight per channel
+//! (`lane_concurrency`); [`crate::delivery`] says how they reach the router.
+//!
 //! # Slow clients
 //!
 //! A request's head must arrive within `[server] request_timeout` (default `30s`),
@@ -233,6 +239,10 @@ pub async fn start(
         .config(cfg.router.clone())
         .store(store)
         .retention(cfg.retention())
+        .delivery(crate::delivery::configure(
+            &cfg.delivery,
+            &cfg.router.receivers,
+        ))
         .build()
         .await
         .map_err(|e| {
@@ -242,6 +252,21 @@ pub async fn start(
                 _ => StartError::runtime(message),
             }
         })?;
+    if crate::delivery::rebuilds_channels(&cfg.delivery) {
+        // The rebuilt channels replace the router's under the names it gave them.
+        let expected: Vec<(String, Vec<String>)> = cfg
+            .router
+            .receivers
+            .iter()
+            .map(|r| (r.name.clone(), crate::delivery::channel_names(r)))
+            .collect();
+        if router.receivers() != expected {
+            tracing::error!(
+                "the router named channels differently than expected: [delivery] \
+                 attempt_timeout and lane_concurrency may not apply to every channel"
+            );
+        }
+    }
     let router = Arc::new(router);
     metrics.watch(&router);
     let listener = tokio::net::TcpListener::bind(addr)

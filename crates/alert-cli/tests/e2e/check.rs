@@ -138,7 +138,7 @@ async fn broken_configs_name_file_line_column_and_key() {
             "[log]",
             "[logging]",
             "[logging]",
-            "logging: unknown field `logging`, expected one of `route`, `receivers`, `inhibit_rules`, `time_intervals`, `flap_detection`, `keep_firing_for`, `resolve_timeout`, `retention`, `actions` (the service also accepts server, storage, log, rules)",
+            "logging: unknown field `logging`, expected one of `route`, `receivers`, `inhibit_rules`, `time_intervals`, `flap_detection`, `keep_firing_for`, `resolve_timeout`, `retention`, `actions` (the service also accepts server, storage, log, rules, delivery)",
         ),
         (
             "TOML syntax",

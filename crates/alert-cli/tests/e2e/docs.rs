@@ -455,6 +455,7 @@ async fn configuration_md_example_passes_check() {
         "[server.limits]",
         "[storage]",
         "[log]",
+        "[delivery]",
         "[[rules]]",
         "[route]",
         "[[route.routes]]",
