@@ -3,13 +3,12 @@
 //! `alerts redeliver`, and the outbox counters on `/metrics` (given up, handed to a
 //! fallback, breaker refusals).
 //!
-//! What is covered, and how: the outbox retries a failing notification for 24 hours
-//! and the service's config has no setting to shorten that, so these tests make dead
-//! letters with **permanent** errors, which the outbox gives up at the first attempt
-//! (reason `permanent`): a 400 (`rejected`; the channel stays usable) and a 410
-//! (`gone`; the breaker also disables the channel). Giving up at the deadline
-//! (reason `deadline`) is tested in alert-router (`tests/delivery_outbox.rs`) with
-//! a short policy; the service lists and redelivers both the same way.
+//! What is covered, and how: these tests make dead letters with **permanent**
+//! errors, which the outbox gives up at the first attempt (reason `permanent`): a
+//! 400 (`rejected`; the channel stays usable) and a 410 (`gone`; the breaker also
+//! disables the channel). Giving up at the deadline (reason `deadline`, with a short
+//! `[delivery] retry_for`) is tested in `delivery.rs`; the service lists and
+//! redelivers both the same way.
 
 use std::time::Duration;
 

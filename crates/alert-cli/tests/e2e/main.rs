@@ -10,6 +10,7 @@ mod auth;
 mod check;
 mod cli;
 mod dead_letters;
+mod delivery;
 mod docs;
 mod durability;
 mod harness;
