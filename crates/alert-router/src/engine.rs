@@ -3,7 +3,7 @@
 //! and delivery.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,12 @@ use crate::store::{
     LogEntry, LogKind, Snapshot, StateRecord, SuppressReason,
 };
 use crate::timeinterval::TimeInterval;
+
+/// The engine's maps are keyed by fingerprints, group ids and short strings, and
+/// looked up several times per alert: foldhash (seeded per process, so keys an
+/// attacker chooses do not collide by design) costs a fraction of SipHash there.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Flap control: more than `transitions` firing/resolved changes of one alert within
 /// `window` put it in the *flapping* state: one "flapping" notice is sent, further
@@ -371,19 +377,19 @@ impl Engine {
             .iter()
             .map(|r| InhibitIndex {
                 rule: r.clone(),
-                sources: HashMap::new(),
+                sources: HashMap::default(),
             })
             .collect();
         Engine {
             cfg,
-            alerts: HashMap::new(),
-            groups: HashMap::new(),
+            alerts: HashMap::default(),
+            groups: HashMap::default(),
             timers: BinaryHeap::new(),
             silences: Vec::new(),
-            acks: HashMap::new(),
-            flap: HashMap::new(),
-            esc: HashMap::new(),
-            cooldowns: HashMap::new(),
+            acks: HashMap::default(),
+            flap: HashMap::default(),
+            esc: HashMap::default(),
+            cooldowns: HashMap::default(),
             inhibit,
             route_buf: Vec::with_capacity(8),
             seq: 0,
@@ -1672,7 +1678,7 @@ impl Engine {
             .into_iter()
             .map(|g| (g.key.clone(), g))
             .collect();
-        let mut used = HashSet::new();
+        let mut used = HashSet::default();
         for rec in snap.alerts {
             let fp = rec.fingerprint();
             let alert = rec.alert.clone();
