@@ -239,10 +239,7 @@ pub async fn start(
         .config(cfg.router.clone())
         .store(store)
         .retention(cfg.retention())
-        .delivery(crate::delivery::configure(
-            &cfg.delivery,
-            &cfg.router.receivers,
-        ))
+        .delivery(crate::delivery::configure(&cfg.delivery))
         .build()
         .await
         .map_err(|e| {
@@ -252,21 +249,6 @@ pub async fn start(
                 _ => StartError::runtime(message),
             }
         })?;
-    if crate::delivery::rebuilds_channels(&cfg.delivery) {
-        // The rebuilt channels replace the router's under the names it gave them.
-        let expected: Vec<(String, Vec<String>)> = cfg
-            .router
-            .receivers
-            .iter()
-            .map(|r| (r.name.clone(), crate::delivery::channel_names(r)))
-            .collect();
-        if router.receivers() != expected {
-            tracing::error!(
-                "the router named channels differently than expected: [delivery] \
-                 attempt_timeout and lane_concurrency may not apply to every channel"
-            );
-        }
-    }
     let router = Arc::new(router);
     metrics.watch(&router);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -333,3 +333,42 @@ async fn only_config_channels_get_the_recommended_stack() {
     );
     router.shutdown(Duration::from_millis(100)).await;
 }
+
+/// `attempt_timeout` and `lane_concurrency` apply to a recommended stack whichever
+/// order the builder's calls come in: the stack is built at `start`.
+#[tokio::test(start_paused = true)]
+async fn the_attempt_timeout_and_concurrency_apply_when_set_after_the_channel() {
+    let store = Arc::new(MemoryStore::new());
+    let channel = Timed::new(vec![Play::Hang(Duration::from_secs(3600)); 3]);
+    let outbox = Outbox::builder(store.clone())
+        .clock(Arc::new(TokioClock::starting_at(Timestamp::now())))
+        // The `webhook` kind has no default rate limit, so nothing spaces the calls.
+        .channel_recommended("team", "slack", "webhook", Arc::new(channel.clone()))
+        .attempt_timeout(Duration::from_secs(2))
+        .lane_concurrency(3)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(outbox.lane_concurrency(), 3);
+    outbox.submit_many(notes(3)).await.unwrap();
+    assert!(outbox.wait_idle(Duration::from_secs(600)).await);
+    let all = attempts(&*store).await;
+    let timeouts: Vec<(u32, Duration)> = all
+        .iter()
+        .filter(|a| a.error_kind.as_deref() == Some("timeout"))
+        .map(|a| (a.attempt, a.latency))
+        .collect();
+    // The three hanging calls ran at once (three workers, a limit of 3) and each
+    // ended at the 2 s timeout, not the default 10 s.
+    assert_eq!(timeouts, [(1, Duration::from_secs(2)); 3], "{all:#?}");
+    assert_eq!(channel.calls()[..3], [0, 0, 0]);
+    assert_eq!(
+        all.iter()
+            .filter(|a| a.outcome == AttemptOutcome::Delivered)
+            .count(),
+        3
+    );
+    let e = all[0].error.as_deref().unwrap_or_default();
+    assert!(e.contains("timed out after 2s"), "{e}");
+    outbox.shutdown(Duration::from_secs(1)).await;
+}

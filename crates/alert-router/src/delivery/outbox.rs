@@ -29,6 +29,10 @@ use crate::store::{
 /// The error text recorded for an attempt whose channel panicked. The panic's own
 /// message is not recorded (it may hold anything the channel formatted, secrets
 /// included); the default panic hook prints it to stderr.
+/// The default timeout of an attempt through the recommended stack
+/// ([`OutboxBuilder::attempt_timeout`]).
+const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
 const PANICKED: &str = "the channel panicked (a bug in the channel; its message is on stderr)";
 
 /// Why the outbox refused a notification. Nothing was queued when this is returned.
@@ -281,12 +285,44 @@ pub struct ChannelStatus {
 /// Builds an [`Outbox`]: the store, the channels, the retry policy.
 pub struct OutboxBuilder {
     store: Arc<dyn Store>,
-    lanes: HashMap<LaneKey, (Arc<dyn Notifier>, Option<BreakerHandle>)>,
+    lanes: HashMap<LaneKey, LaneSpec>,
     fallbacks: HashMap<String, String>,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
     lane_concurrency: usize,
+    attempt_timeout: Duration,
     commit_batch: usize,
+}
+
+/// A channel as registered; a recommended stack is built by
+/// [`OutboxBuilder::start`], with the builder's final settings.
+enum LaneSpec {
+    /// A notifier used as given (and its breaker's handle, if any).
+    Ready(Arc<dyn Notifier>, Option<BreakerHandle>),
+    /// A bare channel of this kind, to wrap in the recommended stack.
+    Recommended(String, Arc<dyn Notifier>),
+}
+
+impl LaneSpec {
+    fn build(
+        self,
+        lane_concurrency: usize,
+        attempt_timeout: Duration,
+    ) -> (Arc<dyn Notifier>, Option<BreakerHandle>) {
+        match self {
+            LaneSpec::Ready(n, b) => (n, b),
+            LaneSpec::Recommended(kind, notifier) => {
+                let guarded = NotifierBuilder::new()
+                    .layer(CircuitBreakerLayer::new(BreakerConfig::default()))
+                    .option_layer(RateLimit::for_channel(&kind).map(RateLimitLayer::new))
+                    .layer(TimeoutLayer::new(attempt_timeout))
+                    .service(notifier);
+                let handle = guarded.handle();
+                let stack = ConcurrencyLimitLayer::new(lane_concurrency).layer(guarded);
+                (Arc::new(stack), Some(handle))
+            }
+        }
+    }
 }
 
 impl fmt::Debug for OutboxBuilder {
@@ -297,6 +333,7 @@ impl fmt::Debug for OutboxBuilder {
             .field("fallbacks", &self.fallbacks)
             .field("retry", &self.retry)
             .field("lane_concurrency", &self.lane_concurrency)
+            .field("attempt_timeout", &self.attempt_timeout)
             .finish()
     }
 }
@@ -311,16 +348,20 @@ impl OutboxBuilder {
         channel: impl Into<String>,
         notifier: Arc<dyn Notifier>,
     ) -> OutboxBuilder {
-        self.lanes
-            .insert((receiver.into(), channel.into()), (notifier, None));
+        self.lanes.insert(
+            (receiver.into(), channel.into()),
+            LaneSpec::Ready(notifier, None),
+        );
         self
     }
 
     /// Registers a channel wrapped in the recommended stack for its kind, minus the
-    /// retry layer (the outbox retries): concurrency limit (the lane concurrency) →
-    /// circuit breaker → rate limit ([`RateLimit::for_channel`] of `kind`) → 10 s
-    /// timeout per attempt. The breaker's state shows in
-    /// [`Outbox::channels`].
+    /// retry layer (the outbox retries): concurrency limit (the
+    /// [lane concurrency](Self::lane_concurrency)) → circuit breaker → rate limit
+    /// ([`RateLimit::for_channel`] of `kind`) → timeout per attempt
+    /// ([`attempt_timeout`](Self::attempt_timeout), default 10 s). The stack is built
+    /// by [`start`](Self::start), so both settings apply whenever they are set. The
+    /// breaker's state shows in [`Outbox::channels`].
     pub fn channel_recommended(
         mut self,
         receiver: impl Into<String>,
@@ -328,16 +369,9 @@ impl OutboxBuilder {
         kind: &str,
         notifier: Arc<dyn Notifier>,
     ) -> OutboxBuilder {
-        let guarded = NotifierBuilder::new()
-            .layer(CircuitBreakerLayer::new(BreakerConfig::default()))
-            .option_layer(RateLimit::for_channel(kind).map(RateLimitLayer::new))
-            .layer(TimeoutLayer::new(Duration::from_secs(10)))
-            .service(notifier);
-        let handle = guarded.handle();
-        let stack = ConcurrencyLimitLayer::new(self.lane_concurrency).layer(guarded);
         self.lanes.insert(
             (receiver.into(), channel.into()),
-            (Arc::new(stack), Some(handle)),
+            LaneSpec::Recommended(kind.to_owned(), notifier),
         );
         self
     }
@@ -351,8 +385,10 @@ impl OutboxBuilder {
         notifier: Arc<dyn Notifier>,
         breaker: BreakerHandle,
     ) -> OutboxBuilder {
-        self.lanes
-            .insert((receiver.into(), channel.into()), (notifier, Some(breaker)));
+        self.lanes.insert(
+            (receiver.into(), channel.into()),
+            LaneSpec::Ready(notifier, Some(breaker)),
+        );
         self
     }
 
@@ -399,6 +435,14 @@ impl OutboxBuilder {
     /// that bounds duplicates after a crash.
     pub fn lane_concurrency(mut self, n: usize) -> OutboxBuilder {
         self.lane_concurrency = n.max(1);
+        self
+    }
+
+    /// The timeout of each attempt of the channels registered with
+    /// [`channel_recommended`](Self::channel_recommended) (default 10 s; at least
+    /// 1 ms). A timed-out attempt is a retryable failure.
+    pub fn attempt_timeout(mut self, after: Duration) -> OutboxBuilder {
+        self.attempt_timeout = after.max(Duration::from_millis(1));
         self
     }
 
@@ -453,10 +497,12 @@ impl OutboxBuilder {
         self.check_fallbacks()?;
         let pending = self.store.pending_outbox(0).await?;
         let (commit_tx, commit_rx) = mpsc::channel::<Commit>(self.lane_concurrency.max(64) * 4);
+        let (concurrency, timeout) = (self.lane_concurrency, self.attempt_timeout);
         let lanes: HashMap<LaneKey, Arc<Lane>> = self
             .lanes
             .into_iter()
-            .map(|((r, c), (notifier, breaker))| {
+            .map(|((r, c), spec)| {
+                let (notifier, breaker) = spec.build(concurrency, timeout);
                 let lane = Lane {
                     receiver: r.clone(),
                     channel: c.clone(),
@@ -1000,6 +1046,7 @@ impl Outbox {
             clock: Arc::new(SystemClock),
             retry: Outbox::default_retry(),
             lane_concurrency: 8,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             commit_batch: 256,
         }
     }
