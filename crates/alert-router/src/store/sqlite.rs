@@ -379,13 +379,6 @@ impl SqliteStore {
             f(&mut guard)
         };
         match tokio::runtime::Handle::try_current() {
-            // On a multi-threaded runtime the work runs on this thread, after the
-            // runtime has moved this worker's other tasks to another thread: no hand-
-            // over to the blocking pool and back, which on a busy 2-core machine
-            // costs more than a short transaction itself.
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(run)
-            }
             Ok(h) => h
                 .spawn_blocking(run)
                 .await
