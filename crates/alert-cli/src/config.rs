@@ -298,8 +298,9 @@ pub struct DeliveryConfig {
     #[serde(deserialize_with = "parse_attempt_timeout")]
     pub attempt_timeout: Duration,
     /// Attempts in flight at once per channel of a receiver (default `8`; `1` to
-    /// `256`). After a crash, at most this many notifications per channel may be
-    /// delivered twice.
+    /// `256`). After a crash, at most twice this many notifications per channel
+    /// may be delivered twice (an attempt per worker, and the delivery before it
+    /// whose outcome was still being written).
     #[serde(deserialize_with = "parse_lane_concurrency")]
     pub lane_concurrency: usize,
 }

@@ -23,7 +23,11 @@ const ROLE: &str = "DELIVERY_CRASH_ROLE";
 const DB: &str = "DELIVERY_CRASH_DB";
 const URL: &str = "DELIVERY_CRASH_URL";
 const TOTAL: usize = 3000;
-const WINDOW: usize = 16;
+/// The lane's concurrency (workers).
+const LANES: usize = 16;
+/// The in-flight window that bounds duplicates: per worker, an attempt and the
+/// delivery before it whose outcome may still be on its way to the store.
+const WINDOW: usize = 2 * LANES;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -90,7 +94,7 @@ async fn child(role: &str) -> i32 {
     let hook = WebhookNotifier::new(WebhookConfig::new(url)).expect("webhook");
     let outbox = Outbox::builder(store.clone())
         .channel("team", "hook", Arc::new(hook))
-        .lane_concurrency(WINDOW)
+        .lane_concurrency(LANES)
         .retry(
             RetryPolicy::none()
                 .with_max_attempts(1000)
@@ -138,7 +142,7 @@ async fn parent() {
     // The gate: the first third of the requests are answered; every later one
     // hangs (for an hour, long after the test). So the first child cannot deliver
     // more than a third however long this process is descheduled before the kill,
-    // and its WINDOW workers are all in flight when it dies.
+    // and its LANES workers are all in flight when it dies.
     let gate = TOTAL / 3;
     sink.push_n(gate, fast.clone());
     sink.set_default(Some(fast.clone().with_delay(Duration::from_secs(3600))));

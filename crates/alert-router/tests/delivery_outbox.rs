@@ -358,11 +358,13 @@ impl Notifier for Gated {
     }
 }
 
-/// The store fails (disk full, database locked) after the notification was stored
-/// and while its attempt is in flight: the outcome cannot be written. Nothing is
-/// lost and nothing is sent twice: the notification stays pending in the store,
-/// the error is visible in the stats, the lane's worker waits instead of taking the
-/// next notification, and once the store is back the outcome is recorded.
+/// The store fails (disk full, database locked) after the notifications were stored
+/// and while an attempt is in flight: the outcome cannot be written. Nothing is
+/// lost and nothing is sent twice: the notifications stay pending in the store,
+/// the error is visible in the stats, the lane's worker makes at most one more
+/// attempt (its outcome is written while the next attempt runs) and then waits
+/// instead of taking further notifications, and once the store is back the
+/// outcomes are recorded.
 #[tokio::test(start_paused = true)]
 async fn outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery() {
     let store = Arc::new(MemoryStore::new());
@@ -383,13 +385,15 @@ async fn outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery() {
         .submit_many(vec![
             note("team", "gated", "First", Severity::Critical),
             note("team", "gated", "Second", Severity::Warning),
+            note("team", "gated", "Third", Severity::Info),
         ])
         .await
         .unwrap();
     assert_eq!(called.recv().await.as_deref(), Some("First"));
     // The disk fills up while the channel is sending.
     store.set_unavailable(true);
-    go.add_permits(1);
+    go.add_permits(2);
+    assert_eq!(called.recv().await.as_deref(), Some("Second"));
     tokio::time::sleep(Duration::from_secs(30)).await;
     let stats = outbox.stats();
     assert_eq!(
@@ -400,23 +404,23 @@ async fn outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery() {
     assert!(stats.store_errors >= 2, "the write is retried: {stats:?}");
     assert_eq!(
         (stats.delivered, stats.queued, stats.in_flight),
-        (1, 1, 1),
-        "delivered, its outcome not yet recorded; the second waits"
+        (2, 1, 2),
+        "two delivered, their outcomes not yet recorded (in flight until then); the third waits"
     );
     assert_eq!(
         gated.calls.load(Ordering::SeqCst),
-        1,
-        "no next attempt before the outcome is durable"
+        2,
+        "at most one attempt after a delivery whose outcome is not durable"
     );
-    // The store comes back: the outcome is written, then the second goes.
+    // The store comes back: the outcomes are written, then the third goes.
     store.set_unavailable(false);
     let pending = store.pending_outbox(0).await.unwrap();
     assert_eq!(
         pending.len(),
-        2,
-        "the delivered one is still pending until its outcome is written"
+        3,
+        "the delivered ones are still pending until their outcomes are written"
     );
-    assert_eq!(called.recv().await.as_deref(), Some("Second"));
+    assert_eq!(called.recv().await.as_deref(), Some("Third"));
     go.add_permits(1);
     assert!(outbox.wait_idle(Duration::from_secs(60)).await);
     assert!(store.pending_outbox(0).await.unwrap().is_empty());
@@ -429,7 +433,7 @@ async fn outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery() {
         .rev()
         .map(|a| (a.notification_id.clone(), a.attempt, a.outcome))
         .collect();
-    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!(summary.len(), 3, "{summary:?}");
     assert!(
         summary
             .iter()
@@ -441,7 +445,7 @@ async fn outcomes_are_kept_and_retried_while_the_store_fails_mid_delivery() {
         stats.last_store_error, None,
         "cleared once a write succeeds"
     );
-    assert_eq!(gated.calls.load(Ordering::SeqCst), 2, "nothing sent twice");
+    assert_eq!(gated.calls.load(Ordering::SeqCst), 3, "nothing sent twice");
 }
 
 #[tokio::test]

@@ -70,13 +70,14 @@ async fn sigkill_with_pending_notifications_loses_nothing() {
     );
     // At-least-once: a notification in flight at the kill may arrive twice (the
     // sink had it, the service never heard back). Bounded by the lane's in-flight
-    // window (8 per channel).
+    // window (2 x lane concurrency 8 = 16 per channel: an attempt, and the delivery
+    // before it whose outcome may still be on its way to the store).
     let dups = sink.duplicates();
     println!(
         "killed with {delivered_before}/40 delivered; after restart 40/40 delivered, {dups} duplicates, {} requests",
         sink.requests()
     );
-    assert!(dups <= 8, "{dups} duplicates");
+    assert!(dups <= 16, "{dups} duplicates");
     // And nothing is sent again once delivered.
     let accepted = sink.accepted();
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -431,8 +431,8 @@ impl OutboxBuilder {
         self
     }
 
-    /// Attempts run at once per channel (default 8). This is the in-flight window
-    /// that bounds duplicates after a crash.
+    /// Attempts run at once per channel (default 8). Twice this is the in-flight
+    /// window that bounds duplicates after a crash (see [`Outbox`]).
     pub fn lane_concurrency(mut self, n: usize) -> OutboxBuilder {
         self.lane_concurrency = n.max(1);
         self
@@ -584,9 +584,15 @@ impl OutboxBuilder {
     }
 }
 
+/// Changes handed to the writer, and who waits for them.
 struct Commit {
     changes: Vec<Change>,
-    done: oneshot::Sender<()>,
+    /// Retried until written (an outcome: the notification's record in the store is
+    /// behind what happened, so it must catch up) or refused with the error (a
+    /// submit: the caller still owns the notifications and learns they are not
+    /// stored).
+    retry: bool,
+    done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 struct Inner {
@@ -612,8 +618,9 @@ impl Inner {
     }
 }
 
-/// Writes outcomes to the store in batches (group commit); each worker waits for its
-/// own outcome to be durable before it takes the next notification.
+/// Writes outcomes and submitted notifications to the store in batches (group
+/// commit): whatever is waiting when a transaction starts goes into it. Each waiter
+/// learns when its own changes are durable.
 async fn writer(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Commit>,
@@ -629,45 +636,96 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let changes: Vec<Change> = pending
-            .iter_mut()
-            .flat_map(|c| std::mem::take(&mut c.changes))
-            .collect();
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            match store.apply(&changes).await {
-                Ok(()) => {
-                    inner
-                        .last_store_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .take();
-                    break;
-                }
-                Err(e) => {
-                    inner.counters.store_errors.fetch_add(1, Ordering::Relaxed);
-                    *inner
-                        .last_store_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                    tracing::error!(
-                        store = store.name(),
-                        error = %e,
-                        outcomes = pending.len(),
-                        "could not record delivery outcomes; retrying (the notifications stay pending and may be re-sent after a crash)"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+        // One vector for the transaction; each commit's range in it.
+        let mut changes: Vec<Change> = Vec::new();
+        let mut ranges = Vec::with_capacity(pending.len());
+        for c in &mut pending {
+            let start = changes.len();
+            changes.append(&mut c.changes);
+            ranges.push(start..changes.len());
+        }
+        match store.apply(&changes).await {
+            Ok(()) => {
+                inner
+                    .last_store_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                for c in pending.drain(..) {
+                    let _ = c.done.send(Ok(()));
                 }
             }
-        }
-        for c in pending.drain(..) {
-            let _ = c.done.send(());
+            Err(e) => {
+                note_store_error(&inner, &*store, &e, pending.len());
+                // Submits get their own answer: each is tried alone, so one that
+                // cannot be written is refused without holding up the others.
+                // Outcomes are retried together until written.
+                let mut outcomes: Vec<Change> = Vec::new();
+                let mut waiting = Vec::new();
+                for (c, r) in pending.drain(..).zip(ranges) {
+                    if c.retry {
+                        outcomes.extend(changes[r].iter().cloned());
+                        waiting.push(c.done);
+                    } else {
+                        let result = store.apply(&changes[r]).await;
+                        if let Err(e) = &result {
+                            note_store_error(&inner, &*store, e, 1);
+                        }
+                        let _ = c.done.send(result);
+                    }
+                }
+                if !outcomes.is_empty() {
+                    write_outcomes(&inner, &*store, &outcomes).await;
+                }
+                for done in waiting {
+                    let _ = done.send(Ok(()));
+                }
+            }
         }
     }
 }
 
+/// Retries `outcomes` with back-off (50 ms doubling to 5 s) until written.
+async fn write_outcomes(inner: &Inner, store: &dyn Store, outcomes: &[Change]) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        tokio::time::sleep(backoff).await;
+        match store.apply(outcomes).await {
+            Ok(()) => {
+                inner
+                    .last_store_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                return;
+            }
+            Err(e) => note_store_error(inner, store, &e, outcomes.len()),
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn note_store_error(inner: &Inner, store: &dyn Store, e: &StoreError, waiting: usize) {
+    inner.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+    *inner
+        .last_store_error
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+    tracing::error!(
+        store = store.name(),
+        error = %e,
+        waiting,
+        "could not write to the outbox's store; outcomes are retried (their notifications stay pending and may be re-sent after a crash), submits are refused"
+    );
+}
+
+/// A lane's worker: one attempt at a time. A delivery's outcome is written while the
+/// worker makes its next attempt (the writer batches it with others), and is durable
+/// before the worker starts the attempt after that one: per worker, at most two
+/// notifications are delivered (or being attempted) without a durable outcome.
+/// Until its outcome is durable a notification counts as in flight.
 async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
+    let mut recording: Option<oneshot::Receiver<Result<(), StoreError>>> = None;
     loop {
         let notified = lane.wake.notified();
         tokio::pin!(notified);
@@ -676,14 +734,22 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
         tokio::pin!(shutdown);
         shutdown.as_mut().enable();
         if inner.closed.load(Ordering::SeqCst) {
+            settle(&inner, &lane, &mut recording).await;
             return;
         }
         match lane.pop(Instant::now()) {
             Ok(n) => {
                 let id = n.id.clone();
-                let again = match catch_panic(deliver(&inner, &lane, n)).await {
-                    Ok(again) => {
-                        again.map(|(at, n)| (inner.seq.fetch_add(1, Ordering::Relaxed), at, n))
+                let outcome = catch_panic(deliver(&inner, &lane, n)).await;
+                settle(&inner, &lane, &mut recording).await;
+                let again = match outcome {
+                    Ok(Outcome::Recording(wait)) => {
+                        recording = Some(wait);
+                        continue;
+                    }
+                    Ok(Outcome::Done) => None,
+                    Ok(Outcome::Again(at, n)) => {
+                        Some((inner.seq.fetch_add(1, Ordering::Relaxed), at, n))
                     }
                     Err(_) => {
                         // Not the channel (its panics are caught and recorded as
@@ -701,6 +767,11 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                 }
             }
             Err(next) => {
+                if recording.is_some() {
+                    // Nothing to attempt: finish the last delivery first.
+                    settle(&inner, &lane, &mut recording).await;
+                    continue;
+                }
                 let sleep = async {
                     match next {
                         Some(at) => tokio::time::sleep_until(at).await,
@@ -713,6 +784,23 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                     _ = &mut shutdown => return,
                 }
             }
+        }
+    }
+}
+
+/// Waits until the worker's last delivered outcome is durable, then ends that
+/// attempt in the lane. If the writer stopped (shutdown) the store still holds the
+/// notification pending: it is sent again after the next start.
+async fn settle(
+    inner: &Inner,
+    lane: &Lane,
+    recording: &mut Option<oneshot::Receiver<Result<(), StoreError>>>,
+) {
+    if let Some(wait) = recording.take() {
+        let _ = wait.await;
+        lane.finish(None);
+        if inner.is_idle() {
+            inner.idle.notify_waiters();
         }
     }
 }
@@ -744,13 +832,20 @@ async fn attempt(inner: &Inner, lane: &Lane, n: &Notification) -> Result<Receipt
     }
 }
 
-/// One attempt of `n` and its durable outcome. Returns the notification and when to
-/// try it next when it stays in this lane.
-async fn deliver(
-    inner: &Inner,
-    lane: &Lane,
-    mut n: Notification,
-) -> Option<(Instant, Notification)> {
+/// What became of an attempt.
+enum Outcome {
+    /// Settled: the outcome is durable (or the outbox is shutting down and the store
+    /// keeps the notification pending).
+    Done,
+    /// Stays in this lane: try again at the instant.
+    Again(Instant, Notification),
+    /// Delivered; its outcome is with the writer, durable when the receiver answers.
+    Recording(oneshot::Receiver<Result<(), StoreError>>),
+}
+
+/// One attempt of `n` and its outcome: a delivery's outcome is handed to the writer
+/// ([`Outcome::Recording`]); any other outcome is durable on return.
+async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) -> Outcome {
     let number = n.attempts + 1;
     let at = inner.clock.now();
     let t0 = Instant::now();
@@ -785,8 +880,10 @@ async fn deliver(
             changes.push(Change::Attempt(a));
             changes.push(Change::Dequeue(n.id.clone()));
             inner.counters.delivered.fetch_add(1, Ordering::Relaxed);
-            commit(inner, changes).await;
-            None
+            match start_commit(inner, changes).await {
+                Some(wait) => Outcome::Recording(wait),
+                None => Outcome::Done,
+            }
         }
         Err(e) => {
             let elapsed = inner.clock.now().duration_since(n.created_at);
@@ -804,7 +901,7 @@ async fn deliver(
                 && (matches!(decision, RetryDecision::GiveUp(_)) || refused)
             {
                 hand_over(inner, n, number, at, latency, &e, to, lanes).await;
-                return None;
+                return Outcome::Done;
             }
             if refused && let RetryDecision::RetryAfter(wait) = decision {
                 // Nothing was sent: not an attempt. Nothing to record either; after
@@ -815,7 +912,7 @@ async fn deliver(
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
                     wait = ?wait, "circuit open; waiting for the cool-down");
-                return Some((Instant::now() + wait, n));
+                return Outcome::Again(Instant::now() + wait, n);
             }
             let outcome = match decision {
                 RetryDecision::RetryAfter(_) => AttemptOutcome::Failed,
@@ -838,7 +935,7 @@ async fn deliver(
                     commit(inner, changes).await;
                     n.attempts = number;
                     n.next_attempt_at = Some(next);
-                    Some((Instant::now() + wait, n))
+                    Outcome::Again(Instant::now() + wait, n)
                 }
                 RetryDecision::GiveUp(reason) => {
                     tracing::error!(id = %n.id, receiver = %n.receiver, channel = %n.channel,
@@ -853,7 +950,7 @@ async fn deliver(
                     ));
                     inner.counters.gave_up.fetch_add(1, Ordering::Relaxed);
                     commit(inner, changes).await;
-                    None
+                    Outcome::Done
                 }
             }
         }
@@ -915,23 +1012,36 @@ async fn hand_over(
     }
 }
 
-/// Hands `changes` to the writer and waits until they are durable. `false` when the
-/// outbox is shutting down and they were not written (the store still holds the
-/// notification as it was: it is retried after the next start).
-async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
+/// Hands `changes` to the writer (retried until written); the receiver answers
+/// once they are durable. `None` when the outbox is shutting down and they will not
+/// be written (the store still holds the notification as it was: it is retried
+/// after the next start).
+async fn start_commit(
+    inner: &Inner,
+    changes: Vec<Change>,
+) -> Option<oneshot::Receiver<Result<(), StoreError>>> {
     let tx = inner
         .commit_tx
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let Some(tx) = tx else {
-        return false;
-    };
+        .clone()?;
     let (done, wait) = oneshot::channel();
-    if tx.send(Commit { changes, done }).await.is_ok() {
-        wait.await.is_ok()
-    } else {
-        false
+    tx.send(Commit {
+        changes,
+        retry: true,
+        done,
+    })
+    .await
+    .ok()?;
+    Some(wait)
+}
+
+/// Hands `changes` to the writer and waits until they are durable. `false` when the
+/// outbox is shutting down and they were not written.
+async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
+    match start_commit(inner, changes).await {
+        Some(wait) => matches!(wait.await, Ok(Ok(()))),
+        None => false,
     }
 }
 
@@ -970,11 +1080,17 @@ async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
 /// * **A channel that panics** does not take its lane down: the panic is caught,
 ///   recorded as a failed attempt (`server` error, "the channel panicked") and
 ///   retried like one; the worker keeps going.
-/// * **Outcomes are written before the next attempt.** If the store refuses an
-///   outcome (database locked, disk full), the writer retries it with back-off
-///   (50 ms doubling to 5 s) until it is written; meanwhile the lane's worker waits,
-///   the notification stays pending, [`OutboxStats::last_store_error`] holds the
-///   error and [`OutboxStats::store_errors`] counts the failures.
+/// * **Outcomes are written while the next attempt runs, and durable before the one
+///   after it.** A worker hands a delivery's outcome to the writer, which commits
+///   whatever outcomes and submits wait at that moment in one transaction (group
+///   commit), and goes on with its next attempt; it waits for that outcome before it
+///   starts the attempt after that one. A failed attempt's outcome (retry time, dead letter,
+///   fallback) is durable before the worker goes on. If the store refuses an outcome
+///   (database locked, disk full), the writer retries it with back-off (50 ms
+///   doubling to 5 s) until it is written; meanwhile the lane's worker waits, the
+///   notification stays pending, [`OutboxStats::last_store_error`] holds the error
+///   and [`OutboxStats::store_errors`] counts the failures. A submit the store
+///   refuses is answered with the error (nothing queued).
 /// * **Resume on start-up.** [`OutboxBuilder::start`] re-queues everything the store
 ///   holds pending.
 ///
@@ -982,11 +1098,14 @@ async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
 ///
 /// A notification leaves the store ([`Change::Dequeue`], in the same transaction as
 /// its attempt record) only after the channel accepted it, so a crash at any point
-/// loses nothing: what was pending is re-sent after restart. A worker does not start
-/// another attempt before the outcome of its previous one is committed, so at any
-/// instant at most `lane_concurrency` attempts per channel are *delivered but not yet
-/// recorded*. After a crash, **at most `lane_concurrency` × (number of channels)
-/// notifications are delivered twice** (the in-flight window); none more.
+/// loses nothing: what was pending is re-sent after restart. A worker runs one
+/// attempt at a time and, while it runs, at most one earlier delivery of the same
+/// worker is not yet recorded, so at any instant at most 2 × `lane_concurrency`
+/// notifications per channel are *delivered but not yet recorded*. After a crash,
+/// **at most 2 × `lane_concurrency` × (number of channels) notifications are
+/// delivered twice** (the in-flight window); none more. (Recording an outcome while
+/// the next attempt runs is what lets one worker deliver at the channel's speed
+/// instead of waiting for a commit after every notification.)
 ///
 /// The notification id is not handed to channels: a [`Notifier`] call gets only the
 /// alerts (and, for a resolution, the stored receipt). The channels that make a
@@ -1067,7 +1186,8 @@ impl Outbox {
             .with_max_retry_after(alert_core::MAX_RETRY_AFTER)
     }
 
-    /// The in-flight window per channel (duplicates after a crash are bounded by it).
+    /// Attempts run at once per channel. Duplicates after a crash are bounded by
+    /// twice this per channel (the in-flight window, see [`Outbox`]).
     pub fn lane_concurrency(&self) -> usize {
         self.lane_concurrency
     }
@@ -1099,7 +1219,24 @@ impl Outbox {
             .map(|n| self.lane_of(n))
             .collect::<Result<Vec<_>, _>>()?;
         let changes: Vec<Change> = ns.iter().cloned().map(Change::Enqueue).collect();
-        self.inner.store.apply(&changes).await?;
+        // Through the writer, so the transaction is shared with the outcomes and
+        // other submits waiting at the same moment (group commit).
+        let tx = self
+            .inner
+            .commit_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(OutboxError::Closed)?;
+        let (done, wait) = oneshot::channel();
+        tx.send(Commit {
+            changes,
+            retry: false,
+            done,
+        })
+        .await
+        .map_err(|_| OutboxError::Closed)?;
+        wait.await.map_err(|_| OutboxError::Closed)??;
         self.inner
             .counters
             .submitted
