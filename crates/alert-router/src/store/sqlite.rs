@@ -1,8 +1,9 @@
 //! [`SqliteStore`]: the durable [`Store`] on an embedded SQLite database (WAL mode),
 //! the default of the `alerts` service.
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use alert_core::{Fingerprint, Timestamp};
@@ -10,6 +11,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
 
 use super::{
     Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeadLetter,
@@ -166,7 +168,11 @@ pub enum Synchronous {
 ///   read-only file give [`StoreError::Unavailable`] with SQLite's reason, and the
 ///   batch is not written. Callers (the router, the outbox) report the error instead
 ///   of acknowledging the alert.
-/// * Calls run on Tokio's blocking pool, so a slow disk does not stall the runtime.
+/// * Calls run on the store's own thread, one at a time, so a slow disk does not
+///   stall the async runtime, and the database work (and its memory) stays on one
+///   thread instead of spreading over a pool whose threads would only wait for the
+///   connection in turn. The thread ends, closing the connection, when the last
+///   clone of the store is dropped.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), alert_router::store::StoreError> {
@@ -177,8 +183,19 @@ pub enum Synchronous {
 /// ```
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Job>,
     path: PathBuf,
+}
+
+/// Work for the store's thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The store's thread: runs each job on the connection, in order, until every
+/// sender is gone. A job that panics ends only itself (its caller gets an error).
+fn serve(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -354,10 +371,12 @@ impl SqliteStore {
             conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
                 .map_err(sql_err)?;
         }
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-            path,
-        })
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("alerts-sqlite".into())
+            .spawn(move || serve(conn, rx))
+            .map_err(|e| unavailable(format!("cannot start the store's thread: {e}")))?;
+        Ok(SqliteStore { jobs, path })
     }
 
     /// The database file.
@@ -365,26 +384,20 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` on the connection on Tokio's blocking pool (or inline when there is
-    /// no runtime).
+    /// Runs `f` on the connection, on the store's thread.
     async fn with<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        let run = move || {
-            let mut guard: MutexGuard<'_, Connection> =
-                conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => h
-                .spawn_blocking(run)
-                .await
-                .map_err(|e| unavailable(format!("store task failed: {e}")))?,
-            Err(_) => run(),
-        }
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |c: &mut Connection| {
+                let _ = tx.send(f(c));
+            }))
+            .map_err(|_| unavailable("the store's thread has stopped"))?;
+        rx.await
+            .map_err(|_| unavailable("store task failed: it panicked"))?
     }
 
     /// Runs `PRAGMA wal_checkpoint(TRUNCATE)`: folds the WAL into the database file
@@ -781,6 +794,19 @@ impl Store for SqliteStore {
                 "SELECT record FROM outbox ORDER BY seq LIMIT ?1",
                 &[&limit_sql(limit)],
             )
+        })
+        .await
+    }
+
+    async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            let rec: Option<String> = c
+                .prepare_cached("SELECT record FROM outbox WHERE id = ?1")
+                .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+                .map_err(sql_err)?;
+            rec.map(|r| from_json(&format!("outbox entry {id}"), &r))
+                .transpose()
         })
         .await
     }
