@@ -369,4 +369,7 @@ impl Store for MeteredStore {
     async fn dead_letters(&self, q: &DeadLetterQuery) -> StoreResult<Vec<DeadLetter>> {
         self.inner.dead_letters(q).await
     }
+    async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
+        self.inner.outbox_entry(id).await
+    }
 }

@@ -358,6 +358,95 @@ impl Notifier for Gated {
     }
 }
 
+/// Past the memory limit, queued notifications are kept as ids only and read back
+/// from the store when their turn comes: the backlog stays bounded in memory, the
+/// order (severity, then age) and the content are the same, nothing is lost.
+#[tokio::test]
+async fn past_the_memory_limit_queued_notifications_wait_in_the_store_only() {
+    let store = Arc::new(MemoryStore::new());
+    let mem = MemoryNotifier::new("m");
+    let outbox = Outbox::builder(store.clone())
+        .channel("team", "m", Arc::new(mem.clone()))
+        .lane_concurrency(1)
+        .memory_limit(2)
+        .start()
+        .await
+        .unwrap();
+    let sevs = [
+        Severity::Info,
+        Severity::Critical,
+        Severity::Warning,
+        Severity::Error,
+        Severity::Critical,
+    ];
+    let batch: Vec<Notification> = (0..10)
+        .map(|i| {
+            let sev = sevs[i % sevs.len()];
+            let mut n = note("team", "m", &format!("n{i}"), sev);
+            n.alerts[0].summary = format!("summary {i}");
+            n
+        })
+        .collect();
+    let mut expected = batch.clone();
+    // This test's runtime has one thread: every notification is queued before the
+    // worker takes any.
+    outbox.submit_many(batch).await.unwrap();
+    let stats = outbox.stats();
+    assert_eq!(
+        (stats.queued, stats.in_memory),
+        (10, 2),
+        "ten queued, two of them in memory"
+    );
+    assert!(outbox.wait_idle(Duration::from_secs(10)).await);
+    // Severity first (highest first), then the order of submission.
+    expected.sort_by_key(|n| std::cmp::Reverse(n.severity));
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|n| (n.alerts[0].name.clone(), n.alerts[0].summary.clone()))
+        .collect();
+    let got: Vec<(String, String)> = mem
+        .alerts()
+        .into_iter()
+        .map(|a| (a.name, a.summary))
+        .collect();
+    assert_eq!(got, want, "same order and content as if all were in memory");
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+    let stats = outbox.stats();
+    assert_eq!((stats.delivered, stats.queued, stats.in_memory), (10, 0, 0));
+}
+
+/// A queued notification kept only as its id cannot be read while the store is
+/// unavailable: it stays queued (the error is counted) and is read and delivered
+/// once the store is back.
+#[tokio::test(start_paused = true)]
+async fn a_failed_read_back_is_tried_again_and_loses_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let mem = MemoryNotifier::new("m");
+    let outbox = Outbox::builder(store.clone())
+        .channel("team", "m", Arc::new(mem.clone()))
+        .lane_concurrency(1)
+        .memory_limit(0)
+        .start()
+        .await
+        .unwrap();
+    outbox
+        .submit(note("team", "m", "Kept", Severity::Error))
+        .await
+        .unwrap();
+    // Before the worker runs (one thread): the store goes away.
+    store.set_unavailable(true);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let stats = outbox.stats();
+    assert!(stats.store_errors >= 2, "read tried again: {stats:?}");
+    assert_eq!((stats.delivered, stats.queued), (0, 1), "{stats:?}");
+    assert!(mem.alerts().is_empty());
+    store.set_unavailable(false);
+    assert!(outbox.wait_idle(Duration::from_secs(10)).await);
+    let names: Vec<String> = mem.alerts().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["Kept"]);
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+}
+
 /// The store fails (disk full, database locked) after the notifications were stored
 /// and while an attempt is in flight: the outcome cannot be written. Nothing is
 /// lost and nothing is sent twice: the notifications stay pending in the store,

@@ -3,7 +3,7 @@
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,11 +78,44 @@ pub fn new_notification_id() -> String {
 
 type LaneKey = (String, String);
 
+/// A waiting notification: in memory, or only its id when the outbox already holds
+/// its [memory limit](OutboxBuilder::memory_limit) of notifications (read back from
+/// the store when its turn comes).
+enum Held {
+    Loaded(Notification),
+    Stored(String),
+}
+
+/// How many waiting notifications are in memory ([`Held::Loaded`]), across lanes.
+struct Memory {
+    loaded: AtomicUsize,
+    limit: usize,
+}
+
+impl Memory {
+    /// Keeps `n` in memory if there is room, else only its id.
+    fn hold(&self, n: Notification) -> Held {
+        if self.loaded.fetch_add(1, Ordering::Relaxed) < self.limit {
+            Held::Loaded(n)
+        } else {
+            self.loaded.fetch_sub(1, Ordering::Relaxed);
+            Held::Stored(n.id)
+        }
+    }
+
+    /// `h` leaves the queue.
+    fn release(&self, h: &Held) {
+        if matches!(h, Held::Loaded(_)) {
+            self.loaded.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A notification waiting in a lane, ordered by severity (highest first), then age.
 struct Ready {
     severity: Severity,
     seq: u64,
-    n: Notification,
+    n: Held,
 }
 
 impl PartialEq for Ready {
@@ -108,7 +141,8 @@ impl Ord for Ready {
 struct Delayed {
     at: Instant,
     seq: u64,
-    n: Notification,
+    severity: Severity,
+    n: Held,
 }
 impl PartialEq for Delayed {
     fn eq(&self, o: &Self) -> bool {
@@ -143,38 +177,44 @@ struct Lane {
     breaker: Option<BreakerHandle>,
     queue: Mutex<Queue>,
     wake: Notify,
+    memory: Arc<Memory>,
 }
 
 impl Lane {
     fn push_ready(&self, seq: u64, n: Notification) {
+        let severity = n.severity;
+        let n = self.memory.hold(n);
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .ready
-            .push(Ready {
-                severity: n.severity,
-                seq,
-                n,
-            });
+            .push(Ready { severity, seq, n });
         self.wake.notify_one();
     }
 
     fn push_delayed(&self, seq: u64, at: Instant, n: Notification) {
+        let severity = n.severity;
+        let n = self.memory.hold(n);
         self.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .delayed
-            .push(Reverse(Delayed { at, seq, n }));
+            .push(Reverse(Delayed {
+                at,
+                seq,
+                severity,
+                n,
+            }));
         self.wake.notify_one();
     }
 
     /// The next due notification, or when the next one becomes due.
-    fn pop(&self, now: Instant) -> Result<Notification, Option<Instant>> {
+    fn pop(&self, now: Instant) -> Result<(Severity, Held), Option<Instant>> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         while q.delayed.peek().is_some_and(|d| d.0.at <= now) {
             if let Some(Reverse(d)) = q.delayed.pop() {
                 q.ready.push(Ready {
-                    severity: d.n.severity,
+                    severity: d.severity,
                     seq: d.seq,
                     n: d.n,
                 });
@@ -183,7 +223,8 @@ impl Lane {
         match q.ready.pop() {
             Some(r) => {
                 q.in_flight += 1;
-                Ok(r.n)
+                self.memory.release(&r.n);
+                Ok((r.severity, r.n))
             }
             None => Err(q.delayed.peek().map(|d| d.0.at)),
         }
@@ -192,12 +233,24 @@ impl Lane {
     /// Ends an attempt taken with [`pop`](Self::pop); `again` puts the notification
     /// back for a later attempt in the same step, so it is never counted twice nor
     /// missed by [`load`](Self::load).
-    fn finish(&self, again: Option<(u64, Instant, Notification)>) {
+    fn finish(&self, again: Option<(u64, Instant, Severity, Held)>) {
+        let again = again.map(|(seq, at, severity, n)| {
+            let n = match n {
+                Held::Loaded(n) => self.memory.hold(n),
+                stored => stored,
+            };
+            Reverse(Delayed {
+                at,
+                seq,
+                severity,
+                n,
+            })
+        });
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         q.in_flight = q.in_flight.saturating_sub(1);
         let wake = again.is_some();
-        if let Some((seq, at, n)) = again {
-            q.delayed.push(Reverse(Delayed { at, seq, n }));
+        if let Some(d) = again {
+            q.delayed.push(d);
         }
         drop(q);
         if wake {
@@ -252,7 +305,9 @@ pub struct OutboxStats {
     /// Pending notifications found at start-up for a channel that is not registered
     /// (left in the store untouched, delivered once the channel is back).
     pub orphaned: u64,
-    /// Failed writes of outcomes to the store (retried until they succeed).
+    /// Failed writes of outcomes to the store (retried until they succeed), and
+    /// failed reads of queued notifications kept only as ids (tried again 1 s
+    /// later).
     pub store_errors: u64,
     /// The error of the last failed write of outcomes while it is still failing
     /// (`None` once a write succeeds): the attempts it holds are delivered but not
@@ -260,9 +315,14 @@ pub struct OutboxStats {
     pub last_store_error: Option<String>,
     /// Notifications queued now (waiting or scheduled for a retry).
     pub queued: usize,
-    /// Attempts running now. Each lane's `queued` and `in_flight` are read together,
-    /// so a notification between attempts is counted once.
+    /// Attempts running now, and deliveries whose outcome is not durable yet. Each
+    /// lane's `queued` and `in_flight` are read together, so a notification between
+    /// attempts is counted once.
     pub in_flight: usize,
+    /// Queued notifications held in memory, at most the
+    /// [memory limit](OutboxBuilder::memory_limit); the other queued ones are kept
+    /// as ids and read back from the store when their turn comes.
+    pub in_memory: usize,
 }
 
 /// The state of one channel of one receiver, for the API.
@@ -292,7 +352,11 @@ pub struct OutboxBuilder {
     lane_concurrency: usize,
     attempt_timeout: Duration,
     commit_batch: usize,
+    memory_limit: usize,
 }
+
+/// The default of [`OutboxBuilder::memory_limit`].
+pub const DEFAULT_MEMORY_LIMIT: usize = 1024;
 
 /// A channel as registered; a recommended stack is built by
 /// [`OutboxBuilder::start`], with the builder's final settings.
@@ -446,6 +510,17 @@ impl OutboxBuilder {
         self
     }
 
+    /// The most waiting notifications kept in memory, across all channels (default
+    /// [`DEFAULT_MEMORY_LIMIT`]). Past it, a waiting notification is kept as its id
+    /// only and read back from the store when its turn comes, so a backlog of any
+    /// size (a provider down for hours, a burst of thousands of groups) costs a few
+    /// dozen bytes of memory per notification, for one store read each past the
+    /// limit. `0` keeps none in memory.
+    pub fn memory_limit(mut self, n: usize) -> OutboxBuilder {
+        self.memory_limit = n;
+        self
+    }
+
     /// The most outcomes written in one store transaction (default 256).
     pub fn commit_batch(mut self, n: usize) -> OutboxBuilder {
         self.commit_batch = n.max(1);
@@ -498,6 +573,10 @@ impl OutboxBuilder {
         let pending = self.store.pending_outbox(0).await?;
         let (commit_tx, commit_rx) = mpsc::channel::<Commit>(self.lane_concurrency.max(64) * 4);
         let (concurrency, timeout) = (self.lane_concurrency, self.attempt_timeout);
+        let memory = Arc::new(Memory {
+            loaded: AtomicUsize::new(0),
+            limit: self.memory_limit,
+        });
         let lanes: HashMap<LaneKey, Arc<Lane>> = self
             .lanes
             .into_iter()
@@ -510,6 +589,7 @@ impl OutboxBuilder {
                     breaker,
                     queue: Mutex::new(Queue::default()),
                     wake: Notify::new(),
+                    memory: memory.clone(),
                 };
                 ((r, c), Arc::new(lane))
             })
@@ -540,6 +620,7 @@ impl OutboxBuilder {
             shutdown: Notify::new(),
             commit_tx: Mutex::new(Some(commit_tx)),
             idle: Notify::new(),
+            memory,
         });
         let now_wall = inner.clock.now();
         let now = Instant::now();
@@ -610,6 +691,7 @@ struct Inner {
     shutdown: Notify,
     commit_tx: Mutex<Option<mpsc::Sender<Commit>>>,
     idle: Notify,
+    memory: Arc<Memory>,
 }
 
 impl Inner {
@@ -738,7 +820,33 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
             return;
         }
         match lane.pop(Instant::now()) {
-            Ok(n) => {
+            Ok((severity, held)) => {
+                let n = match held {
+                    Held::Loaded(n) => n,
+                    Held::Stored(id) => match inner.store.outbox_entry(&id).await {
+                        Ok(Some(n)) => n,
+                        Ok(None) => {
+                            // No longer pending (removed from the store by hand).
+                            tracing::warn!(%id, receiver = %lane.receiver, channel = %lane.channel,
+                                "queued notification no longer in the store; skipped");
+                            lane.finish(None);
+                            if inner.is_idle() {
+                                inner.idle.notify_waiters();
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            // Still pending in the store: try again shortly.
+                            inner.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%id, receiver = %lane.receiver, channel = %lane.channel,
+                                error = %e, "could not read a queued notification from the store; trying again in 1 s");
+                            let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
+                            let at = Instant::now() + Duration::from_secs(1);
+                            lane.finish(Some((seq, at, severity, Held::Stored(id))));
+                            continue;
+                        }
+                    },
+                };
                 let id = n.id.clone();
                 let outcome = catch_panic(deliver(&inner, &lane, n)).await;
                 settle(&inner, &lane, &mut recording).await;
@@ -748,9 +856,12 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                         continue;
                     }
                     Ok(Outcome::Done) => None,
-                    Ok(Outcome::Again(at, n)) => {
-                        Some((inner.seq.fetch_add(1, Ordering::Relaxed), at, n))
-                    }
+                    Ok(Outcome::Again(at, n)) => Some((
+                        inner.seq.fetch_add(1, Ordering::Relaxed),
+                        at,
+                        n.severity,
+                        Held::Loaded(n),
+                    )),
                     Err(_) => {
                         // Not the channel (its panics are caught and recorded as
                         // failed attempts) but recording the outcome. The worker
@@ -1167,6 +1278,7 @@ impl Outbox {
             lane_concurrency: 8,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             commit_batch: 256,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 
@@ -1282,6 +1394,7 @@ impl Outbox {
                 .clone(),
             queued,
             in_flight,
+            in_memory: self.inner.memory.loaded.load(Ordering::Relaxed),
         }
     }
 

@@ -271,6 +271,15 @@ impl Store for MemoryStore {
         Ok(take(inner.outbox.values().cloned(), limit))
     }
 
+    async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .outbox_ids
+            .get(id)
+            .and_then(|seq| inner.outbox.get(seq))
+            .cloned())
+    }
+
     async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
         let inner = self.lock()?;
         let it = inner

@@ -999,6 +999,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// 0 for all).
     async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>>;
 
+    /// The pending outbox entry `id`, if the store holds it. The outbox reads a
+    /// waiting notification back with this when its turn comes and it was not kept
+    /// in memory (see `OutboxBuilder::memory_limit`).
+    ///
+    /// The default scans [`pending_outbox`](Store::pending_outbox): correct, but a
+    /// store should answer from its index ([`MemoryStore`] and the SQLite store do).
+    async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
+        Ok(self
+            .pending_outbox(0)
+            .await?
+            .into_iter()
+            .find(|n| n.id == id))
+    }
+
     /// Delivery attempts, newest first.
     async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>>;
 

@@ -445,6 +445,22 @@ async fn outbox(store: &dyn Store) {
         (3, Some(t(60))),
         "reschedule persisted"
     );
+    let one = store
+        .outbox_entry("n2")
+        .await
+        .expect("outbox_entry")
+        .expect("n2 by id");
+    assert_eq!(&one, got, "read by id: the same entry, rescheduled");
+    assert_eq!(
+        store.outbox_entry("n1").await.expect("outbox_entry"),
+        Some(n1.clone()),
+        "read by id"
+    );
+    assert_eq!(
+        store.outbox_entry("missing").await.expect("outbox_entry"),
+        None,
+        "an unknown id is None"
+    );
     apply(
         store,
         vec![
@@ -457,6 +473,11 @@ async fn outbox(store: &dyn Store) {
     .await;
     let pending = store.pending_outbox(0).await.expect("pending");
     assert_eq!(pending, vec![n3.clone()], "dequeued entries are gone");
+    assert_eq!(
+        store.outbox_entry("n1").await.expect("outbox_entry"),
+        None,
+        "a dequeued entry is no longer read by id"
+    );
     apply(store, vec![Change::Dequeue("n3".into())], "dequeue").await;
 }
 
