@@ -207,6 +207,51 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (y, mo, d, h, mi, s) = self.to_utc_fields();
+        let Ok(year) = u32::try_from(y) else {
+            return self.fmt_general(f);
+        };
+        if year > 9999 {
+            return self.fmt_general(f);
+        }
+        // Every record the store writes carries timestamps: formatted on the stack,
+        // without the formatting machinery.
+        let mut buf = [0u8; 30];
+        let mut put = |at: usize, v: u32, width: usize| {
+            let mut v = v;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year, 4);
+        put(5, u32::from(mo), 2);
+        put(8, u32::from(d), 2);
+        put(11, u32::from(h), 2);
+        put(14, u32::from(mi), 2);
+        put(17, u32::from(s), 2);
+        let mut len = 19;
+        if self.nanos != 0 {
+            put(20, self.nanos, 9);
+            buf[19] = b'.';
+            len = 29;
+            while buf[len - 1] == b'0' {
+                len -= 1;
+            }
+        }
+        buf[4] = b'-';
+        buf[7] = b'-';
+        buf[10] = b'T';
+        buf[13] = b':';
+        buf[16] = b':';
+        buf[len] = b'Z';
+        f.write_str(std::str::from_utf8(&buf[..=len]).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Timestamp {
+    /// [`Display`](fmt::Display) for years outside 0000–9999.
+    fn fmt_general(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, mo, d, h, mi, s) = self.to_utc_fields();
         write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
         if self.nanos != 0 {
             let frac = format!("{:09}", self.nanos);
@@ -360,6 +405,37 @@ mod tests {
                 "{text}"
             );
             assert_eq!(t.to_string(), text);
+        }
+    }
+
+    /// The stack formatter writes exactly what the general one does, and what it
+    /// writes parses back to the same instant, across the whole range.
+    #[test]
+    fn display_matches_the_general_format_and_round_trips() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let span = (MAX_SECS - MIN_SECS) as u64;
+        for i in 0..20_000u32 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let secs = MIN_SECS + ((x >> 11) % (span + 1)) as i64;
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (x % 1_000) as u32 * 1_000_000,
+                _ => (x >> 7) as u32 % 1_000_000_000,
+            };
+            let t = Timestamp::from_unix(secs, nanos).unwrap();
+            let fast = t.to_string();
+            let general = format!("{}", DisplayGeneral(t));
+            assert_eq!(fast, general, "{secs} {nanos}");
+            assert_eq!(fast.parse::<Timestamp>().unwrap(), t, "{fast}");
+        }
+    }
+
+    struct DisplayGeneral(Timestamp);
+    impl fmt::Display for DisplayGeneral {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.fmt_general(f)
         }
     }
 
