@@ -118,6 +118,9 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (at);
 ";
 
+/// The default of [`SqliteOptions::wal_autocheckpoint`], in pages.
+const DEFAULT_WAL_AUTOCHECKPOINT: u32 = 8192;
+
 /// Options of a [`SqliteStore`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -135,6 +138,13 @@ pub struct SqliteOptions {
     /// it fail with "database or disk is full". `None`: SQLite's default (no
     /// practical cap).
     pub max_page_count: Option<u64>,
+    /// `PRAGMA wal_autocheckpoint`: the WAL size in pages (4 KiB each) past which a
+    /// commit folds it into the database file (default 8,192, 32 MiB; SQLite's own
+    /// default is 1,000). Each checkpoint copies every page changed since the last
+    /// one and syncs the file, so a larger WAL copies a page written by many
+    /// commits (the outbox's, the notification log's) once instead of many times;
+    /// the `-wal` file grows to about this size between checkpoints.
+    pub wal_autocheckpoint: u32,
 }
 
 impl Default for SqliteOptions {
@@ -144,6 +154,7 @@ impl Default for SqliteOptions {
             synchronous: Synchronous::Normal,
             read_only: false,
             max_page_count: None,
+            wal_autocheckpoint: DEFAULT_WAL_AUTOCHECKPOINT,
         }
     }
 }
@@ -351,7 +362,8 @@ impl SqliteStore {
                 Synchronous::Full => "FULL",
             };
             conn.execute_batch(&format!(
-                "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+                "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint={};",
+                options.wal_autocheckpoint
             ))
             .map_err(sql_err)?;
             if let Some(max) = options.max_page_count {
