@@ -9,7 +9,7 @@
 //! | `[server]` | `listen`, `shutdown_grace`, `shutdown_delay`, `request_timeout`, `[server.auth]`, `[server.limits]` |
 //! | `[storage]` | `backend` (`sqlite` or `memory`), `path`, `retention` |
 //! | `[log]` | `format` (`text` or `json`), `level` |
-//! | `[delivery]` | `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency` ([`DeliveryConfig`]) |
+//! | `[delivery]` | `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency`, `memory_limit` ([`DeliveryConfig`]) |
 //! | `[[rules]]` | threshold rules fed by `POST /api/v1/metrics` (`alert_conditions::rules::ThresholdSpec`) |
 //!
 //! `${VAR}` is replaced by the environment variable `VAR` before parsing (see
@@ -222,6 +222,12 @@ pub const ATTEMPT_TIMEOUT_RANGE: (Duration, Duration) =
 /// The accepted range of `[delivery] lane_concurrency`: 1 to 256.
 pub const LANE_CONCURRENCY_RANGE: (usize, usize) = (1, 256);
 
+/// Default of `[delivery] memory_limit`: the outbox's own default.
+pub const DEFAULT_MEMORY_LIMIT: usize = alert_router::delivery::DEFAULT_MEMORY_LIMIT;
+
+/// The accepted range of `[delivery] memory_limit`: 0 to 1,000,000.
+pub const MEMORY_LIMIT_RANGE: (usize, usize) = (0, 1_000_000);
+
 /// A duration within `range`, which errors show as `min` and `max` (as written in
 /// the docs: `1s`, `30d`).
 fn bounded_duration<'de, D: Deserializer<'de>>(
@@ -271,6 +277,15 @@ fn parse_lane_concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::E
         .ok_or_else(|| de::Error::custom(format!("must be between {min} and {max}, not {n}")))
 }
 
+fn parse_memory_limit<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let (min, max) = MEMORY_LIMIT_RANGE;
+    let n = i64::deserialize(d)?;
+    usize::try_from(n)
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| de::Error::custom(format!("must be between {min} and {max}, not {n}")))
+}
+
 /// `[delivery]`: how the outbox delivers every channel of every receiver.
 ///
 /// A notification is written to the outbox before its first attempt; a failed
@@ -303,6 +318,12 @@ pub struct DeliveryConfig {
     /// whose outcome was still being written).
     #[serde(deserialize_with = "parse_lane_concurrency")]
     pub lane_concurrency: usize,
+    /// The most waiting notifications kept in memory, across all channels (default
+    /// `1024`; `0` to `1000000`). The others wait in the database only and are read
+    /// back when their turn comes, so a long outage's backlog does not grow the
+    /// service's memory.
+    #[serde(deserialize_with = "parse_memory_limit")]
+    pub memory_limit: usize,
 }
 
 impl Default for DeliveryConfig {
@@ -312,6 +333,7 @@ impl Default for DeliveryConfig {
             max_backoff: DEFAULT_MAX_BACKOFF,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             lane_concurrency: DEFAULT_LANE_CONCURRENCY,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 }
@@ -1042,6 +1064,7 @@ channels = [{ type = "console" }]
                 max_backoff: Duration::from_secs(300),
                 attempt_timeout: Duration::from_secs(10),
                 lane_concurrency: 8,
+                memory_limit: 1024,
             }
         );
         assert_eq!(c.delivery, DeliveryConfig::default());
@@ -1058,7 +1081,7 @@ channels = [{ type = "console" }]
     fn delivery_keys_are_read() {
         let text = format!(
             "{GOOD}\n[delivery]\nretry_for = \"2h 30m\"\nmax_backoff = \"250ms\"\n\
-             attempt_timeout = \"45s\"\nlane_concurrency = 32\n"
+             attempt_timeout = \"45s\"\nlane_concurrency = 32\nmemory_limit = 50000\n"
         );
         let c = ServiceConfig::parse(&text, "t.toml", env).unwrap();
         assert_eq!(
@@ -1068,28 +1091,33 @@ channels = [{ type = "console" }]
                 max_backoff: Duration::from_millis(250),
                 attempt_timeout: Duration::from_secs(45),
                 lane_concurrency: 32,
+                memory_limit: 50_000,
             }
         );
         // The bounds themselves are accepted.
         let text = format!(
             "{GOOD}\n[delivery]\nretry_for = \"30d\"\nmax_backoff = \"100ms\"\n\
-             attempt_timeout = \"10m\"\nlane_concurrency = 256\n"
+             attempt_timeout = \"10m\"\nlane_concurrency = 256\nmemory_limit = 1000000\n"
         );
         let c = ServiceConfig::parse(&text, "t.toml", env).unwrap();
         assert_eq!(c.delivery.retry_for, Duration::from_secs(30 * 86_400));
         assert_eq!(c.delivery.max_backoff, Duration::from_millis(100));
         assert_eq!(c.delivery.attempt_timeout, Duration::from_secs(600));
         assert_eq!(c.delivery.lane_concurrency, 256);
-        let text = format!("{GOOD}\n[delivery]\nretry_for = \"1s\"\nlane_concurrency = 1\n");
+        assert_eq!(c.delivery.memory_limit, 1_000_000);
+        let text = format!(
+            "{GOOD}\n[delivery]\nretry_for = \"1s\"\nlane_concurrency = 1\nmemory_limit = 0\n"
+        );
         let c = ServiceConfig::parse(&text, "t.toml", env).unwrap();
         assert_eq!(c.delivery.retry_for, Duration::from_secs(1));
         assert_eq!(c.delivery.lane_concurrency, 1);
+        assert_eq!(c.delivery.memory_limit, 0);
     }
 
     #[test]
     fn bad_delivery_values_name_the_key_and_the_range() {
         // GOOD ends on line 24; `[delivery]` is line 26 and the key line 27.
-        let cases: [(&str, &str, &str); 14] = [
+        let cases: [(&str, &str, &str); 16] = [
             (
                 "retry_for = \"0s\"",
                 "delivery.retry_for",
@@ -1156,9 +1184,19 @@ channels = [{ type = "console" }]
                 "must be between 1 and 256, not 100000",
             ),
             (
+                "memory_limit = -1",
+                "delivery.memory_limit",
+                "must be between 0 and 1000000, not -1",
+            ),
+            (
+                "memory_limit = 1000001",
+                "delivery.memory_limit",
+                "must be between 0 and 1000000, not 1000001",
+            ),
+            (
                 "retry_four = \"1h\"",
                 "delivery.retry_four",
-                "unknown field `retry_four`, expected one of `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency`",
+                "unknown field `retry_four`, expected one of `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency`, `memory_limit`",
             ),
         ];
         for (line, key, message) in cases {

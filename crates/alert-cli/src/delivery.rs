@@ -8,6 +8,8 @@
 //!   ([`OutboxBuilder::lane_concurrency`]).
 //! * `attempt_timeout` is the timeout of each attempt in that stack
 //!   ([`OutboxBuilder::attempt_timeout`]).
+//! * `memory_limit` bounds the waiting notifications the outbox keeps in memory
+//!   ([`OutboxBuilder::memory_limit`]).
 //!
 //! The router registers every channel built from the config with
 //! [`OutboxBuilder::channel_recommended`], whose stack (in-flight limit → circuit
@@ -31,7 +33,7 @@ pub fn retry_policy(d: &DeliveryConfig) -> RetryPolicy {
 
 /// What the service passes to
 /// [`RouterBuilder::delivery`](alert_router::RouterBuilder::delivery): the retry
-/// policy, the lane concurrency and the timeout per attempt.
+/// policy, the lane concurrency, the timeout per attempt and the memory limit.
 pub fn configure(
     d: &DeliveryConfig,
 ) -> impl FnOnce(OutboxBuilder) -> OutboxBuilder + Send + 'static {
@@ -40,6 +42,7 @@ pub fn configure(
         ob.retry(retry_policy(&d))
             .lane_concurrency(d.lane_concurrency)
             .attempt_timeout(d.attempt_timeout)
+            .memory_limit(d.memory_limit)
     }
 }
 
@@ -136,6 +139,7 @@ channels = [{ type = "console" }, { type = "console" }]
         };
         let plain = router(&cfg, None).await;
         assert_eq!(plain.outbox().lane_concurrency(), 8);
+        assert_eq!(plain.outbox().memory_limit(), 1024);
         let before = lanes(&plain);
         assert_eq!(
             before,
@@ -153,11 +157,13 @@ channels = [{ type = "console" }, { type = "console" }]
         let d = DeliveryConfig {
             attempt_timeout: Duration::from_secs(30),
             lane_concurrency: 3,
+            memory_limit: 7,
             ..DeliveryConfig::default()
         };
         let tuned = router(&cfg, Some(&d)).await;
         assert_eq!(lanes(&tuned), before);
         assert_eq!(tuned.outbox().lane_concurrency(), 3);
+        assert_eq!(tuned.outbox().memory_limit(), 7);
         tuned.shutdown(Duration::from_millis(100)).await;
     }
 }

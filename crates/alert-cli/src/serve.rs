@@ -21,8 +21,9 @@
 //! # Delivery
 //!
 //! `[delivery]` sets the outbox's retry policy (`retry_for`, `max_backoff`), the
-//! timeout of each attempt and the attempts in flight per channel
-//! (`lane_concurrency`); [`crate::delivery`] says how they reach the router.
+//! timeout of each attempt, the attempts in flight per channel
+//! (`lane_concurrency`) and how many waiting notifications stay in memory
+//! (`memory_limit`); [`crate::delivery`] says how they reach the router.
 //!
 //! # Slow clients
 //!

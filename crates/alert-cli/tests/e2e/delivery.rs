@@ -1,8 +1,9 @@
 //! `[delivery]` through the real service: `retry_for` ends the retries of a failing
 //! notification as a dead letter with reason `deadline` (then redelivered),
 //! `attempt_timeout` bounds each attempt, `lane_concurrency` bounds the attempts in
-//! flight per channel, and a bad `[delivery]` key fails `alerts check` and
-//! `alerts serve` with status 2.
+//! flight per channel, `memory_limit = 0` keeps the waiting ones in the database
+//! only, and a bad `[delivery]` key fails `alerts check` and `alerts serve` with
+//! status 2.
 //!
 //! No assertion depends on how fast the machine is: the waits are event-driven (or
 //! poll) with generous limits, and the attempt counts asserted are the bounds the
@@ -156,6 +157,7 @@ backend = "sqlite"
 [delivery]
 lane_concurrency = 10
 attempt_timeout = "5m"
+memory_limit = 0
 
 [route]
 receiver = "hook"
@@ -188,6 +190,14 @@ channels = [{{ type = "webhook", url = "{}/hook", timeout_secs = 300 }}]
     })
     .await;
     assert_eq!(gate.arrived(), 10, "{status}");
+    // `memory_limit = 0`: the two waiting ones are held as ids only, and are read
+    // back from SQLite when their turn comes.
+    let (_, st) = svc.get("/api/v1/status").await;
+    assert_eq!(
+        (&st["outbox"]["queued"], &st["outbox"]["in_memory"]),
+        (&json!(2), &json!(0)),
+        "{st}"
+    );
 
     gate.release();
     let delivered = eventually(WAIT, "12 deliveries", || async {
@@ -226,7 +236,7 @@ async fn an_unknown_or_bad_delivery_key_fails_check_and_serve_with_status_2() {
     assert_eq!(
         out.stderr,
         format!(
-            "alerts check: {}:10:1: delivery.retry_four: unknown field `retry_four`, expected one of `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency`\n    | retry_four = \"2h\"\n",
+            "alerts check: {}:10:1: delivery.retry_four: unknown field `retry_four`, expected one of `retry_for`, `max_backoff`, `attempt_timeout`, `lane_concurrency`, `memory_limit`\n    | retry_four = \"2h\"\n",
             p.display()
         )
     );

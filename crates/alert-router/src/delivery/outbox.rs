@@ -1304,6 +1304,12 @@ impl Outbox {
         self.lane_concurrency
     }
 
+    /// The most waiting notifications kept in memory (see
+    /// [`OutboxBuilder::memory_limit`]).
+    pub fn memory_limit(&self) -> usize {
+        self.inner.memory.limit
+    }
+
     fn lane_of(&self, n: &Notification) -> Result<Arc<Lane>, OutboxError> {
         self.inner
             .lanes
