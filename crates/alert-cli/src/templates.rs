@@ -19,11 +19,12 @@
 //! resolved (`resolved`), against three alerts: a minimal one (a name and nothing
 //! else), a typical one (summary, model and every label the templates name) and a
 //! huge one (100 KB summary, model and label values, which the channel cuts to its
-//! limits). The rendering follows `alert-statuspal`'s template language exactly; a
-//! test compares it with what the real channel publishes.
+//! limits). The rendering is the channel's own (`StatuspalTemplate`); a test
+//! compares it, with the channel's documented fallbacks and limits, with what the
+//! real channel publishes.
 
 use alert_core::{Alert, Severity, Source, Status};
-use alert_router::statuspal::{StatuspalConfig, StatuspalImpact};
+use alert_router::statuspal::{StatuspalConfig, StatuspalImpact, StatuspalTemplate};
 use alert_router::{ChannelConfig, RouterConfig};
 
 /// A template that renders badly, by key (`receivers[2].channels[0].templates.title`).
@@ -46,116 +47,14 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-/// One piece of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Lit(String),
-    Summary,
-    Name,
-    Severity,
-    Model,
-    Label(String),
-}
-
-/// Parses a template of `alert-statuspal`'s language (`{summary}`, `{name}`,
-/// `{severity}`, `{model}`, `{label:NAME}`, `{{`, `}}`). Unknown placeholders are
-/// skipped: building the channel has refused them already.
-fn parse(src: &str) -> Vec<Segment> {
-    let mut segs = Vec::new();
-    let mut lit = String::new();
-    let mut chars = src.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                lit.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                lit.push('}');
-            }
-            '{' => {
-                let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                let seg = match name.as_str() {
-                    "summary" => Segment::Summary,
-                    "name" => Segment::Name,
-                    "severity" => Segment::Severity,
-                    "model" => Segment::Model,
-                    other => match other.strip_prefix("label:") {
-                        Some(l) if !l.is_empty() => Segment::Label(l.to_owned()),
-                        _ => continue,
-                    },
-                };
-                if !lit.is_empty() {
-                    segs.push(Segment::Lit(std::mem::take(&mut lit)));
-                }
-                segs.push(seg);
-            }
-            c => lit.push(c),
-        }
-    }
-    if !lit.is_empty() {
-        segs.push(Segment::Lit(lit));
-    }
-    segs
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-fn strip_controls(s: &str, keep_newlines: bool) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '\n' if keep_newlines => Some('\n'),
-            '\n' | '\t' | '\r' => Some(' '),
-            c if c.is_control() || is_bidi_control(c) => None,
-            c => Some(c),
-        })
-        .collect()
-}
-
-/// A value as the channel publishes it: one line, no control or bidi characters,
-/// no HTML tag or Markdown link.
-fn neutralise(value: &str) -> String {
-    strip_controls(value, false)
-        .replace('<', "\u{2039}")
-        .replace('>', "\u{203a}")
-        .replace("](", "] (")
-        .trim()
-        .to_owned()
-}
-
 /// Renders `template` for `alert` as the Statuspal channel does before its
-/// fallbacks and length limits.
+/// fallbacks and length limits: with the channel's own renderer
+/// ([`StatuspalTemplate`]). A template that does not parse renders empty (building
+/// the channel refuses it first, naming the field).
 pub fn render(template: &str, alert: &Alert) -> String {
-    let mut out = String::new();
-    for s in parse(template) {
-        match s {
-            Segment::Lit(l) => out.push_str(&strip_controls(&l, true)),
-            Segment::Summary => out.push_str(&neutralise(alert.title())),
-            Segment::Name => out.push_str(&neutralise(&alert.name)),
-            Segment::Severity => out.push_str(alert.severity.as_str()),
-            Segment::Model => {
-                out.push_str(&neutralise(alert.source.model.as_deref().unwrap_or("")))
-            }
-            Segment::Label(l) => out.push_str(&neutralise(
-                alert.labels.get(&l).map(String::as_str).unwrap_or(""),
-            )),
-        }
-    }
-    out
-}
-
-/// The labels a template names.
-fn labels_of(template: &str) -> Vec<String> {
-    parse(template)
-        .into_iter()
-        .filter_map(|s| match s {
-            Segment::Label(l) => Some(l),
-            _ => None,
-        })
-        .collect()
+    StatuspalTemplate::parse("template", template)
+        .map(|t| t.render(alert))
+        .unwrap_or_default()
 }
 
 /// The size of the fields of the huge sample alert.
@@ -201,17 +100,8 @@ pub fn samples(severity: Severity, status: Status, labels: &[String]) -> Vec<(St
 }
 
 /// What is empty in `template` for `alert`, to say why it renders empty.
-fn why_empty(template: &str, alert: &Alert) -> String {
-    let mut missing = Vec::new();
-    for s in parse(template) {
-        match s {
-            Segment::Model if alert.source.model.is_none() => missing.push("model".to_owned()),
-            Segment::Label(l) if !alert.labels.contains_key(&l) => {
-                missing.push(format!("label `{l}`"))
-            }
-            _ => {}
-        }
-    }
+fn why_empty(template: &StatuspalTemplate, alert: &Alert) -> String {
+    let missing = template.empty_for(alert);
     if missing.is_empty() {
         "it has no text".to_owned()
     } else {
@@ -245,12 +135,26 @@ fn check_statuspal(prefix: &str, cfg: &StatuspalConfig, report: &mut Report) {
         ("deescalated", &t.deescalated, Status::Firing),
         ("resolved", &t.resolved, Status::Resolved),
     ];
-    let labels: Vec<String> = fields.iter().flat_map(|(_, t, _)| labels_of(t)).collect();
-    let severities = published(cfg);
-    for (field, template, status) in fields {
+    let mut parsed = Vec::with_capacity(fields.len());
+    for (field, src, status) in fields {
         let key = format!("{prefix}.templates.{field}");
         report.templates += 1;
-        if labels_of(template).iter().any(|l| l == "alertname") {
+        match StatuspalTemplate::parse(&format!("templates.{field}"), src) {
+            Ok(t) => parsed.push((field, key, t, status)),
+            // Building the channel refuses it first; said here too in case.
+            Err(e) => report.problems.push(Problem {
+                key,
+                message: e.to_string(),
+            }),
+        }
+    }
+    let labels: Vec<String> = parsed
+        .iter()
+        .flat_map(|(_, _, t, _)| t.labels().map(str::to_owned))
+        .collect();
+    let severities = published(cfg);
+    for (field, key, template, status) in parsed {
+        if template.labels().any(|l| l == "alertname") {
             report.problems.push(Problem {
                 key,
                 message: "`{label:alertname}` is always empty: an alert's name is not one of \
@@ -268,14 +172,14 @@ fn check_statuspal(prefix: &str, cfg: &StatuspalConfig, report: &mut Report) {
         'samples: for severity in &severities {
             for (what, alert) in samples(*severity, status, &labels) {
                 report.renders += 1;
-                let out = render(template, &alert);
+                let out = template.render(&alert);
                 if out.trim().is_empty() {
                     report.problems.push(Problem {
                         key: key.clone(),
                         message: format!(
                             "renders empty for {what} ({}), so the status page would show {fallback} instead; \
                              add text outside the placeholders, or use {{summary}} or {{name}}",
-                            why_empty(template, &alert)
+                            why_empty(&template, &alert)
                         ),
                     });
                     break 'samples;
@@ -322,7 +226,8 @@ mod tests {
             render("{summary}", &Alert::new(Severity::Info, "OnlyName")),
             "OnlyName"
         );
-        assert_eq!(labels_of("{label:a} {name} {label:b}"), ["a", "b"]);
+        let t = StatuspalTemplate::parse("t", "{label:a} {name} {label:b}").unwrap();
+        assert_eq!(t.labels().collect::<Vec<_>>(), ["a", "b"]);
     }
 
     fn statuspal(templates: &str, severity: &str) -> RouterConfig {

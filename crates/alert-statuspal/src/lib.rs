@@ -184,7 +184,7 @@ pub use config::{
 };
 pub use notifier::StatuspalNotifier;
 pub use severity::{StatuspalImpact, StatuspalSeverityMap};
-pub use template::StatuspalTemplates;
+pub use template::{StatuspalTemplates, Template as StatuspalTemplate};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

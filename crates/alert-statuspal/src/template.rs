@@ -91,14 +91,19 @@ enum Segment {
     Label(String),
 }
 
-/// A parsed template.
+/// One parsed template of the language documented on [`StatuspalTemplates`]
+/// (exported as `StatuspalTemplate`): what the notifier renders, and what
+/// `alerts check` renders against sample alerts, so the check can never drift
+/// from the channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Template(Vec<Segment>);
+pub struct Template(Vec<Segment>);
 
 const KNOWN: &str = "{summary}, {name}, {severity}, {model}, {label:NAME}";
 
 impl Template {
-    pub(crate) fn parse(field: &str, src: &str) -> Result<Template, BuildError> {
+    /// Parses `src`; an error names `field` (`templates.title`) and what is wrong
+    /// (an unknown placeholder, an unbalanced brace).
+    pub fn parse(field: &str, src: &str) -> Result<Template, BuildError> {
         let mut segs = Vec::new();
         let mut lit = String::new();
         let mut chars = src.chars().peekable();
@@ -165,8 +170,30 @@ impl Template {
         Ok(Template(segs))
     }
 
-    /// Renders the template for `alert`, neutralising every substituted value.
-    pub(crate) fn render(&self, alert: &Alert) -> String {
+    /// The labels it names (`{label:NAME}`), in order.
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|s| match s {
+            Segment::Label(l) => Some(l.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The placeholders that render nothing for `alert`: `model` when it has no
+    /// model, ``label `NAME` `` for each named label it does not carry.
+    pub fn empty_for(&self, alert: &Alert) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Model if alert.source.model.is_none() => Some("model".to_owned()),
+                Segment::Label(l) if !alert.labels.contains_key(l) => Some(format!("label `{l}`")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Renders the template for `alert`, neutralising every substituted value
+    /// (before the notifier's fallbacks and length limits).
+    pub fn render(&self, alert: &Alert) -> String {
         let mut out = String::new();
         for s in &self.0 {
             match s {

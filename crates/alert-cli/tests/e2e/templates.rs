@@ -1,9 +1,10 @@
-//! `alerts check` renders Statuspal templates with its own copy of the template
-//! language (`alert_cli::templates::render`). This test holds that copy to the real
-//! channel: for templates and alerts of every kind (the check's samples, and values
-//! the channel neutralises), what `render` gives, after the channel's documented
-//! fallbacks and limits, is exactly what `StatuspalNotifier` publishes to a fake
-//! Statuspal.
+//! `alerts check` renders Statuspal templates with the channel's own renderer
+//! (`alert_cli::templates::render`, over `StatuspalTemplate`) and then judges the
+//! result against the channel's documented fallbacks and limits. This test holds
+//! that judgement to the real channel: for templates and alerts of every kind (the
+//! check's samples, and values the channel neutralises), what `render` gives, after
+//! those fallbacks and limits, is exactly what `StatuspalNotifier` publishes to a
+//! fake Statuspal.
 
 use alert_cli::templates::{render, samples};
 use alert_core::fit::{Measure, truncate};
