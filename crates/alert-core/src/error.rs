@@ -242,27 +242,6 @@ impl NotifyError {
     }
 }
 
-/// Returns a `&'static str` equal to `name`, leaking each distinct name once, for
-/// errors made on behalf of a notifier whose name is only known at run time (the
-/// default [`Notifier::notify_group`](crate::Notifier::notify_group)). Names come
-/// from code or configuration, so the set is small; past 256 distinct names,
-/// `"notifier"` is returned instead of leaking more.
-pub(crate) fn intern(name: &str) -> &'static str {
-    use std::collections::BTreeSet;
-    use std::sync::Mutex;
-    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = names.get(name) {
-        return s;
-    }
-    if names.len() >= 256 {
-        return "notifier";
-    }
-    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-    names.insert(leaked);
-    leaked
-}
-
 /// Why a channel (or router) could not be built from its configuration.
 ///
 /// Returned only by constructors (`XNotifier::new(config)`), never when sending.

@@ -10,6 +10,10 @@ use async_trait::async_trait;
 use crate::render::digest_alert;
 use crate::{Alert, Result, Severity};
 
+/// The receipt meta `skipped` of [`Notifier::notify_group`] given an empty group:
+/// nothing was sent.
+pub const EMPTY_GROUP: &str = "empty group";
+
 /// Proof of a delivery: which channel took it and the provider's id for it.
 ///
 /// A later update or resolution of the same alert hands the receipt back to the
@@ -110,17 +114,13 @@ pub trait Notifier: Send + Sync + Debug {
 
     /// Delivers a group of alerts as one message. The default sends a digest alert
     /// (see [`digest_alert`](crate::render::digest_alert)) through
-    /// [`notify`](Notifier::notify); a group of one is sent as is; an empty group
-    /// is a caller's mistake and fails with
-    /// [`NotifyError::InvalidAlert`](crate::NotifyError::InvalidAlert) without
-    /// sending anything.
+    /// [`notify`](Notifier::notify); a group of one is sent as is. An empty group
+    /// sends nothing and succeeds with a receipt whose meta `skipped` is
+    /// `empty group` ([`EMPTY_GROUP`]): every channel of the workspace does the same,
+    /// and the conformance suite checks it.
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         match alerts {
-            [] => Err(crate::NotifyError::InvalidAlert {
-                channel: crate::error::intern(self.name()),
-                reason: "notify_group was given an empty group: there is nothing to send"
-                    .to_owned(),
-            }),
+            [] => Ok(Receipt::new(self.name()).with_meta("skipped", EMPTY_GROUP)),
             [one] => self.notify(one).await,
             _ => self.notify(&digest_alert(alerts)).await,
         }
@@ -545,16 +545,10 @@ mod tests {
             name: format!("keep-{}", "runtime-name"),
             sent: Mutex::new(Vec::new()),
         };
-        let err = block_on(k.notify_group(&[])).expect_err("an empty group is refused");
-        assert_eq!(err.kind(), "invalid_alert");
-        assert_eq!(err.channel(), "keep-runtime-name");
-        assert_eq!(err.retryable(), crate::Retry::Never);
-        assert!(!err.disables_destination());
-        assert_eq!(
-            err.to_string(),
-            "keep-runtime-name: cannot send this alert: notify_group was given an empty \
-             group: there is nothing to send"
-        );
+        let r = block_on(k.notify_group(&[])).expect("an empty group is skipped");
+        assert_eq!(r.channel, "keep-runtime-name");
+        assert_eq!(r.meta("skipped"), Some(EMPTY_GROUP));
+        assert_eq!(r.id, None);
         assert!(k.sent.lock().unwrap().is_empty(), "nothing was sent");
 
         let one = alert("Solo", Severity::Warning);

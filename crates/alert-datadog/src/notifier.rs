@@ -353,7 +353,7 @@ impl Notifier for DatadogNotifier {
 
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         match alerts {
-            [] => Ok(Receipt::new(CHANNEL).with_meta("skipped", "empty group")),
+            [] => Ok(Receipt::new(CHANNEL).with_meta("skipped", alert_core::EMPTY_GROUP)),
             [one] => self.notify(one).await,
             _ => {
                 let refs: Vec<&Alert> = alerts.iter().collect();

@@ -412,7 +412,7 @@ impl Notifier for DiscordNotifier {
 
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         match alerts {
-            [] => Ok(Receipt::new(CHANNEL).with_meta("skipped", "empty group")),
+            [] => Ok(Receipt::new(CHANNEL).with_meta("skipped", alert_core::EMPTY_GROUP)),
             [one] => self.notify(one).await,
             _ => {
                 let (body, report) = self.composer.group(alerts);

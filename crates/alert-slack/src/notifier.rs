@@ -389,7 +389,7 @@ impl Notifier for SlackNotifier {
 
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         let shows = match alerts {
-            [] => return Ok(Receipt::new(CHANNEL)),
+            [] => return Ok(Receipt::new(CHANNEL).with_meta("skipped", alert_core::EMPTY_GROUP)),
             // A group of one is laid out as that alert.
             [one] => Shows::Alert(one),
             many => Shows::Digest(many.len()),

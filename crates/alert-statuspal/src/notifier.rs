@@ -702,7 +702,7 @@ impl Notifier for StatuspalNotifier {
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         match alerts {
             [] => Ok(Receipt::new(CHANNEL)
-                .with_meta("skipped", "empty-group")
+                .with_meta("skipped", alert_core::EMPTY_GROUP)
                 .with_meta("reason", "the group has no alert")),
             [one] => self.notify(one).await,
             _ => {

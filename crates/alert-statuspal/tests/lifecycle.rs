@@ -668,7 +668,7 @@ async fn a_group_is_one_incident_titled_after_its_worst_alert() {
     assert_eq!(r.meta("action"), Some("resolved"));
     assert!(!s.fake.incidents()[0].is_open());
     let empty = n.notify_group(&[]).await.unwrap();
-    assert_eq!(empty.meta("skipped"), Some("empty-group"));
+    assert_eq!(empty.meta("skipped"), Some("empty group"));
 }
 
 #[tokio::test]

@@ -20,8 +20,9 @@
 //! 2. every [`corpus`] alert and group is delivered (`Ok`), without a
 //!    panic, and every payload the fake received is within the provider's limits
 //!    (the harness says what the limits are, in [`Harness::check_payloads`]);
-//! 3. a resolution sent with [`Notifier::update`] and the firing alert's receipt
-//!    is delivered;
+//! 3. an empty group sends nothing and succeeds with a receipt whose meta
+//!    `skipped` is [`alert_core::EMPTY_GROUP`]; a resolution sent with
+//!    [`Notifier::update`] and the firing alert's receipt is delivered;
 //! 4. each [`Fault`] gives an error with the right [`Retry`] classification (a
 //!    429's delay at least the advertised one), and permanent destination failures
 //!    say so ([`disables_destination`](NotifyError::disables_destination)). A
@@ -327,6 +328,28 @@ async fn run_suite(suite: &Suite<'_>) -> Report {
             report.failures.push(format!("{name}: {v}"));
         }
     }
+
+    // An empty group sends nothing and says so in its receipt (not counted in
+    // `sends`: nothing is due at the fake).
+    match guarded(n.notify_group(&[])).await {
+        Ok(Ok(r)) => {
+            if r.meta("skipped") != Some(alert_core::EMPTY_GROUP) {
+                report.failures.push(format!(
+                    "empty group: the receipt's meta `skipped` is {:?}, expected {:?}",
+                    r.meta("skipped"),
+                    alert_core::EMPTY_GROUP
+                ));
+            }
+            check_secret(&mut report, "the empty group's receipt", &format!("{r:?}"));
+        }
+        Ok(Err(e)) => report.failures.push(format!(
+            "empty group: failed ({e}) instead of sending nothing"
+        )),
+        Err(p) => report.failures.push(format!("empty group: panicked: {p}")),
+    }
+    // Start the next checks from a clean record. What the fake received here is not
+    // judged: a harness that knows nothing was due may report nothing.
+    let _ = h.check_payloads().await;
 
     // 3. Firing, then resolved through update() with the first receipt.
     let firing = corpus::cases()

@@ -27,6 +27,8 @@ struct MiniChannel {
     leak_in_groups: bool,
     /// Calls a dropped connection a dead destination.
     disables_on_reset: bool,
+    /// Posts a message for an empty group.
+    sends_for_empty: bool,
 }
 
 impl MiniChannel {
@@ -101,6 +103,9 @@ impl Notifier for MiniChannel {
         self.post(escape(&text)).await
     }
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
+        if alerts.is_empty() && !self.sends_for_empty {
+            return Ok(Receipt::new("mini").with_meta("skipped", alert_core::EMPTY_GROUP));
+        }
         if self.leak_in_groups {
             return Err(self.leaky("group"));
         }
@@ -148,6 +153,7 @@ impl MiniHarness {
             ignore_retry_after: false,
             no_fitting: false,
             sends_nothing: false,
+            sends_for_empty: false,
             leak_in_groups: false,
             disables_on_reset: false,
         };
@@ -253,7 +259,8 @@ async fn a_correct_channel_passes() {
         + Fault::ALL.len()
         + Fault::OPTIONAL.len();
     assert_eq!(report.sends, expected);
-    // Every send reached the fake (corpus, groups, update pair, faults).
+    // Every send reached the fake (corpus, groups, update pair, faults), and
+    // nothing for the empty group.
     assert_eq!(h.hook.recorder().len(), report.sends);
 }
 
@@ -328,6 +335,16 @@ async fn a_harness_that_never_reports_an_empty_reception_fails() {
             "check_payloads reported nothing although the fake received nothing: it must say \
           so (e.g. \"nothing was sent\"), or a channel that sends nothing passes"
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_channel_that_posts_for_an_empty_group_fails() {
+    let h = MiniHarness::start(|n| n.sends_for_empty = true).await;
+    let report = run(&h).await;
+    assert_eq!(
+        report.failures,
+        ["empty group: the receipt's meta `skipped` is None, expected \"empty group\""]
     );
 }
 

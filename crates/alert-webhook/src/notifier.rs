@@ -335,7 +335,7 @@ impl Notifier for WebhookNotifier {
 
     async fn notify_group(&self, alerts: &[Alert]) -> Result<Receipt> {
         if alerts.is_empty() {
-            return Ok(Receipt::new(CHANNEL).with_meta("skipped", "empty group"));
+            return Ok(Receipt::new(CHANNEL).with_meta("skipped", alert_core::EMPTY_GROUP));
         }
         self.post(self.body(alerts, None)).await
     }
