@@ -698,6 +698,23 @@ impl Inner {
     fn is_idle(&self) -> bool {
         self.lanes.values().all(|l| l.load() == (0, 0))
     }
+
+    /// Ends an attempt in `lane` ([`Lane::finish`]) and wakes
+    /// [`Outbox::wait_idle`] when nothing is left anywhere.
+    fn finish(&self, lane: &Lane, again: Option<(u64, Instant, Severity, Held)>) {
+        lane.finish(again);
+        if self.is_idle() {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// A write went through: no store error is outstanding any more.
+    fn clear_store_error(&self) {
+        self.last_store_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
 }
 
 /// Writes outcomes and submitted notifications to the store in batches (group
@@ -728,11 +745,7 @@ async fn writer(
         }
         match store.apply(&changes).await {
             Ok(()) => {
-                inner
-                    .last_store_error
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take();
+                inner.clear_store_error();
                 for c in pending.drain(..) {
                     let _ = c.done.send(Ok(()));
                 }
@@ -774,11 +787,7 @@ async fn write_outcomes(inner: &Inner, store: &dyn Store, outcomes: &[Change]) {
         tokio::time::sleep(backoff).await;
         match store.apply(outcomes).await {
             Ok(()) => {
-                inner
-                    .last_store_error
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take();
+                inner.clear_store_error();
                 return;
             }
             Err(e) => note_store_error(inner, store, &e, outcomes.len()),
@@ -829,10 +838,7 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                             // No longer pending (removed from the store by hand).
                             tracing::warn!(%id, receiver = %lane.receiver, channel = %lane.channel,
                                 "queued notification no longer in the store; skipped");
-                            lane.finish(None);
-                            if inner.is_idle() {
-                                inner.idle.notify_waiters();
-                            }
+                            inner.finish(&lane, None);
                             continue;
                         }
                         Err(e) => {
@@ -842,7 +848,7 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                                 error = %e, "could not read a queued notification from the store; trying again in 1 s");
                             let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
                             let at = Instant::now() + Duration::from_secs(1);
-                            lane.finish(Some((seq, at, severity, Held::Stored(id))));
+                            inner.finish(&lane, Some((seq, at, severity, Held::Stored(id))));
                             continue;
                         }
                     },
@@ -872,10 +878,7 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                         None
                     }
                 };
-                lane.finish(again);
-                if inner.is_idle() {
-                    inner.idle.notify_waiters();
-                }
+                inner.finish(&lane, again);
             }
             Err(next) => {
                 if recording.is_some() {
@@ -909,10 +912,7 @@ async fn settle(
 ) {
     if let Some(wait) = recording.take() {
         let _ = wait.await;
-        lane.finish(None);
-        if inner.is_idle() {
-            inner.idle.notify_waiters();
-        }
+        inner.finish(lane, None);
     }
 }
 
@@ -991,7 +991,7 @@ async fn deliver(inner: &Inner, lane: &Lane, mut n: Notification) -> Outcome {
             changes.push(Change::Attempt(a));
             changes.push(Change::Dequeue(n.id.clone()));
             inner.counters.delivered.fetch_add(1, Ordering::Relaxed);
-            match start_commit(inner, changes).await {
+            match start_commit(inner, changes, true).await {
                 Some(wait) => Outcome::Recording(wait),
                 None => Outcome::Done,
             }
@@ -1123,13 +1123,14 @@ async fn hand_over(
     }
 }
 
-/// Hands `changes` to the writer (retried until written); the receiver answers
-/// once they are durable. `None` when the outbox is shutting down and they will not
-/// be written (the store still holds the notification as it was: it is retried
-/// after the next start).
+/// Hands `changes` to the writer (see [`Commit::retry`]); the receiver answers once
+/// they are durable, or with the store's error for a change that is not retried.
+/// `None` when the outbox is shutting down and they will not be written (the store
+/// still holds the notification as it was: it is retried after the next start).
 async fn start_commit(
     inner: &Inner,
     changes: Vec<Change>,
+    retry: bool,
 ) -> Option<oneshot::Receiver<Result<(), StoreError>>> {
     let tx = inner
         .commit_tx
@@ -1139,7 +1140,7 @@ async fn start_commit(
     let (done, wait) = oneshot::channel();
     tx.send(Commit {
         changes,
-        retry: true,
+        retry,
         done,
     })
     .await
@@ -1150,7 +1151,7 @@ async fn start_commit(
 /// Hands `changes` to the writer and waits until they are durable. `false` when the
 /// outbox is shutting down and they were not written.
 async fn commit(inner: &Inner, changes: Vec<Change>) -> bool {
-    match start_commit(inner, changes).await {
+    match start_commit(inner, changes, true).await {
         Some(wait) => matches!(wait.await, Ok(Ok(()))),
         None => false,
     }
@@ -1339,21 +1340,9 @@ impl Outbox {
         let changes: Vec<Change> = ns.iter().cloned().map(Change::Enqueue).collect();
         // Through the writer, so the transaction is shared with the outcomes and
         // other submits waiting at the same moment (group commit).
-        let tx = self
-            .inner
-            .commit_tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let wait = start_commit(&self.inner, changes, false)
+            .await
             .ok_or(OutboxError::Closed)?;
-        let (done, wait) = oneshot::channel();
-        tx.send(Commit {
-            changes,
-            retry: false,
-            done,
-        })
-        .await
-        .map_err(|_| OutboxError::Closed)?;
         wait.await.map_err(|_| OutboxError::Closed)??;
         self.inner
             .counters
