@@ -592,27 +592,30 @@ fn run_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> StoreResult<()> {
             id,
             attempts,
             next_attempt_at,
-        } => {
-            let current: Option<String> = tx
-                .prepare_cached("SELECT record FROM outbox WHERE id = ?1")
-                .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
-                .map_err(sql_err)?;
-            match current {
-                Some(rec) => {
-                    let mut n: Notification = from_json(&format!("outbox entry {id}"), &rec)?;
-                    n.attempts = *attempts;
-                    n.next_attempt_at = *next_attempt_at;
-                    let j = to_json(&n)?;
-                    exec(
-                        tx,
-                        "UPDATE outbox SET record = ?2 WHERE id = ?1",
-                        params![id, j],
-                    )
-                }
-                None => Ok(()),
+        } => match outbox_entry(tx, id)? {
+            Some(mut n) => {
+                n.attempts = *attempts;
+                n.next_attempt_at = *next_attempt_at;
+                let j = to_json(&n)?;
+                exec(
+                    tx,
+                    "UPDATE outbox SET record = ?2 WHERE id = ?1",
+                    params![id, j],
+                )
             }
-        }
+            None => Ok(()),
+        },
     }
+}
+
+/// The pending outbox entry `id`.
+fn outbox_entry(c: &Connection, id: &str) -> StoreResult<Option<Notification>> {
+    let rec: Option<String> = c
+        .prepare_cached("SELECT record FROM outbox WHERE id = ?1")
+        .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+        .map_err(sql_err)?;
+    rec.map(|r| from_json(&format!("outbox entry {id}"), &r))
+        .transpose()
 }
 
 /// Reads `record` JSON rows of `sql` with `params`.
@@ -812,15 +815,7 @@ impl Store for SqliteStore {
 
     async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
         let id = id.to_owned();
-        self.with(move |c| {
-            let rec: Option<String> = c
-                .prepare_cached("SELECT record FROM outbox WHERE id = ?1")
-                .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
-                .map_err(sql_err)?;
-            rec.map(|r| from_json(&format!("outbox entry {id}"), &r))
-                .transpose()
-        })
-        .await
+        self.with(move |c| outbox_entry(c, &id)).await
     }
 
     async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
