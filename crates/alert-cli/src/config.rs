@@ -268,8 +268,11 @@ fn parse_attempt_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D:
     bounded_duration(d, ATTEMPT_TIMEOUT_RANGE, ("100ms", "10m"))
 }
 
-fn parse_lane_concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    let (min, max) = LANE_CONCURRENCY_RANGE;
+/// An integer within `range` (both ends included).
+fn bounded_count<'de, D: Deserializer<'de>>(
+    d: D,
+    (min, max): (usize, usize),
+) -> Result<usize, D::Error> {
     let n = i64::deserialize(d)?;
     usize::try_from(n)
         .ok()
@@ -277,13 +280,12 @@ fn parse_lane_concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::E
         .ok_or_else(|| de::Error::custom(format!("must be between {min} and {max}, not {n}")))
 }
 
+fn parse_lane_concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    bounded_count(d, LANE_CONCURRENCY_RANGE)
+}
+
 fn parse_memory_limit<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    let (min, max) = MEMORY_LIMIT_RANGE;
-    let n = i64::deserialize(d)?;
-    usize::try_from(n)
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| de::Error::custom(format!("must be between {min} and {max}, not {n}")))
+    bounded_count(d, MEMORY_LIMIT_RANGE)
 }
 
 /// `[delivery]`: how the outbox delivers every channel of every receiver.
