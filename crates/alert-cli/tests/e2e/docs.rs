@@ -719,12 +719,19 @@ async fn api_md_documents_every_metric_series() {
             .await,
         1
     );
-    let live =
-        crate::harness::eventually(std::time::Duration::from_secs(10), "an attempt", || async {
+    let live = crate::harness::eventually(
+        std::time::Duration::from_secs(10),
+        "a recorded delivery",
+        || async {
+            // The sink sees the request before the outbox records its outcome; the
+            // latency histogram has its first sample only once the outcome is in.
             let m = svc.metrics().await;
-            m.contains("alerts_delivery_attempts_total{").then_some(m)
-        })
-        .await;
+            (m.contains(r#"outcome="delivered"} 1"#)
+                && m.contains("alerts_delivery_latency_seconds_count"))
+            .then_some(m)
+        },
+    )
+    .await;
     // (documented name, type) from the table after `<!-- metrics -->`.
     let doc = repo_file("docs/api.md");
     let table = &doc[doc.find("<!-- metrics -->").expect("metrics marker")..];
