@@ -1,5 +1,6 @@
-//! `SqliteStore` passes the shared store suite, survives reopening, and fails
-//! clearly (never silently) when the database is locked, read-only or full.
+//! `SqliteStore` passes the shared store suite, survives reopening, fails clearly
+//! (never silently) when the database is locked, read-only or full, and sets aside
+//! a record it cannot read instead of failing on it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,8 +8,8 @@ use std::time::Duration;
 use alert_core::{Alert, Notifier, Receipt, Severity, Timestamp, async_trait};
 use alert_router::delivery::Outbox;
 use alert_router::store::{
-    AttemptOutcome, AttemptQuery, Change, Notification, NotificationKind, SqliteOptions,
-    SqliteStore, Store, StoreError, testsuite,
+    AlertRecord, AttemptOutcome, AttemptQuery, Change, LogEntry, LogKind, Notification,
+    NotificationKind, Retention, SqliteOptions, SqliteStore, Store, StoreError, testsuite,
 };
 
 fn notification(id: &str, body: &str) -> Notification {
@@ -284,5 +285,207 @@ async fn the_outbox_survives_a_database_locked_mid_delivery() {
         (AttemptOutcome::Delivered, 1, Some("provider-1"))
     );
     assert_eq!(outbox.stats().last_store_error, None);
+    outbox.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Rows of the `quarantine` table: (table, error, raw record).
+fn quarantined(path: &std::path::Path) -> Vec<(String, String, String)> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    let mut s = c
+        .prepare("SELECT tbl, error, record FROM quarantine ORDER BY seq")
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Overwrites records by hand, as a damaged file or an incompatible build would.
+fn damage(path: &std::path::Path, sql: &str) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c.execute_batch(sql).unwrap();
+}
+
+/// A record that does not decode neither stops the others from loading (the
+/// service would not start) nor stays to fail again: it is moved, raw, to the
+/// `quarantine` table, and retention prunes it like the dead letters.
+#[tokio::test]
+async fn an_unreadable_record_is_set_aside_and_the_rest_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let at = Timestamp::from_unix_seconds(1_800_000_000).unwrap();
+    let mut log = LogEntry::new(LogKind::Notified, at);
+    log.receiver = "team".into();
+    log.channel = "webhook".into();
+    log.group_key = "g1".into();
+    store
+        .apply(&[
+            Change::PutAlert(AlertRecord::new(
+                Arc::new(Alert::new(Severity::Error, "Kept")),
+                at,
+            )),
+            Change::PutAlert(AlertRecord::new(
+                Arc::new(Alert::new(Severity::Error, "Broken")),
+                at,
+            )),
+            Change::Enqueue(notification("n1", "first")),
+            Change::Enqueue(notification("n2", "second")),
+            Change::Enqueue(notification("n3", "third")),
+            Change::Log(log),
+        ])
+        .await
+        .unwrap();
+    damage(
+        &path,
+        r#"UPDATE alerts SET record = '{"alert": {"name": "Broken"' WHERE record LIKE '%"Broken"%';
+           UPDATE outbox SET record = 'not json' WHERE id = 'n2';
+           UPDATE outbox SET record = '{"id": "n3"}' WHERE id = 'n3';
+           UPDATE log SET record = '[]';"#,
+    );
+
+    // The state loads without the broken alert.
+    let snap = store.load().await.unwrap();
+    let names: Vec<&str> = snap.alerts.iter().map(|a| a.alert.name.as_str()).collect();
+    assert_eq!(names, ["Kept"]);
+    // The outbox resumes without the two unreadable entries.
+    let ids: Vec<String> = store
+        .pending_outbox(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(ids, ["n1"]);
+    assert_eq!(store.outbox_entry("n2").await.unwrap(), None);
+    assert_eq!(
+        store.outbox_entry("n1").await.unwrap(),
+        Some(notification("n1", "first"))
+    );
+    // An unreadable dedup entry reads as none (at worst a repeat), not an error.
+    assert_eq!(
+        store
+            .last_notification("team", "webhook", "g1")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let q = quarantined(&path);
+    let tables: Vec<&str> = q.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(tables, ["alerts", "outbox", "outbox", "log"], "{q:?}");
+    assert_eq!(q[1].2, "not json", "the raw text is kept");
+    assert!(
+        q[1].1.contains("expected"),
+        "the decoding error: {}",
+        q[1].1
+    );
+    assert!(q[0].2.contains("Broken"));
+    assert!(q[2].1.contains("missing field `receiver`"), "{}", q[2].1);
+    // The next start finds them gone from their tables and sets nothing aside twice.
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.load().await.unwrap().alerts.len(), 1);
+    assert_eq!(again.pending_outbox(0).await.unwrap().len(), 1);
+    assert_eq!(quarantined(&path).len(), 4);
+
+    // Retention prunes the quarantine by age.
+    let report = again
+        .prune(&Retention::before(
+            Timestamp::now().saturating_add(Duration::from_secs(60)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(report.quarantined, 4, "{report:?}");
+    assert!(quarantined(&path).is_empty());
+}
+
+/// A read-only store (inspection) cannot move anything: it skips the unreadable
+/// row and reads the rest.
+#[tokio::test]
+async fn a_read_only_store_skips_an_unreadable_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .apply(&[
+                Change::Enqueue(notification("n1", "x")),
+                Change::Enqueue(notification("n2", "y")),
+            ])
+            .await
+            .unwrap();
+    }
+    damage(
+        &path,
+        "UPDATE outbox SET record = 'garbage' WHERE id = 'n1';",
+    );
+    let mut o = SqliteOptions::default();
+    o.read_only = true;
+    let ro = SqliteStore::open_with(&path, o).unwrap();
+    let ids: Vec<String> = ro
+        .pending_outbox(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(ids, ["n2"]);
+    assert!(quarantined(&path).is_empty());
+}
+
+/// The outbox keeps waiting notifications past its memory limit as ids and reads
+/// each back when its turn comes. One that became unreadable meanwhile is set
+/// aside and skipped: the others are delivered and the lane does not retry it
+/// forever (before, it was read again every second).
+#[tokio::test]
+async fn an_unreadable_waiting_notification_is_skipped_and_the_others_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let (called_tx, mut called) = tokio::sync::mpsc::unbounded_channel();
+    let go = Arc::new(tokio::sync::Semaphore::new(0));
+    let outbox = Outbox::builder(store.clone())
+        .channel(
+            "team",
+            "webhook",
+            Arc::new(Gated {
+                called: called_tx,
+                go: go.clone(),
+            }),
+        )
+        .lane_concurrency(1)
+        .memory_limit(0)
+        .start()
+        .await
+        .unwrap();
+    outbox
+        .submit_many(vec![
+            notification("n1", "first"),
+            notification("n2", "second"),
+            notification("n3", "third"),
+        ])
+        .await
+        .unwrap();
+    // The first is being sent; the other two wait, as ids only.
+    tokio::time::timeout(Duration::from_secs(60), called.recv())
+        .await
+        .expect("the channel was called")
+        .expect("open");
+    damage(&path, "UPDATE outbox SET record = '{' WHERE id = 'n2';");
+    go.add_permits(10);
+    assert!(
+        outbox.wait_idle(Duration::from_secs(60)).await,
+        "the lane drains: {:?}",
+        outbox.stats()
+    );
+    let stats = outbox.stats();
+    assert_eq!((stats.delivered, stats.queued), (2, 0), "{stats:?}");
+    assert_eq!(stats.store_errors, 0, "{stats:?}");
+    assert!(store.pending_outbox(0).await.unwrap().is_empty());
+    let q = quarantined(&path);
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!((q[0].0.as_str(), q[0].2.as_str()), ("outbox", "{"));
     outbox.shutdown(Duration::from_secs(5)).await;
 }

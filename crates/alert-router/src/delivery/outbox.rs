@@ -835,9 +835,10 @@ async fn worker(inner: Arc<Inner>, lane: Arc<Lane>) {
                     Held::Stored(id) => match inner.store.outbox_entry(&id).await {
                         Ok(Some(n)) => n,
                         Ok(None) => {
-                            // No longer pending (removed from the store by hand).
+                            // No longer pending: removed by hand, or set aside by the
+                            // store as unreadable (the SQLite store's quarantine).
                             tracing::warn!(%id, receiver = %lane.receiver, channel = %lane.channel,
-                                "queued notification no longer in the store; skipped");
+                                "queued notification no longer pending in the store (removed, or set aside as unreadable); skipped");
                             inner.finish(&lane, None);
                             continue;
                         }

@@ -61,6 +61,10 @@
 //! [`MemoryStore`] and the SQLite store pass it. `apply` must be atomic (all changes
 //! or none) and must return an error, never panic, when the medium fails (disk full,
 //! database locked): the router reports it to the caller instead of losing the alert.
+//! A stored record that no longer decodes should not fail the reads that return it
+//! (`load`, `pending_outbox`, `outbox_entry`, the dedup lookups): the service could
+//! not start, or would read it again forever. The SQLite store moves such a record
+//! to its `quarantine` table, logs it and returns the others; do the same.
 
 mod memory;
 #[cfg(feature = "sqlite")]
@@ -851,6 +855,9 @@ pub struct PruneReport {
     pub receipts: u64,
     /// Dead letters given up before the cut-off.
     pub dead_letters: u64,
+    /// Unreadable records set aside before the cut-off (the SQLite store's
+    /// `quarantine` table; always 0 for stores without one).
+    pub quarantined: u64,
 }
 
 impl PruneReport {
@@ -863,6 +870,7 @@ impl PruneReport {
             + self.silences
             + self.receipts
             + self.dead_letters
+            + self.quarantined
     }
 }
 

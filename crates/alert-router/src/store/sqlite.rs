@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alert_core::{Fingerprint, Timestamp};
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -116,6 +116,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (at);
+CREATE TABLE IF NOT EXISTS quarantine (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    tbl TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_at ON quarantine (at);
 ";
 
 /// The default of [`SqliteOptions::wal_autocheckpoint`], in pages.
@@ -610,12 +619,83 @@ fn run_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> StoreResult<()> {
 
 /// The pending outbox entry `id`.
 fn outbox_entry(c: &Connection, id: &str) -> StoreResult<Option<Notification>> {
-    let rec: Option<String> = c
-        .prepare_cached("SELECT record FROM outbox WHERE id = ?1")
-        .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+    Ok(records(c, "outbox", "WHERE id = ?1", &[&id])?.pop())
+}
+
+/// Reads the `record` JSON of the rows of `table` that `tail` (its `WHERE`,
+/// `ORDER BY` and `LIMIT` clauses, with `params`) selects.
+///
+/// A row whose record does not decode (a manual edit, a damaged file, a record
+/// written by an incompatible build) does not stop the others: it is **set aside**,
+/// moved in one transaction to the `quarantine` table with its table, rowid, the
+/// decoding error and its raw text, and logged at error level (table, rowid and
+/// error; never the record). Nothing is lost, and a single bad row can neither keep
+/// the service from starting nor be retried forever. In a read-only store the row
+/// is only skipped and logged.
+fn records<T: DeserializeOwned>(
+    c: &Connection,
+    table: &'static str,
+    tail: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Vec<T>> {
+    let mut stmt = c
+        .prepare_cached(&format!("SELECT rowid, record FROM {table} {tail}"))
         .map_err(sql_err)?;
-    rec.map(|r| from_json(&format!("outbox entry {id}"), &r))
-        .transpose()
+    let raw: Vec<(i64, String)> = stmt
+        .query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|it| it.collect())
+        .map_err(sql_err)?;
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bad = Vec::new();
+    for (row, text) in raw {
+        match serde_json::from_str(&text) {
+            Ok(v) => out.push(v),
+            Err(e) => bad.push((row, e.to_string(), text)),
+        }
+    }
+    if !bad.is_empty() {
+        set_aside(c, table, bad)?;
+    }
+    Ok(out)
+}
+
+/// Moves unreadable rows of `table` (`(rowid, error, raw record)`) to `quarantine`.
+fn set_aside(
+    c: &Connection,
+    table: &'static str,
+    bad: Vec<(i64, String, String)>,
+) -> StoreResult<()> {
+    let read_only = c.is_readonly(rusqlite::MAIN_DB).map_err(sql_err)?;
+    for (row, error, _) in &bad {
+        tracing::error!(
+            store = STORE,
+            table,
+            row,
+            error = %error,
+            "unreadable stored record {}; the other records are used",
+            if read_only {
+                "skipped (read-only store)"
+            } else {
+                "set aside in the `quarantine` table"
+            }
+        );
+    }
+    if read_only {
+        return Ok(());
+    }
+    let at = ts(Timestamp::now());
+    let tx = c.unchecked_transaction().map_err(sql_err)?;
+    for (row, error, text) in &bad {
+        tx.prepare_cached(
+            "INSERT INTO quarantine (at, tbl, row, error, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| s.execute(params![at, table, row, error, text]))
+        .map_err(sql_err)?;
+        tx.prepare_cached(&format!("DELETE FROM {table} WHERE rowid = ?1"))
+            .and_then(|mut s| s.execute(params![row]))
+            .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)
 }
 
 /// Reads `record` JSON rows of `sql` with `params`.
@@ -662,20 +742,13 @@ impl Store for SqliteStore {
 
     async fn load(&self) -> StoreResult<Snapshot> {
         self.with(|c| {
-            let mut alerts: Vec<AlertRecord> = rows(c, "alert", "SELECT record FROM alerts", &[])?;
+            let mut alerts: Vec<AlertRecord> = records(c, "alerts", "", &[])?;
             alerts.sort_by_key(|a| (a.received_at, a.fingerprint()));
-            let groups: Vec<GroupRecord> =
-                rows(c, "group", "SELECT record FROM groups ORDER BY key", &[])?;
-            let silences: Vec<Silence> =
-                rows(c, "silence", "SELECT record FROM silences ORDER BY id", &[])?;
-            let mut acks: Vec<Ack> = rows(c, "ack", "SELECT record FROM acks", &[])?;
+            let groups: Vec<GroupRecord> = records(c, "groups", "ORDER BY key", &[])?;
+            let silences: Vec<Silence> = records(c, "silences", "ORDER BY id", &[])?;
+            let mut acks: Vec<Ack> = records(c, "acks", "", &[])?;
             acks.sort_by_key(|a| a.fingerprint);
-            let states: Vec<StateRecord> = rows(
-                c,
-                "state",
-                "SELECT record FROM states ORDER BY kind, key",
-                &[],
-            )?;
+            let states: Vec<StateRecord> = records(c, "states", "ORDER BY kind, key", &[])?;
             Ok(Snapshot {
                 alerts,
                 groups,
@@ -699,10 +772,10 @@ impl Store for SqliteStore {
             group_key.to_owned(),
         );
         self.with(move |c| {
-            let v: Vec<LogEntry> = rows(
+            let v: Vec<LogEntry> = records(
                 c,
-                "log entry",
-                "SELECT record FROM log WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
+                "log",
+                "WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
                  AND kind = ?4 ORDER BY seq DESC LIMIT 1",
                 &[&r, &ch, &g, &LogKind::Notified.as_str()],
             )?;
@@ -730,10 +803,10 @@ impl Store for SqliteStore {
                 .with(move |c| {
                     let mut found = Vec::with_capacity(slice.len());
                     for (r, ch, g) in &slice {
-                        let v: Vec<LogEntry> = rows(
+                        let v: Vec<LogEntry> = records(
                             c,
-                            "log entry",
-                            "SELECT record FROM log WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
+                            "log",
+                            "WHERE receiver = ?1 AND channel = ?2 AND group_key = ?3
                  AND kind = ?4 ORDER BY seq DESC LIMIT 1",
                             &[r, ch, g, &LogKind::Notified.as_str()],
                         )?;
@@ -802,15 +875,8 @@ impl Store for SqliteStore {
     }
 
     async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>> {
-        self.with(move |c| {
-            rows(
-                c,
-                "outbox entry",
-                "SELECT record FROM outbox ORDER BY seq LIMIT ?1",
-                &[&limit_sql(limit)],
-            )
-        })
-        .await
+        self.with(move |c| records(c, "outbox", "ORDER BY seq LIMIT ?1", &[&limit_sql(limit)]))
+            .await
     }
 
     async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
@@ -912,6 +978,7 @@ impl Store for SqliteStore {
                 silences: del("DELETE FROM silences WHERE ends_at < ?1")?,
                 receipts: del("DELETE FROM receipts WHERE at < ?1")?,
                 dead_letters: del("DELETE FROM dead_letters WHERE at < ?1")?,
+                quarantined: del("DELETE FROM quarantine WHERE at < ?1")?,
             };
             tx.commit().map_err(sql_err)?;
             Ok(report)
