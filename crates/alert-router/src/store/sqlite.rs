@@ -1011,3 +1011,53 @@ impl Store for SqliteStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that panics (a bug) fails its caller only: the store's thread lives on,
+    /// the job's open transaction is rolled back, and the next jobs work.
+    #[tokio::test]
+    async fn a_panicking_job_fails_only_its_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("state.db")).unwrap();
+        let count = || {
+            store.with(|c| {
+                c.query_row("SELECT count(*) FROM quarantine", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(sql_err)
+            })
+        };
+        let err = store
+            .with(|c| -> StoreResult<()> {
+                let tx = c.transaction().map_err(sql_err)?;
+                tx.execute(
+                    "INSERT INTO quarantine (at, tbl, row, error, record) VALUES (0, 't', 1, 'e', 'r')",
+                    [],
+                )
+                .map_err(sql_err)?;
+                panic!("a bug in a job");
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Unavailable { message, .. } if message.contains("panicked")),
+            "{err:?}"
+        );
+        assert_eq!(count().await.unwrap(), 0, "the transaction was rolled back");
+        let n = Notification::new(
+            "n1",
+            "team",
+            "hook",
+            "g",
+            crate::store::NotificationKind::Group,
+            vec![alert_core::Alert::new(alert_core::Severity::Info, "X")],
+            alert_core::Severity::Info,
+            Timestamp::now(),
+        );
+        store.apply(&[Change::Enqueue(n.clone())]).await.unwrap();
+        assert_eq!(store.pending_outbox(0).await.unwrap(), vec![n]);
+    }
+}
