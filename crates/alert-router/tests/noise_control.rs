@@ -712,6 +712,71 @@ async fn a_restarted_router_resumes_from_the_store_without_duplicates() {
     second.shutdown(s(1)).await;
 }
 
+/// An idle group is not rewritten at every `group_interval` tick: its record is
+/// written when it is created and at its first flush. Restored after a restart with
+/// that record, it flushes at once without a duplicate, and it keeps `flushed`: a
+/// new alert waits for `group_interval`, not `group_wait`.
+#[tokio::test(start_paused = true)]
+async fn idle_groups_are_not_rewritten_at_every_tick() {
+    let start = Instant::now();
+    let store = Arc::new(MemoryStore::new());
+    let rec = Rec::new("rec", start);
+    let make = || {
+        Router::builder()
+            .receiver(Receiver::new("team").channel(rec.clone()))
+            .route(
+                Route::to("team")
+                    .group_by(["model"])
+                    .group_wait(s(30))
+                    .group_interval(s(60))
+                    .repeat_interval(s(3600)),
+            )
+            .store(store.clone())
+            .resolve_timeout(s(7200))
+            .clock(Arc::new(TokioClock::starting_at(
+                common::t0().saturating_add(start.elapsed()),
+            )))
+    };
+    let first = make().build().await.unwrap();
+    first
+        .send(alert(Error, "X", &[("model", "m")]))
+        .await
+        .unwrap();
+    at(start, 40).await;
+    assert_eq!(rec.lines().len(), 1);
+    let after_first = store.load().await.unwrap().groups;
+    assert_eq!(after_first.len(), 1);
+    assert!(after_first[0].flushed);
+    // Six more ticks (at 90, 150, ... 390 s): nothing changed, nothing written.
+    at(start, 400).await;
+    assert_eq!(store.load().await.unwrap().groups, after_first);
+    assert_eq!(rec.lines().len(), 1, "{:?}", rec.lines());
+    first.shutdown(s(1)).await;
+    drop(first);
+
+    let second = make().build().await.unwrap();
+    at(start, 401).await;
+    assert_eq!(rec.lines().len(), 1, "no duplicate: {:?}", rec.lines());
+    // The restored group has flushed: a new alert goes out at the next tick (60 s
+    // after the restart's flush), not after a new group_wait.
+    second
+        .send(alert(Error, "Y", &[("model", "m")]))
+        .await
+        .unwrap();
+    at(start, 440).await;
+    assert_eq!(
+        rec.lines().len(),
+        1,
+        "waits for group_interval: {:?}",
+        rec.lines()
+    );
+    at(start, 462).await;
+    let lines = rec.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].contains("Y=firing"), "{lines:?}");
+    second.shutdown(s(1)).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn time_windows_mute_and_activate_routes() {
     let start = Instant::now();

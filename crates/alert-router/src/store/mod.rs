@@ -175,6 +175,11 @@ impl AlertRecord {
 /// Membership is not stored: at start-up the router routes the stored alerts again
 /// (so a changed routing config applies at once) and joins them to the groups with
 /// the same key, which keep their timers. Writing a group is O(1) whatever its size.
+///
+/// The router writes a group when it is created and at its first flush, not at every
+/// `group_interval` tick: once it has flushed, `next_flush_at` is the time of its
+/// second flush, and a group restored after that time flushes at once (the
+/// notification log's dedup sends only what changed).
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRecord {
@@ -184,7 +189,7 @@ pub struct GroupRecord {
     pub route: String,
     /// When the group was created.
     pub created_at: Timestamp,
-    /// When it flushes next.
+    /// When it flushes next (as of its last write: creation or first flush).
     pub next_flush_at: Timestamp,
     /// Whether it has flushed at least once (later alerts wait for `group_interval`).
     pub flushed: bool,
