@@ -1,7 +1,7 @@
 //! [`Router`]: the async front of the engine, with a store, a clock, timers and
 //! delivery through the outbox.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -532,20 +532,45 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct SeqState {
+    /// The ticket whose turn it is (while it writes, too).
     next: u64,
+    /// Futures waiting on `seq_notify`.
     waiting: usize,
+    /// Changes of tickets waiting for their turn. The ticket whose turn it is takes
+    /// those that follow it without a gap into its own transaction (group commit):
+    /// concurrent requests share a commit, in ticket order.
+    queued: BTreeMap<u64, Vec<Change>>,
+    /// Changes of tickets dropped before their turn (no one waits for them).
     abandoned: BTreeMap<u64, Vec<Change>>,
+    /// Outcomes of queued tickets written in another ticket's transaction: `None`
+    /// written, `Some(error)` not written (the changes went to `pending`).
+    covered: BTreeMap<u64, Option<String>>,
+    /// Queued tickets taken into a transaction and then dropped: no outcome is kept
+    /// for them.
+    gone: BTreeSet<u64>,
 }
 
 /// Ends a ticket whatever happens to the future holding it: hands unwritten
-/// changes to `pending` and lets the next ticket go.
+/// changes to `pending`, gives the tickets its transaction covered their outcome,
+/// and lets the next ticket go.
 struct TicketGuard<'a> {
     inner: &'a Inner,
     ticket: u64,
-    /// Not yet taken into a batch (the turn did not come).
+    /// Its changes while this future holds them (not queued, not in a batch).
     changes: Option<Vec<Change>>,
-    /// Taken into a batch that is not known to be written.
+    /// Its changes are in `SeqState::queued` (or were taken from there by another
+    /// ticket's transaction).
+    queued: bool,
+    /// This ticket's transaction, until it is known to be written.
     batch: Option<Vec<Change>>,
+    /// The last ticket the transaction covers.
+    last: u64,
+    /// The queued tickets the transaction took.
+    followers: Vec<u64>,
+    /// The transaction's outcome once known: `None` written, `Some(error)` not.
+    outcome: Option<Option<String>>,
+    /// Its outcome came from another ticket's transaction.
+    done: bool,
     /// Counted in `SeqState::waiting`.
     waiting: bool,
 }
@@ -556,8 +581,30 @@ impl Drop for TicketGuard<'_> {
         if self.waiting {
             seq.waiting -= 1;
         }
-        if seq.next != self.ticket {
-            // Dropped before its turn: its changes go when the turn comes.
+        if self.done {
+            return;
+        }
+        if self.queued {
+            if seq.covered.remove(&self.ticket).is_some() {
+                // Settled by another ticket's transaction.
+                return;
+            }
+            if seq.next != self.ticket {
+                match seq.queued.remove(&self.ticket) {
+                    // Dropped before its turn: its changes go when the turn comes.
+                    Some(changes) => {
+                        seq.abandoned.insert(self.ticket, changes);
+                    }
+                    // In another ticket's transaction now: keep no outcome for it.
+                    None => {
+                        seq.gone.insert(self.ticket);
+                    }
+                }
+                return;
+            }
+            // Its turn came and it did not take it.
+            self.changes = seq.queued.remove(&self.ticket);
+        } else if seq.next != self.ticket {
             let changes = self.changes.take().unwrap_or_default();
             seq.abandoned.insert(self.ticket, changes);
             return;
@@ -575,7 +622,15 @@ impl Drop for TicketGuard<'_> {
             *pending = unwritten;
             pending.extend(later);
         }
-        seq.next += 1;
+        let outcome = self.outcome.take().unwrap_or_else(|| {
+            Some("the write was interrupted (its caller went away); it is retried with the next write".to_owned())
+        });
+        for t in std::mem::take(&mut self.followers) {
+            if !seq.gone.remove(&t) {
+                seq.covered.insert(t, outcome.clone());
+            }
+        }
+        seq.next = self.last.max(self.ticket) + 1;
         loop {
             let next = seq.next;
             let Some(changes) = seq.abandoned.remove(&next) else {
@@ -678,7 +733,10 @@ async fn drive(weak: Weak<Inner>, wake: Arc<Notify>) {
 impl Inner {
     /// Writes the changes of `ticket` (taken under the engine lock, so tickets follow
     /// the order in which the engine made the changes) once every earlier ticket is
-    /// written, after any batch the store refused before. On failure the batch is
+    /// written, after any batch the store refused before. Tickets waiting for their
+    /// turn queue their changes, and the ticket whose turn it is writes those that
+    /// follow it without a gap in its own transaction (group commit: concurrent
+    /// requests share one commit; each learns the shared outcome). On failure the batch is
     /// kept and written first next time; if this future is dropped (a cancelled
     /// request) its changes are handed on the same way. So the store never misses,
     /// nor reorders, a change the in-memory state already made.
@@ -687,14 +745,64 @@ impl Inner {
             inner: self,
             ticket,
             changes: Some(changes),
+            queued: false,
             batch: None,
+            last: ticket,
+            followers: Vec::new(),
+            outcome: None,
+            done: false,
             waiting: false,
         };
         loop {
             let turn = {
                 let mut seq = lock(&self.seq);
+                if guard.waiting {
+                    seq.waiting -= 1;
+                    guard.waiting = false;
+                }
+                if let Some(outcome) = seq.covered.remove(&ticket) {
+                    // Written (or not) in an earlier ticket's transaction.
+                    guard.done = true;
+                    return match outcome {
+                        None => Ok(()),
+                        Some(message) => Err(StoreError::Unavailable {
+                            store: self.store.name(),
+                            message,
+                        }),
+                    };
+                }
                 if seq.next == ticket {
+                    let mut own = if guard.queued {
+                        seq.queued.remove(&ticket).unwrap_or_default()
+                    } else {
+                        guard.changes.take().unwrap_or_default()
+                    };
+                    guard.queued = false;
+                    // What the store refused before goes first, then this ticket's
+                    // changes, then those of the tickets queued right after it.
+                    let mut batch = std::mem::take(&mut *lock(&self.pending));
+                    batch.append(&mut own);
+                    let mut last = ticket;
+                    loop {
+                        let t = last + 1;
+                        if let Some(mut c) = seq.queued.remove(&t) {
+                            batch.append(&mut c);
+                            guard.followers.push(t);
+                        } else if let Some(mut c) = seq.abandoned.remove(&t) {
+                            batch.append(&mut c);
+                        } else {
+                            break;
+                        }
+                        last = t;
+                    }
+                    guard.last = last;
+                    guard.batch = Some(batch);
                     break;
+                }
+                if !guard.queued {
+                    let changes = guard.changes.take().unwrap_or_default();
+                    seq.queued.insert(ticket, changes);
+                    guard.queued = true;
                 }
                 // Registered before the lock is released, so the wake-up cannot be
                 // missed.
@@ -703,19 +811,32 @@ impl Inner {
                 self.seq_notify.notified()
             };
             turn.await;
-            lock(&self.seq).waiting -= 1;
-            guard.waiting = false;
         }
-        let mut batch = std::mem::take(&mut *lock(&self.pending));
-        batch.extend(guard.changes.take().unwrap_or_default());
+        let batch = guard.batch.as_deref().unwrap_or_default();
         if batch.is_empty() {
+            guard.batch = None;
+            guard.outcome = Some(None);
             return Ok(());
         }
-        let result = self.store.apply(guard.batch.insert(batch)).await;
-        if result.is_ok() {
-            guard.batch = None;
-        } else {
-            self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+        let result = self.store.apply(batch).await;
+        match &result {
+            Ok(()) => {
+                guard.batch = None;
+                guard.outcome = Some(None);
+            }
+            Err(e) => {
+                self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                // For the tickets it covered: the reason, without the store's
+                // prefix (theirs adds it again).
+                let reason = match e {
+                    StoreError::Unavailable { message, .. } => message.clone(),
+                    StoreError::Corrupt { what, message, .. } => {
+                        format!("corrupt record {what}: {message}")
+                    }
+                    StoreError::Other { source, .. } => source.to_string(),
+                };
+                guard.outcome = Some(Some(reason));
+            }
         }
         result
     }

@@ -1,23 +1,28 @@
 //! Store writes stay complete and in order when callers give up (cancelled
-//! requests) while the store is slow.
+//! requests) while the store is slow; concurrent requests share a transaction
+//! (group commit), and a shared transaction the store refuses fails each caller
+//! and loses nothing.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alert_core::{Alert, ConsoleNotifier, Severity};
 use alert_router::store::{
     ActionQuery, ActionRecord, AlertEvent, AttemptQuery, Change, DeadLetter, DeadLetterQuery,
     DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification, PruneReport, ReceiptRecord,
-    Retention, Snapshot, Store, StoreResult,
+    Retention, Snapshot, Store, StoreError, StoreResult,
 };
-use alert_router::{MemoryStore, Receiver, Router};
+use alert_router::{MemoryStore, Receiver, Router, RouterError};
 
-/// A memory store whose writes hang while `slow` is set.
+/// A memory store whose writes hang while `slow` is set, fail while `fail` is set,
+/// and are counted.
 #[derive(Debug, Default)]
 struct SlowStore {
     inner: MemoryStore,
     slow: AtomicBool,
+    fail: AtomicBool,
+    applies: AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -31,6 +36,13 @@ impl Store for SlowStore {
         }
         // Give concurrent writers a chance to overtake (they must not).
         tokio::task::yield_now().await;
+        self.applies.fetch_add(1, Ordering::SeqCst);
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                store: "slow",
+                message: "database or disk is full".into(),
+            });
+        }
         self.inner.apply(changes).await
     }
     async fn load(&self) -> StoreResult<Snapshot> {
@@ -150,5 +162,72 @@ async fn concurrent_updates_of_one_alert_are_stored_in_the_order_they_were_made(
     let snap = store.load().await.unwrap();
     assert_eq!(snap.alerts.len(), 1);
     assert_eq!(snap.alerts[0].alert.summary, in_router);
+    router.shutdown(Duration::from_millis(10)).await;
+}
+
+/// Requests that wait while another one writes share one transaction when their
+/// turn comes (group commit), in the order the router made their changes.
+#[tokio::test]
+async fn requests_waiting_behind_a_write_share_one_transaction() {
+    let store = Arc::new(SlowStore::default());
+    let router = router(store.clone()).await;
+    store.slow.store(true, Ordering::SeqCst);
+    let before = store.applies.load(Ordering::SeqCst);
+    let send = |name: &'static str| {
+        let r = router.clone();
+        tokio::spawn(async move { r.send(a(name)).await })
+    };
+    let first = send("A");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // B, C and D queue behind A's hanging write.
+    let rest = [send("B"), send("C"), send("D")];
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.slow.store(false, Ordering::SeqCst);
+    first.await.unwrap().unwrap();
+    for t in rest {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store.applies.load(Ordering::SeqCst) - before,
+        2,
+        "A's transaction, then one for B, C and D"
+    );
+    assert_eq!(stored_names(&store).await, ["A", "B", "C", "D"]);
+    router.shutdown(Duration::from_millis(10)).await;
+}
+
+/// A shared transaction the store refuses fails every request it carried, each
+/// with the store's reason, and loses nothing: the changes are written first by
+/// the next write that succeeds.
+#[tokio::test]
+async fn a_refused_shared_transaction_fails_each_request_and_loses_nothing() {
+    let store = Arc::new(SlowStore::default());
+    let router = router(store.clone()).await;
+    store.slow.store(true, Ordering::SeqCst);
+    let send = |name: &'static str| {
+        let r = router.clone();
+        tokio::spawn(async move { r.send(a(name)).await })
+    };
+    let first = send("A");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let rest = [send("B"), send("C")];
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.fail.store(true, Ordering::SeqCst);
+    store.slow.store(false, Ordering::SeqCst);
+    let mut errors = vec![first.await.unwrap().unwrap_err()];
+    for t in rest {
+        errors.push(t.await.unwrap().unwrap_err());
+    }
+    for e in &errors {
+        assert!(
+            matches!(e, RouterError::Store(StoreError::Unavailable { store: "slow", message })
+                if message == "database or disk is full"),
+            "{e:?}"
+        );
+    }
+    assert!(stored_names(&store).await.is_empty());
+    store.fail.store(false, Ordering::SeqCst);
+    router.send(a("D")).await.unwrap();
+    assert_eq!(stored_names(&store).await, ["A", "B", "C", "D"]);
     router.shutdown(Duration::from_millis(10)).await;
 }
