@@ -25,6 +25,16 @@ fn notification(id: &str, body: &str) -> Notification {
     )
 }
 
+/// Opens the store at `path`, enqueues `(id, body)` notifications and closes it.
+async fn enqueue_and_close(path: &std::path::Path, notes: &[(&str, &str)]) {
+    let store = SqliteStore::open(path).unwrap();
+    let changes: Vec<Change> = notes
+        .iter()
+        .map(|(id, body)| Change::Enqueue(notification(id, body)))
+        .collect();
+    store.apply(&changes).await.unwrap();
+}
+
 fn opts(busy: Duration) -> SqliteOptions {
     let mut o = SqliteOptions::default();
     o.busy_timeout = busy;
@@ -42,16 +52,7 @@ async fn passes_the_shared_store_suite() {
 async fn uses_wal_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/dir/state.db");
-    {
-        let store = SqliteStore::open(&path).unwrap();
-        store
-            .apply(&[
-                Change::Enqueue(notification("a", "x")),
-                Change::Enqueue(notification("b", "y")),
-            ])
-            .await
-            .unwrap();
-    }
+    enqueue_and_close(&path, &[("a", "x"), ("b", "y")]).await;
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -407,16 +408,7 @@ async fn an_unreadable_record_is_set_aside_and_the_rest_is_used() {
 async fn a_read_only_store_skips_an_unreadable_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    {
-        let store = SqliteStore::open(&path).unwrap();
-        store
-            .apply(&[
-                Change::Enqueue(notification("n1", "x")),
-                Change::Enqueue(notification("n2", "y")),
-            ])
-            .await
-            .unwrap();
-    }
+    enqueue_and_close(&path, &[("n1", "x"), ("n2", "y")]).await;
     damage(
         &path,
         "UPDATE outbox SET record = 'garbage' WHERE id = 'n1';",

@@ -663,21 +663,30 @@ async fn critical_goes_before_info_when_a_channel_is_backed_up() {
     router.shutdown(s(1)).await;
 }
 
+/// A router over `store` delivering to `rec` through `route`, whose clock is at
+/// `t0` + the time since `start` when it is built (a restart continues the time).
+fn restartable(
+    rec: &Rec,
+    route: Route,
+    store: &Arc<MemoryStore>,
+    start: Instant,
+) -> alert_router::RouterBuilder {
+    Router::builder()
+        .receiver(Receiver::new("team").channel(rec.clone()))
+        .route(route)
+        .store(store.clone())
+        .resolve_timeout(s(7200))
+        .clock(Arc::new(TokioClock::starting_at(
+            common::t0().saturating_add(start.elapsed()),
+        )))
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_restarted_router_resumes_from_the_store_without_duplicates() {
     let start = Instant::now();
     let store = Arc::new(MemoryStore::new());
     let rec = Rec::new("rec", start);
-    let make = || {
-        Router::builder()
-            .receiver(Receiver::new("team").channel(rec.clone()))
-            .route(one_minute_ticks("team").repeat_interval(s(3600)))
-            .store(store.clone())
-            .resolve_timeout(s(7200))
-            .clock(Arc::new(TokioClock::starting_at(
-                common::t0().saturating_add(start.elapsed()),
-            )))
-    };
+    let make = || restartable(&rec, one_minute_ticks("team"), &store, start);
     let first = make().build().await.unwrap();
     first.send(alert(Error, "X", &[])).await.unwrap();
     first.send(alert(Error, "Y", &[])).await.unwrap();
@@ -721,22 +730,8 @@ async fn idle_groups_are_not_rewritten_at_every_tick() {
     let start = Instant::now();
     let store = Arc::new(MemoryStore::new());
     let rec = Rec::new("rec", start);
-    let make = || {
-        Router::builder()
-            .receiver(Receiver::new("team").channel(rec.clone()))
-            .route(
-                Route::to("team")
-                    .group_by(["model"])
-                    .group_wait(s(30))
-                    .group_interval(s(60))
-                    .repeat_interval(s(3600)),
-            )
-            .store(store.clone())
-            .resolve_timeout(s(7200))
-            .clock(Arc::new(TokioClock::starting_at(
-                common::t0().saturating_add(start.elapsed()),
-            )))
-    };
+    let route = || one_minute_ticks("team").group_by(["model"]);
+    let make = || restartable(&rec, route(), &store, start);
     let first = make().build().await.unwrap();
     first
         .send(alert(Error, "X", &[("model", "m")]))

@@ -94,6 +94,15 @@ async fn stored_names(store: &SlowStore) -> Vec<String> {
     v
 }
 
+/// Sends `a(name)` from a task of its own.
+fn spawn_send(
+    router: &Router,
+    name: &'static str,
+) -> tokio::task::JoinHandle<Result<(), RouterError>> {
+    let r = router.clone();
+    tokio::spawn(async move { r.send(a(name)).await })
+}
+
 async fn router(store: Arc<SlowStore>) -> Router {
     Router::builder()
         .receiver(Receiver::new("me").channel(ConsoleNotifier::new("t", std::io::sink())))
@@ -123,10 +132,7 @@ async fn a_request_cancelled_while_waiting_its_turn_neither_blocks_nor_loses() {
     let store = Arc::new(SlowStore::default());
     let router = router(store.clone()).await;
     store.slow.store(true, Ordering::SeqCst);
-    let first = {
-        let r = router.clone();
-        tokio::spawn(async move { r.send(a("A")).await })
-    };
+    let first = spawn_send(&router, "A");
     tokio::time::sleep(Duration::from_millis(20)).await;
     // B waits behind A's hanging write, then its caller gives up.
     let r = tokio::time::timeout(Duration::from_millis(50), router.send(a("B"))).await;
@@ -173,14 +179,14 @@ async fn requests_waiting_behind_a_write_share_one_transaction() {
     let router = router(store.clone()).await;
     store.slow.store(true, Ordering::SeqCst);
     let before = store.applies.load(Ordering::SeqCst);
-    let send = |name: &'static str| {
-        let r = router.clone();
-        tokio::spawn(async move { r.send(a(name)).await })
-    };
-    let first = send("A");
+    let first = spawn_send(&router, "A");
     tokio::time::sleep(Duration::from_millis(20)).await;
     // B, C and D queue behind A's hanging write.
-    let rest = [send("B"), send("C"), send("D")];
+    let rest = [
+        spawn_send(&router, "B"),
+        spawn_send(&router, "C"),
+        spawn_send(&router, "D"),
+    ];
     tokio::time::sleep(Duration::from_millis(20)).await;
     store.slow.store(false, Ordering::SeqCst);
     first.await.unwrap().unwrap();
@@ -204,13 +210,9 @@ async fn a_refused_shared_transaction_fails_each_request_and_loses_nothing() {
     let store = Arc::new(SlowStore::default());
     let router = router(store.clone()).await;
     store.slow.store(true, Ordering::SeqCst);
-    let send = |name: &'static str| {
-        let r = router.clone();
-        tokio::spawn(async move { r.send(a(name)).await })
-    };
-    let first = send("A");
+    let first = spawn_send(&router, "A");
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let rest = [send("B"), send("C")];
+    let rest = [spawn_send(&router, "B"), spawn_send(&router, "C")];
     tokio::time::sleep(Duration::from_millis(20)).await;
     store.fail.store(true, Ordering::SeqCst);
     store.slow.store(false, Ordering::SeqCst);
