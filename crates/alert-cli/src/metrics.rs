@@ -354,6 +354,13 @@ impl Store for MeteredStore {
     async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>> {
         self.inner.pending_outbox(limit).await
     }
+    async fn pending_outbox_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        self.inner.pending_outbox_after(after, limit).await
+    }
     async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
         self.inner.query_attempts(q).await
     }

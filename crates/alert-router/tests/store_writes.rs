@@ -1,17 +1,18 @@
 //! Store writes stay complete and in order when callers give up (cancelled
 //! requests) while the store is slow; concurrent requests share a transaction
 //! (group commit), and a shared transaction the store refuses fails each caller
-//! and loses nothing.
+//! and loses nothing. The outbox resumes a large backlog a page at a time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use alert_core::{Alert, ConsoleNotifier, Severity};
+use alert_core::{Alert, ConsoleNotifier, Severity, Timestamp};
+use alert_router::delivery::{Outbox, new_notification_id};
 use alert_router::store::{
     ActionQuery, ActionRecord, AlertEvent, AttemptQuery, Change, DeadLetter, DeadLetterQuery,
-    DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification, PruneReport, ReceiptRecord,
-    Retention, Snapshot, Store, StoreError, StoreResult,
+    DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification, NotificationKind, PruneReport,
+    ReceiptRecord, Retention, Snapshot, Store, StoreError, StoreResult,
 };
 use alert_router::{MemoryStore, Receiver, Router, RouterError};
 
@@ -23,6 +24,10 @@ struct SlowStore {
     slow: AtomicBool,
     fail: AtomicBool,
     applies: AtomicUsize,
+    /// `pending_outbox` calls that read the whole outbox, and the largest page
+    /// `pending_outbox_after` returned.
+    whole_reads: AtomicUsize,
+    largest_page: AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -58,7 +63,19 @@ impl Store for SlowStore {
         self.inner.query_log(q).await
     }
     async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>> {
+        if limit == 0 {
+            self.whole_reads.fetch_add(1, Ordering::SeqCst);
+        }
         self.inner.pending_outbox(limit).await
+    }
+    async fn pending_outbox_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let page = self.inner.pending_outbox_after(after, limit).await?;
+        self.largest_page.fetch_max(page.len(), Ordering::SeqCst);
+        Ok(page)
     }
     async fn query_attempts(&self, q: &AttemptQuery) -> StoreResult<Vec<DeliveryAttempt>> {
         self.inner.query_attempts(q).await
@@ -232,4 +249,48 @@ async fn a_refused_shared_transaction_fails_each_request_and_loses_nothing() {
     router.send(a("D")).await.unwrap();
     assert_eq!(stored_names(&store).await, ["A", "B", "C", "D"]);
     router.shutdown(Duration::from_millis(10)).await;
+}
+
+/// A backlog left by a long outage is resumed a page at a time: the outbox never
+/// reads the whole outbox at start-up, keeps only its memory limit's worth in
+/// memory, and delivers every entry in order.
+#[tokio::test]
+async fn a_large_backlog_is_resumed_a_page_at_a_time() {
+    let store = Arc::new(SlowStore::default());
+    let backlog: Vec<Change> = (0..1000)
+        .map(|i| {
+            Change::Enqueue(Notification::new(
+                new_notification_id(),
+                "me",
+                "mem",
+                format!("g{i}"),
+                NotificationKind::Group,
+                vec![a(&format!("N{i:04}"))],
+                Severity::Error,
+                Timestamp::now(),
+            ))
+        })
+        .collect();
+    store.apply(&backlog).await.unwrap();
+    let mem = alert_testkit::MemoryNotifier::new("mem");
+    let outbox = Outbox::builder(store.clone())
+        .channel("me", "mem", Arc::new(mem.clone()))
+        .lane_concurrency(1)
+        .memory_limit(10)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(outbox.stats().resumed, 1000);
+    assert_eq!(store.whole_reads.load(Ordering::SeqCst), 0, "no whole read");
+    let largest = store.largest_page.load(Ordering::SeqCst);
+    assert!(
+        (1..=256).contains(&largest),
+        "pages of at most 256: {largest}"
+    );
+    assert!(outbox.stats().in_memory <= 10, "{:?}", outbox.stats());
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    let names: Vec<String> = mem.alerts().into_iter().map(|a| a.name).collect();
+    let want: Vec<String> = (0..1000).map(|i| format!("N{i:04}")).collect();
+    assert_eq!(names, want, "every entry, in order");
+    outbox.shutdown(Duration::from_secs(5)).await;
 }

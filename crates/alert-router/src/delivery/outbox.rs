@@ -33,6 +33,9 @@ use crate::store::{
 /// ([`OutboxBuilder::attempt_timeout`]).
 const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Pending notifications read per store call when the outbox starts.
+const RESUME_PAGE: usize = 256;
+
 const PANICKED: &str = "the channel panicked (a bug in the channel; its message is on stderr)";
 
 /// Why the outbox refused a notification. Nothing was queued when this is returned.
@@ -515,7 +518,8 @@ impl OutboxBuilder {
     /// only and read back from the store when its turn comes, so a backlog of any
     /// size (a provider down for hours, a burst of thousands of groups) costs a few
     /// dozen bytes of memory per notification, for one store read each past the
-    /// limit. `0` keeps none in memory.
+    /// limit. `0` keeps none in memory. At start-up the backlog is read from the
+    /// store 256 at a time ([`Store::pending_outbox_after`]), never whole.
     pub fn memory_limit(mut self, n: usize) -> OutboxBuilder {
         self.memory_limit = n;
         self
@@ -570,7 +574,6 @@ impl OutboxBuilder {
     /// [`OutboxError::InvalidFallback`] when a [fallback](Self::fallback) cannot work.
     pub async fn start(self) -> Result<Outbox, OutboxError> {
         self.check_fallbacks()?;
-        let pending = self.store.pending_outbox(0).await?;
         let (commit_tx, commit_rx) = mpsc::channel::<Commit>(self.lane_concurrency.max(64) * 4);
         let (concurrency, timeout) = (self.lane_concurrency, self.attempt_timeout);
         let memory = Arc::new(Memory {
@@ -624,25 +627,20 @@ impl OutboxBuilder {
         });
         let now_wall = inner.clock.now();
         let now = Instant::now();
-        for n in pending {
-            let key = (n.receiver.clone(), n.channel.clone());
-            let Some(lane) = inner.lanes.get(&key) else {
-                inner.counters.orphaned.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    id = %n.id,
-                    receiver = %n.receiver,
-                    channel = %n.channel,
-                    "pending notification for a channel that is not configured: kept in the store"
-                );
-                continue;
-            };
-            inner.counters.resumed.fetch_add(1, Ordering::Relaxed);
-            let seq = inner.seq.fetch_add(1, Ordering::Relaxed);
-            match n.next_attempt_at {
-                Some(at) if at > now_wall => {
-                    lane.push_delayed(seq, now + at.duration_since(now_wall), n)
-                }
-                _ => lane.push_ready(seq, n),
+        // The backlog a page at a time: past the memory limit the lanes keep ids
+        // only, so a large backlog is never decoded whole (nothing deletes entries
+        // before the workers start).
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .pending_outbox_after(after.as_deref(), RESUME_PAGE)
+                .await?;
+            let full = page.len() == RESUME_PAGE;
+            after = page.last().map(|n| n.id.clone());
+            inner.resume(page, now_wall, now);
+            if !full {
+                break;
             }
         }
         let mut tasks = Vec::new();
@@ -695,6 +693,31 @@ struct Inner {
 }
 
 impl Inner {
+    /// Queues pending notifications read from the store at start-up, in their order.
+    fn resume(&self, page: Vec<Notification>, now_wall: Timestamp, now: Instant) {
+        for n in page {
+            let key = (n.receiver.clone(), n.channel.clone());
+            let Some(lane) = self.lanes.get(&key) else {
+                self.counters.orphaned.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    id = %n.id,
+                    receiver = %n.receiver,
+                    channel = %n.channel,
+                    "pending notification for a channel that is not configured: kept in the store"
+                );
+                continue;
+            };
+            self.counters.resumed.fetch_add(1, Ordering::Relaxed);
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            match n.next_attempt_at {
+                Some(at) if at > now_wall => {
+                    lane.push_delayed(seq, now + at.duration_since(now_wall), n)
+                }
+                _ => lane.push_ready(seq, n),
+            }
+        }
+    }
+
     fn is_idle(&self) -> bool {
         self.lanes.values().all(|l| l.load() == (0, 0))
     }

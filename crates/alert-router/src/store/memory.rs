@@ -271,6 +271,28 @@ impl Store for MemoryStore {
         Ok(take(inner.outbox.values().cloned(), limit))
     }
 
+    async fn pending_outbox_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let inner = self.lock()?;
+        let from = match after {
+            None => std::ops::Bound::Unbounded,
+            Some(id) => match inner.outbox_ids.get(id) {
+                Some(seq) => std::ops::Bound::Excluded(*seq),
+                None => return Ok(Vec::new()),
+            },
+        };
+        Ok(take(
+            inner
+                .outbox
+                .range((from, std::ops::Bound::Unbounded))
+                .map(|(_, n)| n.clone()),
+            limit,
+        ))
+    }
+
     async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
         let inner = self.lock()?;
         Ok(inner

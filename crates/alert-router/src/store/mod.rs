@@ -1012,6 +1012,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// 0 for all).
     async fn pending_outbox(&self, limit: usize) -> StoreResult<Vec<Notification>>;
 
+    /// Pending outbox entries in the order of [`pending_outbox`](Store::pending_outbox),
+    /// from the one after the entry `after` (`None`: from the first), at most `limit`
+    /// (0 for all). When `after` is not pending the answer is empty. The outbox
+    /// resumes its backlog at start-up a page at a time with this, so a large backlog
+    /// (a long outage, then a restart) is never held in memory whole.
+    ///
+    /// The default reads [`pending_outbox`](Store::pending_outbox) whole and skips:
+    /// correct, but a store should answer from its index ([`MemoryStore`] and the
+    /// SQLite store do), and a store that wraps another must forward it.
+    async fn pending_outbox_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let all = self.pending_outbox(0).await?;
+        let start = match after {
+            None => 0,
+            Some(id) => match all.iter().position(|n| n.id == id) {
+                Some(i) => i + 1,
+                None => return Ok(Vec::new()),
+            },
+        };
+        let rest = all.into_iter().skip(start);
+        Ok(if limit == 0 {
+            rest.collect()
+        } else {
+            rest.take(limit).collect()
+        })
+    }
+
     /// The pending outbox entry `id`, if the store holds it. The outbox reads a
     /// waiting notification back with this when its turn comes and it was not kept
     /// in memory (see `OutboxBuilder::memory_limit`).

@@ -879,6 +879,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn pending_outbox_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let after = after.map(str::to_owned);
+        self.with(move |c| match after {
+            None => records(c, "outbox", "ORDER BY seq LIMIT ?1", &[&limit_sql(limit)]),
+            // An `after` that is not pending gives NULL, and no rows.
+            Some(id) => records(
+                c,
+                "outbox",
+                "WHERE seq > (SELECT seq FROM outbox WHERE id = ?1) ORDER BY seq LIMIT ?2",
+                &[&id, &limit_sql(limit)],
+            ),
+        })
+        .await
+    }
+
     async fn outbox_entry(&self, id: &str) -> StoreResult<Option<Notification>> {
         let id = id.to_owned();
         self.with(move |c| outbox_entry(c, &id)).await

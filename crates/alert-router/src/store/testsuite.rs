@@ -461,6 +461,39 @@ async fn outbox(store: &dyn Store) {
         None,
         "an unknown id is None"
     );
+    // Pages in the order of `pending_outbox`.
+    let ids = |v: Vec<Notification>| v.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    let all = ids(pending.clone());
+    let page = |after: Option<&str>, limit: usize| {
+        let after = after.map(str::to_owned);
+        async move {
+            ids(store
+                .pending_outbox_after(after.as_deref(), limit)
+                .await
+                .expect("pending_outbox_after"))
+        }
+    };
+    assert_eq!(all.len(), 3);
+    assert_eq!(page(None, 2).await, all[..2], "first page");
+    assert_eq!(
+        page(Some(&all[1]), 2).await,
+        all[2..],
+        "the page after the second"
+    );
+    assert_eq!(page(None, 0).await, all, "limit 0: all");
+    assert_eq!(
+        page(Some(&all[0]), 0).await,
+        all[1..],
+        "all after the first"
+    );
+    assert!(
+        page(Some(&all[2]), 5).await.is_empty(),
+        "nothing after the last"
+    );
+    assert!(
+        page(Some("missing"), 5).await.is_empty(),
+        "after an entry that is not pending: empty"
+    );
     apply(
         store,
         vec![
