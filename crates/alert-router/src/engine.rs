@@ -185,6 +185,22 @@ impl AlertState {
         a
     }
 
+    /// [`view`](Self::view) as a shared alert: the stored one when the view would
+    /// not change it (no copy), else a new one.
+    fn view_arc(&self) -> Arc<Alert> {
+        let a = &*self.alert;
+        let same = a.starts_at.is_some()
+            && match self.resolved_at {
+                Some(at) => a.status == Status::Resolved && a.ends_at.is_some_and(|e| e <= at),
+                None => a.status == Status::Firing && a.ends_at.is_none_or(|e| e > self.updated_at),
+            };
+        if same {
+            self.alert.clone()
+        } else {
+            Arc::new(self.view())
+        }
+    }
+
     fn record(&self) -> AlertRecord {
         let mut r = AlertRecord::with_fingerprint(self.alert.clone(), self.fp, self.received_at);
         r.updated_at = self.updated_at;
@@ -224,7 +240,9 @@ pub(crate) struct FlushPlan {
     pub(crate) route: u32,
     pub(crate) route_id: String,
     pub(crate) receiver: u32,
-    pub(crate) alerts: Vec<Alert>,
+    /// The alerts as they go out (shared with the router's state when unchanged:
+    /// a flush that sends nothing copies none).
+    pub(crate) alerts: Vec<Arc<Alert>>,
     pub(crate) firing: Vec<Fingerprint>,
     pub(crate) resolved: Vec<Fingerprint>,
     pub(crate) all_firing_acked: bool,
@@ -1320,7 +1338,7 @@ impl Engine {
                 continue;
             };
             let is_resolved = !st.firing();
-            let view = st.view();
+            let view = st.view_arc();
             if self.is_flapping(fp) {
                 self.suppress(fp, SuppressReason::Flapping, &node.id, now, out);
                 continue;
@@ -1488,7 +1506,7 @@ impl Engine {
     pub(crate) fn claim_actions(
         &mut self,
         route: u32,
-        alerts: &[Alert],
+        alerts: &[Arc<Alert>],
         now: Timestamp,
         out: &mut Output,
     ) -> Vec<ActionJob> {
@@ -1537,7 +1555,7 @@ impl Engine {
                 } else {
                     jobs.push(ActionJob {
                         action: a,
-                        alert: alert.clone(),
+                        alert: Alert::clone(alert),
                         route_id: node.id.clone(),
                         at: now,
                     });
@@ -1882,6 +1900,50 @@ pub(crate) fn fingerprint_of(alert: &Alert) -> Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `view_arc` is `view`, and shares the stored alert exactly when `view` would
+    /// not change it.
+    #[test]
+    fn the_shared_view_is_the_view() {
+        let t = |s: i64| Timestamp::from_unix_seconds(1_800_000_000 + s).unwrap();
+        let state = |alert: Alert, resolved_at: Option<Timestamp>| AlertState {
+            alert: Arc::new(alert),
+            fp: Fingerprint::from_u64(1),
+            seq: 1,
+            received_at: t(0),
+            updated_at: t(10),
+            resolved_at,
+            keep_firing_until: None,
+            expires_at: None,
+            persisted_expiry: None,
+            timer_at: None,
+            groups: Vec::new(),
+            seen: 0,
+        };
+        let firing = Alert::new(Severity::Error, "X").with_starts_at(t(-5));
+        let mut cases = vec![
+            // (state, shared)
+            (state(firing.clone(), None), true),
+            (state(Alert::new(Severity::Error, "X"), None), false),
+            (state(firing.clone().with_ends_at(t(5)), None), false),
+            (state(firing.clone().with_ends_at(t(50)), None), true),
+            (state(firing.clone(), Some(t(20))), false),
+        ];
+        let resolved = firing
+            .clone()
+            .with_ends_at(t(15))
+            .with_status(Status::Resolved);
+        cases.push((state(resolved.clone(), Some(t(20))), true));
+        cases.push((
+            state(resolved.clone().with_ends_at(t(30)), Some(t(20))),
+            false,
+        ));
+        for (i, (st, shared)) in cases.iter().enumerate() {
+            let v = st.view_arc();
+            assert_eq!(*v, st.view(), "case {i}");
+            assert_eq!(Arc::ptr_eq(&v, &st.alert), *shared, "case {i}");
+        }
+    }
 
     #[test]
     fn fingerprint_without_allocation_equals_the_core_definition() {

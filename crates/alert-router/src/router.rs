@@ -964,15 +964,12 @@ impl Inner {
                     }
                     Decision::Send => {
                         sent = true;
-                        let to_send: Vec<Alert> = if recv.send_resolved {
-                            plan.alerts.clone()
-                        } else {
-                            plan.alerts
-                                .iter()
-                                .filter(|a| !a.is_resolved())
-                                .cloned()
-                                .collect()
-                        };
+                        let to_send: Vec<Alert> = plan
+                            .alerts
+                            .iter()
+                            .filter(|a| recv.send_resolved || !a.is_resolved())
+                            .map(|a| Alert::clone(a))
+                            .collect();
                         let mut entry = LogEntry::new(LogKind::Notified, now);
                         entry.receiver = recv.name.clone();
                         entry.channel = channel.clone();
@@ -1028,7 +1025,7 @@ impl Inner {
                 }
             }
             for plan in &sent_plans {
-                let firing: Vec<Alert> = plan
+                let firing: Vec<Arc<Alert>> = plan
                     .alerts
                     .iter()
                     .filter(|a| !a.is_resolved())
