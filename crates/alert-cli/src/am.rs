@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alert_core::{Alert, Severity, Source, Status, Timestamp, annotation};
+use alert_core::{Alert, LabelMap, Severity, Source, Status, Timestamp, annotation};
 use alert_router::{AlertView, MatchOp, Matcher, SilenceState, SilenceView};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,10 +37,10 @@ use serde_json::{Value, json};
 #[serde(rename_all = "camelCase")]
 pub struct PostableAlert {
     /// Identifying labels; must not be empty.
-    pub labels: BTreeMap<String, String>,
+    pub labels: LabelMap,
     /// Free annotations.
     #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: LabelMap,
     /// When the alert started firing.
     #[serde(default)]
     pub starts_at: Option<String>,
@@ -73,10 +73,10 @@ pub struct WebhookAlert {
     /// `firing` or `resolved`.
     pub status: String,
     /// Labels.
-    pub labels: BTreeMap<String, String>,
+    pub labels: LabelMap,
     /// Annotations.
     #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: LabelMap,
     /// Start time.
     #[serde(default)]
     pub starts_at: Option<String>,
@@ -125,8 +125,8 @@ fn parse_time(
 /// The parts of an Alertmanager alert, whichever body it came in (moved into the
 /// alert, not copied).
 struct Raw {
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
+    labels: LabelMap,
+    annotations: LabelMap,
     generator_url: Option<String>,
     starts_at: Option<Timestamp>,
     ends_at: Option<Timestamp>,
@@ -273,14 +273,10 @@ pub fn gettable_alert(v: &AlertView, resolve_timeout: Duration) -> Value {
     let mut annotations = a.annotations.clone();
     let generator = annotations.remove(annotation::GENERATOR_URL);
     if !a.summary.is_empty() {
-        annotations
-            .entry("summary".to_owned())
-            .or_insert_with(|| a.summary.clone());
+        annotations.get_or_insert_with("summary".to_owned(), || a.summary.clone());
     }
     if !a.message.is_empty() {
-        annotations
-            .entry("description".to_owned())
-            .or_insert_with(|| a.message.clone());
+        annotations.get_or_insert_with("description".to_owned(), || a.message.clone());
     }
     let suppressed = !v.silenced_by.is_empty() || !v.inhibited_by.is_empty();
     let inhibited: Vec<String> = v.inhibited_by.iter().map(ToString::to_string).collect();

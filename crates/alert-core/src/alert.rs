@@ -5,11 +5,13 @@ use std::fmt;
 
 use crate::{Fingerprint, Severity, Timestamp};
 
+pub use crate::labels::LabelMap;
+
 /// Labels: the identity of an alert, ordered by name.
-pub type Labels = BTreeMap<String, String>;
+pub type Labels = LabelMap;
 
 /// Annotations: free context that is not part of the identity, ordered by name.
-pub type Annotations = BTreeMap<String, String>;
+pub type Annotations = LabelMap;
 
 /// Well-known annotation names, shared with Prometheus conventions.
 pub mod annotation {
@@ -326,13 +328,13 @@ pub struct Alert {
     /// The identity labels (with `name`).
     #[cfg_attr(
         feature = "serde",
-        serde(default, skip_serializing_if = "BTreeMap::is_empty")
+        serde(default, skip_serializing_if = "LabelMap::is_empty")
     )]
     pub labels: Labels,
     /// Free context: runbook, dashboard, description.
     #[cfg_attr(
         feature = "serde",
-        serde(default, skip_serializing_if = "BTreeMap::is_empty")
+        serde(default, skip_serializing_if = "LabelMap::is_empty")
     )]
     pub annotations: Annotations,
     /// Typed ML evidence.

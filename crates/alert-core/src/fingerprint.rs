@@ -67,7 +67,7 @@ impl Fingerprint {
         I: IntoIterator<Item = (&'a String, &'a String)>,
         I::IntoIter: Clone,
     {
-        // `labels` iterates in order (a BTreeMap); merge `alertname` into its place.
+        // `labels` iterates in order (a sorted `LabelMap`); merge `alertname` into its place.
         let iter = labels
             .into_iter()
             .filter(|(k, _)| k.as_str() != "alertname")

@@ -63,13 +63,16 @@ mod error;
 pub mod fingerprint;
 pub mod fit;
 pub mod http;
+mod labels;
 mod notifier;
 pub mod render;
 mod secret;
 mod severity;
 mod time;
 
-pub use alert::{Alert, Annotations, Evidence, Labels, Source, Status, annotation, format_value};
+pub use alert::{
+    Alert, Annotations, Evidence, LabelMap, Labels, Source, Status, annotation, format_value,
+};
 pub use async_trait::async_trait;
 pub use console::{ConsoleFormat, ConsoleNotifier};
 pub use error::{BoxError, BuildError, MAX_RETRY_AFTER, NotifyError, Result, Retry};

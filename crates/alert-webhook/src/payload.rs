@@ -1,9 +1,7 @@
 //! Private wire types: the native body (version 1) and Alertmanager's webhook
 //! payload (version 4).
 
-use std::collections::BTreeMap;
-
-use alert_core::{Alert, Fingerprint, Status, Timestamp, annotation};
+use alert_core::{Alert, Fingerprint, LabelMap, Status, Timestamp, annotation};
 use serde::Serialize;
 
 use crate::WebhookConfig;
@@ -84,8 +82,8 @@ fn truncate(alerts: &[Alert], max: usize) -> (&[Alert], usize) {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AmAlert {
     pub(crate) status: &'static str,
-    pub(crate) labels: BTreeMap<String, String>,
-    pub(crate) annotations: BTreeMap<String, String>,
+    pub(crate) labels: LabelMap,
+    pub(crate) annotations: LabelMap,
     pub(crate) starts_at: String,
     pub(crate) ends_at: String,
     #[serde(rename = "generatorURL")]
@@ -102,9 +100,9 @@ pub(crate) struct AmMessage<'a> {
     pub(crate) truncated_alerts: u64,
     pub(crate) status: &'static str,
     pub(crate) receiver: &'a str,
-    pub(crate) group_labels: BTreeMap<String, String>,
-    pub(crate) common_labels: BTreeMap<String, String>,
-    pub(crate) common_annotations: BTreeMap<String, String>,
+    pub(crate) group_labels: LabelMap,
+    pub(crate) common_labels: LabelMap,
+    pub(crate) common_annotations: LabelMap,
     #[serde(rename = "externalURL")]
     pub(crate) external_url: &'a str,
     pub(crate) alerts: Vec<AmAlert>,
@@ -117,20 +115,19 @@ fn time_or_zero(t: Option<Timestamp>) -> String {
 fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
     let mut labels = a.labels.clone();
     labels.insert("alertname".to_owned(), a.name.clone());
-    labels
-        .entry("severity".to_owned())
-        .or_insert_with(|| config.severity.label(a.severity).to_owned());
+    if !labels.contains_key("severity") {
+        labels.insert(
+            "severity".to_owned(),
+            config.severity.label(a.severity).to_owned(),
+        );
+    }
     let mut annotations = a.annotations.clone();
     annotations.remove(annotation::GENERATOR_URL);
-    if !a.summary.trim().is_empty() {
-        annotations
-            .entry("summary".to_owned())
-            .or_insert_with(|| a.summary.clone());
+    if !a.summary.trim().is_empty() && !annotations.contains_key("summary") {
+        annotations.insert("summary".to_owned(), a.summary.clone());
     }
-    if !a.message.trim().is_empty() {
-        annotations
-            .entry(annotation::DESCRIPTION.to_owned())
-            .or_insert_with(|| a.message.clone());
+    if !a.message.trim().is_empty() && !annotations.contains_key(annotation::DESCRIPTION) {
+        annotations.insert(annotation::DESCRIPTION.to_owned(), a.message.clone());
     }
     // Alertmanager's `types.Alerts` zeroes the end of an alert that has not
     // resolved; a resolved alert carries its real end.
@@ -140,7 +137,7 @@ fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
     };
     // The fingerprint of the label set actually sent (Prometheus'
     // `LabelSet.Fingerprint()`), so a consumer that hashes `labels` gets `fingerprint`.
-    // A BTreeMap iterates in byte order of the names, as the hash requires.
+    // A LabelMap iterates in byte order of the names, as the hash requires.
     let fingerprint =
         Fingerprint::of_sorted_labels(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .to_string();
@@ -159,8 +156,8 @@ fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
     }
 }
 
-fn common(maps: impl Iterator<Item = BTreeMap<String, String>>) -> BTreeMap<String, String> {
-    let mut out: Option<BTreeMap<String, String>> = None;
+fn common(maps: impl Iterator<Item = LabelMap>) -> LabelMap {
+    let mut out: Option<LabelMap> = None;
     for m in maps {
         out = Some(match out {
             None => m,
@@ -175,7 +172,7 @@ fn common(maps: impl Iterator<Item = BTreeMap<String, String>>) -> BTreeMap<Stri
 
 /// `{k="v", ...}` as Alertmanager writes label sets in group keys (Go `%q` quoting
 /// for the values).
-fn label_set(labels: &BTreeMap<String, String>) -> String {
+fn label_set(labels: &LabelMap) -> String {
     let inner: Vec<String> = labels
         .iter()
         .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.clone())))
@@ -190,7 +187,7 @@ impl<'a> AmMessage<'a> {
     /// whole group, as the route's group labels do upstream.
     pub(crate) fn new(config: &'a WebhookConfig, alerts: &[Alert]) -> AmMessage<'a> {
         let all: Vec<AmAlert> = alerts.iter().map(|a| am_alert(config, a)).collect();
-        let group_labels: BTreeMap<String, String> = common(all.iter().map(|a| a.labels.clone()))
+        let group_labels: LabelMap = common(all.iter().map(|a| a.labels.clone()))
             .into_iter()
             .filter(|(k, _)| config.group_by.iter().any(|g| g == k))
             .collect();
@@ -220,10 +217,10 @@ mod tests {
 
     #[test]
     fn label_sets_quote_like_go() {
-        let mut m = BTreeMap::new();
+        let mut m = LabelMap::new();
         m.insert("alertname".to_owned(), "Disk \"full\"".to_owned());
         m.insert("job".to_owned(), "x".to_owned());
         assert_eq!(label_set(&m), r#"{alertname="Disk \"full\"", job="x"}"#);
-        assert_eq!(label_set(&BTreeMap::new()), "{}");
+        assert_eq!(label_set(&LabelMap::new()), "{}");
     }
 }
