@@ -130,18 +130,20 @@ impl LabelMap {
     /// repeated name winning.
     fn from_entries(mut v: Vec<(String, String)>) -> LabelMap {
         if !v.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Stable: of equal names, the last one given stays last, and wins.
+            // Stable: of equal names, the last one given stays last; its value is
+            // moved into the first, which is the one kept.
             v.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out: Vec<(String, String)> = Vec::with_capacity(v.len());
-            for (k, val) in v {
-                match out.last_mut() {
-                    Some(last) if last.0 == k => last.1 = val,
-                    _ => out.push((k, val)),
+            v.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(&mut later.1, &mut kept.1);
                 }
-            }
-            v = out;
+                same
+            });
         }
-        v.shrink_to_fit();
+        if v.capacity() > v.len() {
+            v.shrink_to_fit();
+        }
         LabelMap(v)
     }
 }
@@ -322,10 +324,17 @@ mod tests {
 
     #[test]
     fn built_from_unsorted_entries_sorted_and_the_last_repeat_wins() {
-        let m: LabelMap = [("b", "1"), ("a", "2"), ("b", "3"), ("c", "4"), ("a", "5")]
-            .into_iter()
-            .collect();
-        let want: Vec<(&str, &str)> = vec![("a", "5"), ("b", "3"), ("c", "4")];
+        let m: LabelMap = [
+            ("b", "1"),
+            ("a", "2"),
+            ("b", "3"),
+            ("c", "4"),
+            ("a", "5"),
+            ("b", "6"),
+        ]
+        .into_iter()
+        .collect();
+        let want: Vec<(&str, &str)> = vec![("a", "5"), ("b", "6"), ("c", "4")];
         assert!(
             m.iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
