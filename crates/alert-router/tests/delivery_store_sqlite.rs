@@ -211,6 +211,28 @@ impl Notifier for Gated {
     }
 }
 
+/// An outbox over `store` whose one channel (`team`/`webhook`) is [`Gated`]: the
+/// calls it reports, the semaphore that lets them go, and the builder.
+fn gated_outbox(
+    store: Arc<SqliteStore>,
+) -> (
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+    Arc<tokio::sync::Semaphore>,
+    alert_router::delivery::OutboxBuilder,
+) {
+    let (called_tx, called) = tokio::sync::mpsc::unbounded_channel();
+    let go = Arc::new(tokio::sync::Semaphore::new(0));
+    let builder = Outbox::builder(store).channel(
+        "team",
+        "webhook",
+        Arc::new(Gated {
+            called: called_tx,
+            go: go.clone(),
+        }),
+    );
+    (called, go, builder)
+}
+
 /// The database is locked by another process while a delivery is in flight, so
 /// its outcome cannot be written: the outbox says so clearly (stats), keeps the
 /// notification pending (a crash now would re-send it, never lose it), and records
@@ -220,20 +242,8 @@ async fn the_outbox_survives_a_database_locked_mid_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let store = Arc::new(SqliteStore::open_with(&path, opts(Duration::from_millis(50))).unwrap());
-    let (called_tx, mut called) = tokio::sync::mpsc::unbounded_channel();
-    let go = Arc::new(tokio::sync::Semaphore::new(0));
-    let outbox = Outbox::builder(store.clone())
-        .channel(
-            "team",
-            "webhook",
-            Arc::new(Gated {
-                called: called_tx,
-                go: go.clone(),
-            }),
-        )
-        .start()
-        .await
-        .unwrap();
+    let (mut called, go, builder) = gated_outbox(store.clone());
+    let outbox = builder.start().await.unwrap();
     outbox.submit(notification("n1", "body")).await.unwrap();
     tokio::time::timeout(Duration::from_secs(60), called.recv())
         .await
@@ -436,17 +446,8 @@ async fn an_unreadable_waiting_notification_is_skipped_and_the_others_delivered(
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let store = Arc::new(SqliteStore::open(&path).unwrap());
-    let (called_tx, mut called) = tokio::sync::mpsc::unbounded_channel();
-    let go = Arc::new(tokio::sync::Semaphore::new(0));
-    let outbox = Outbox::builder(store.clone())
-        .channel(
-            "team",
-            "webhook",
-            Arc::new(Gated {
-                called: called_tx,
-                go: go.clone(),
-            }),
-        )
+    let (mut called, go, builder) = gated_outbox(store.clone());
+    let outbox = builder
         .lane_concurrency(1)
         .memory_limit(0)
         .start()
