@@ -53,6 +53,29 @@ pub struct Recorded {
     pub body: Bytes,
 }
 
+impl Recorded {
+    /// The record of a request with these parts and body (header values that are
+    /// not UTF-8 are kept lossily).
+    pub fn new(parts: &axum::http::request::Parts, body: Bytes) -> Recorded {
+        Recorded {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        }
+    }
+}
+
 /// Whether a header's value is a credential (see [`Recorded`]'s `Debug`).
 pub fn is_sensitive_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -186,22 +209,7 @@ async fn record(State(rec): State<Recorder>, req: Request, next: Next) -> Respon
                 .expect("static response");
         }
     };
-    rec.push(Recorded {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: bytes.clone(),
-    });
+    rec.push(Recorded::new(&parts, bytes.clone()));
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }

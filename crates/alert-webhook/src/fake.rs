@@ -143,22 +143,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     // Recorded before it is counted: whoever sees the count (`wait_for_requests`)
     // finds the request among `recorded()`, even while its answer is delayed.
     if inner.keep_bodies {
-        inner.requests.lock().expect("poisoned").push(Recorded {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body: bytes.clone(),
-        });
+        inner
+            .requests
+            .lock()
+            .expect("poisoned")
+            .push(Recorded::new(&parts, bytes.clone()));
     }
     let n = inner.request_count.fetch_add(1, Ordering::SeqCst) + 1;
     let reply = {
