@@ -35,6 +35,17 @@ async fn enqueue_and_close(path: &std::path::Path, notes: &[(&str, &str)]) {
     store.apply(&changes).await.unwrap();
 }
 
+/// The ids of the store's pending outbox entries, in order.
+async fn pending_ids(store: &SqliteStore) -> Vec<String> {
+    store
+        .pending_outbox(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect()
+}
+
 fn opts(busy: Duration) -> SqliteOptions {
     let mut o = SqliteOptions::default();
     o.busy_timeout = busy;
@@ -102,13 +113,7 @@ async fn a_locked_database_is_a_clear_error_and_nothing_is_half_written() {
     drop(other);
 
     // Nothing of the failed batch was written; the store works again.
-    let ids: Vec<String> = store
-        .pending_outbox(0)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.id)
-        .collect();
+    let ids = pending_ids(&store).await;
     assert_eq!(ids, ["before"]);
     store
         .apply(&[Change::Enqueue(notification("after", "x"))])
@@ -362,13 +367,7 @@ async fn an_unreadable_record_is_set_aside_and_the_rest_is_used() {
     let names: Vec<&str> = snap.alerts.iter().map(|a| a.alert.name.as_str()).collect();
     assert_eq!(names, ["Kept"]);
     // The outbox resumes without the two unreadable entries.
-    let ids: Vec<String> = store
-        .pending_outbox(0)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.id)
-        .collect();
+    let ids = pending_ids(&store).await;
     assert_eq!(ids, ["n1"]);
     assert_eq!(store.outbox_entry("n2").await.unwrap(), None);
     assert_eq!(
@@ -426,13 +425,7 @@ async fn a_read_only_store_skips_an_unreadable_record() {
     let mut o = SqliteOptions::default();
     o.read_only = true;
     let ro = SqliteStore::open_with(&path, o).unwrap();
-    let ids: Vec<String> = ro
-        .pending_outbox(0)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.id)
-        .collect();
+    let ids = pending_ids(&ro).await;
     assert_eq!(ids, ["n2"]);
     assert!(quarantined(&path).is_empty());
 }
