@@ -563,7 +563,7 @@ struct TicketGuard<'a> {
     queued: bool,
     /// This ticket's transaction, until it is known to be written.
     batch: Option<Vec<Change>>,
-    /// The last ticket the transaction covers.
+    /// The last ticket the transaction covers (this one until it takes others).
     last: u64,
     /// The queued tickets the transaction took.
     followers: Vec<u64>,
@@ -630,7 +630,7 @@ impl Drop for TicketGuard<'_> {
                 seq.covered.insert(t, outcome.clone());
             }
         }
-        seq.next = self.last.max(self.ticket) + 1;
+        seq.next = self.last + 1;
         loop {
             let next = seq.next;
             let Some(changes) = seq.abandoned.remove(&next) else {
