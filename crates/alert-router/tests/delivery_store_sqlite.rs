@@ -411,6 +411,49 @@ async fn an_unreadable_record_is_set_aside_and_the_rest_is_used() {
     assert!(quarantined(&path).is_empty());
 }
 
+/// A retry rescheduled for an entry that no longer decodes sets it aside within
+/// the same write: the write succeeds, and the other changes in it are made.
+#[tokio::test]
+async fn a_reschedule_of_an_unreadable_entry_sets_it_aside_in_the_same_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    enqueue_and_close(&path, &[("n1", "x"), ("n2", "y")]).await;
+    damage(
+        &path,
+        "UPDATE outbox SET record = 'garbage' WHERE id = 'n1';",
+    );
+    let store = SqliteStore::open(&path).unwrap();
+    let later = Timestamp::from_unix_seconds(1_800_000_600).unwrap();
+    store
+        .apply(&[
+            Change::Reschedule {
+                id: "n1".into(),
+                attempts: 2,
+                next_attempt_at: Some(later),
+            },
+            Change::Reschedule {
+                id: "n2".into(),
+                attempts: 3,
+                next_attempt_at: Some(later),
+            },
+        ])
+        .await
+        .unwrap();
+    let pending = store.pending_outbox(0).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (
+            pending[0].id.as_str(),
+            pending[0].attempts,
+            pending[0].next_attempt_at
+        ),
+        ("n2", 3, Some(later))
+    );
+    let q = quarantined(&path);
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!((q[0].0.as_str(), q[0].2.as_str()), ("outbox", "garbage"));
+}
+
 /// A read-only store (inspection) cannot move anything: it skips the unreadable
 /// row and reads the rest.
 #[tokio::test]

@@ -684,18 +684,28 @@ fn set_aside(
         return Ok(());
     }
     let at = ts(Timestamp::now());
-    let tx = c.unchecked_transaction().map_err(sql_err)?;
-    for (row, error, text) in &bad {
-        tx.prepare_cached(
-            "INSERT INTO quarantine (at, tbl, row, error, record) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .and_then(|mut s| s.execute(params![at, table, row, error, text]))
-        .map_err(sql_err)?;
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE rowid = ?1"))
-            .and_then(|mut s| s.execute(params![row]))
+    let move_rows = |c: &Connection| -> StoreResult<()> {
+        for (row, error, text) in &bad {
+            c.prepare_cached(
+                "INSERT INTO quarantine (at, tbl, row, error, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![at, table, row, error, text]))
             .map_err(sql_err)?;
+            c.prepare_cached(&format!("DELETE FROM {table} WHERE rowid = ?1"))
+                .and_then(|mut s| s.execute(params![row]))
+                .map_err(sql_err)?;
+        }
+        Ok(())
+    };
+    if c.is_autocommit() {
+        let tx = c.unchecked_transaction().map_err(sql_err)?;
+        move_rows(&tx)?;
+        tx.commit().map_err(sql_err)
+    } else {
+        // Read inside a write (a `Reschedule` of `apply`): moved in that
+        // transaction, with its changes or not at all.
+        move_rows(c)
     }
-    tx.commit().map_err(sql_err)
 }
 
 /// Reads `record` JSON rows of `sql` with `params`.
