@@ -454,6 +454,30 @@ async fn a_reschedule_of_an_unreadable_entry_sets_it_aside_in_the_same_write() {
     assert_eq!((q[0].0.as_str(), q[0].2.as_str()), ("outbox", "garbage"));
 }
 
+/// An unreadable entry inside the first page of a start-up backlog makes that page
+/// short: the outbox still resumes every readable entry after it.
+#[tokio::test]
+async fn a_backlog_with_an_unreadable_entry_is_resumed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let ids: Vec<String> = (0..300).map(|i| format!("n{i:03}")).collect();
+    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
+    enqueue_and_close(&path, &notes).await;
+    damage(
+        &path,
+        "UPDATE outbox SET record = 'garbage' WHERE id = 'n100';",
+    );
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let (_called, go, builder) = gated_outbox(store.clone());
+    let outbox = builder.lane_concurrency(1).start().await.unwrap();
+    assert_eq!(outbox.stats().resumed, 299, "{:?}", outbox.stats());
+    assert_eq!(quarantined(&path).len(), 1);
+    go.add_permits(1000);
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert_eq!(outbox.stats().delivered, 299);
+    outbox.shutdown(Duration::from_secs(5)).await;
+}
+
 /// A read-only store (inspection) cannot move anything: it skips the unreadable
 /// row and reads the rest.
 #[tokio::test]

@@ -630,17 +630,25 @@ impl OutboxBuilder {
         // The backlog a page at a time: past the memory limit the lanes keep ids
         // only, so a large backlog is never decoded whole (nothing deletes entries
         // before the workers start).
+        // A page can be short without being the last: a store may set aside
+        // entries it cannot read (the SQLite store's quarantine). So read on until
+        // a page is empty, and then once more after the same entry: empty again,
+        // the backlog is done; else the first page held only unreadable entries,
+        // now set aside.
         let mut after: Option<String> = None;
-        loop {
+        let mut empty_pages = 0;
+        while empty_pages < 2 {
             let page = self
                 .store
                 .pending_outbox_after(after.as_deref(), RESUME_PAGE)
                 .await?;
-            let full = page.len() == RESUME_PAGE;
-            after = page.last().map(|n| n.id.clone());
-            inner.resume(page, now_wall, now);
-            if !full {
-                break;
+            match page.last() {
+                Some(last) => {
+                    empty_pages = 0;
+                    after = Some(last.id.clone());
+                    inner.resume(page, now_wall, now);
+                }
+                None => empty_pages += 1,
             }
         }
         let mut tasks = Vec::new();
