@@ -181,11 +181,12 @@ fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
         annotations.insert(annotation::GENERATOR_URL.to_owned(), g);
     }
     let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).cloned());
-    alert.source = Source::default();
-    alert.source.model = pick(&["model", "model_name"]);
-    alert.source.version = pick(&["model_version", "version"]);
-    alert.source.environment = pick(&["env", "environment"]);
-    alert.source.run_id = pick(&["run_id", "job_id"]);
+    let mut source = Source::default();
+    source.model = pick(&["model", "model_name"]);
+    source.version = pick(&["model_version", "version"]);
+    source.environment = pick(&["env", "environment"]);
+    source.run_id = pick(&["run_id", "job_id"]);
+    alert.source = source.into();
     alert.labels = labels;
     alert.annotations = annotations;
     alert.starts_at = Some(starts_at.unwrap_or(now));

@@ -104,7 +104,7 @@ impl Episode {
         match &mut self.active {
             Some(a) if a.alert.severity == f.severity => {
                 // Still firing: keep the latest evidence for the resolution.
-                a.alert.evidence = f.evidence;
+                a.alert.evidence = f.evidence.into();
                 a.alert.summary = f.summary;
                 a.alert.message = f.message;
                 None
@@ -132,7 +132,7 @@ impl Episode {
         let a = self.active.take()?;
         let mut alert = a.alert.resolved_at(now);
         if let Some(e) = evidence {
-            alert.evidence = e;
+            alert.evidence = e.into();
         }
         Some(alert)
     }

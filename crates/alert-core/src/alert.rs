@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::{Fingerprint, Severity, Timestamp};
+use crate::{Fingerprint, Severity, Slot, Timestamp};
 
 pub use crate::labels::LabelMap;
 
@@ -105,6 +105,22 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// No evidence: every field unset (what `Evidence::default()` gives, as a
+    /// constant).
+    pub const EMPTY: Evidence = Evidence {
+        metric: None,
+        observed: None,
+        threshold: None,
+        baseline: None,
+        test: None,
+        statistic: None,
+        p_value: None,
+        window: None,
+        sample_size: None,
+        segment: None,
+        details: BTreeMap::new(),
+    };
+
     /// Evidence about `metric`.
     pub fn metric(metric: impl Into<String>) -> Evidence {
         Evidence {
@@ -237,6 +253,14 @@ pub struct Source {
 }
 
 impl Source {
+    /// No source: every field unset (what `Source::default()` gives, as a constant).
+    pub const EMPTY: Source = Source {
+        model: None,
+        version: None,
+        environment: None,
+        run_id: None,
+    };
+
     /// A source for `model`.
     pub fn model(model: impl Into<String>) -> Source {
         Source {
@@ -337,18 +361,18 @@ pub struct Alert {
         serde(default, skip_serializing_if = "LabelMap::is_empty")
     )]
     pub annotations: Annotations,
-    /// Typed ML evidence.
+    /// Typed ML evidence (out of line: see [`Slot`]).
     #[cfg_attr(
         feature = "serde",
-        serde(default, skip_serializing_if = "Evidence::is_empty")
+        serde(default, skip_serializing_if = "Slot::is_empty")
     )]
-    pub evidence: Evidence,
+    pub evidence: Slot<Evidence>,
     /// The model and run behind the alert.
     #[cfg_attr(
         feature = "serde",
-        serde(default, skip_serializing_if = "Source::is_empty")
+        serde(default, skip_serializing_if = "Slot::is_empty")
     )]
-    pub source: Source,
+    pub source: Slot<Source>,
     /// When the condition started to hold.
     #[cfg_attr(
         feature = "serde",
@@ -374,8 +398,8 @@ impl Alert {
             message: String::new(),
             labels: Labels::new(),
             annotations: Annotations::new(),
-            evidence: Evidence::default(),
-            source: Source::default(),
+            evidence: Slot::default(),
+            source: Slot::default(),
             starts_at: None,
             ends_at: None,
         }
@@ -431,12 +455,12 @@ impl Alert {
     }
     /// Sets the evidence.
     pub fn with_evidence(mut self, evidence: Evidence) -> Self {
-        self.evidence = evidence;
+        self.evidence = evidence.into();
         self
     }
     /// Sets the source.
     pub fn with_source(mut self, source: Source) -> Self {
-        self.source = source;
+        self.source = source.into();
         self
     }
     /// Sets the status.
@@ -564,5 +588,14 @@ mod tests {
         let e = serde_json::from_str::<Alert>(r#"{"name":"x","severity":"info","sevrity":"x"}"#)
             .unwrap_err();
         assert!(e.to_string().contains("unknown field `sevrity`"), "{e}");
+    }
+
+    /// Evidence and source, which most alerts leave empty, take a pointer each; a
+    /// service holding tens of thousands of alerts pays for what they carry.
+    #[test]
+    fn an_alert_keeps_its_rare_parts_out_of_line() {
+        assert!(size_of::<Alert>() <= 200, "{}", size_of::<Alert>());
+        let a = Alert::new(Severity::Info, "x");
+        assert!(a.evidence.is_empty() && a.source.is_empty());
     }
 }

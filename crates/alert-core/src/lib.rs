@@ -68,6 +68,7 @@ mod notifier;
 pub mod render;
 mod secret;
 mod severity;
+mod slot;
 mod time;
 
 pub use alert::{
@@ -80,6 +81,7 @@ pub use fingerprint::{Fingerprint, ParseFingerprintError};
 pub use notifier::{EMPTY_GROUP, Either, Filter, Layer, Notifier, NotifierExt, Receipt};
 pub use secret::{REDACTED, Secret};
 pub use severity::{ParseSeverityError, Severity};
+pub use slot::{Slot, SlotValue};
 pub use time::{ParseTimestampError, Timestamp};
 
 #[doc = include_str!("../README.md")]
