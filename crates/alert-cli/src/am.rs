@@ -171,13 +171,19 @@ fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
     {
         alert.message = d.clone();
     }
-    if !annotations.contains_key(annotation::RUNBOOK_URL)
-        && let Some(r) = annotations.get("runbook")
-    {
-        let r = r.clone();
+    let runbook = if annotations.contains_key(annotation::RUNBOOK_URL) {
+        None
+    } else {
+        annotations.get("runbook").cloned()
+    };
+    let generator_url = generator_url.filter(|g| !g.is_empty());
+    // The router keeps the alert: room for what is added here, and no more.
+    annotations
+        .reserve_exact(usize::from(runbook.is_some()) + usize::from(generator_url.is_some()));
+    if let Some(r) = runbook {
         annotations.insert(annotation::RUNBOOK_URL.to_owned(), r);
     }
-    if let Some(g) = generator_url.filter(|g| !g.is_empty()) {
+    if let Some(g) = generator_url {
         annotations.insert(annotation::GENERATOR_URL.to_owned(), g);
     }
     let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).cloned());

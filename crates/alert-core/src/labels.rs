@@ -67,6 +67,12 @@ impl LabelMap {
         self.find(key).is_ok()
     }
 
+    /// Makes room for `additional` more entries, and no more: for a map that is
+    /// kept long and whose growth is known (a vector grows by doubling otherwise).
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.0.reserve_exact(additional);
+    }
+
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: String, value: String) -> Option<String> {
         match self.find(key.as_str()) {
