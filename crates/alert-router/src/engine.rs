@@ -80,11 +80,12 @@ pub(crate) struct EngineConfig {
 
 type GroupId = (u32, Fingerprint);
 
-/// Members of a group: a vector while small, a set when large.
+/// Members of a group: a vector while small, a set when large (boxed, so the
+/// common small case keeps a group entry at a vector's size).
 #[derive(Clone, Debug)]
 enum FpSet {
     Small(Vec<Fingerprint>),
-    Large(HashSet<Fingerprint>),
+    Large(Box<HashSet<Fingerprint>>),
 }
 
 impl FpSet {
@@ -97,7 +98,7 @@ impl FpSet {
                 if v.len() >= 32 {
                     let mut s: HashSet<Fingerprint> = v.drain(..).collect();
                     s.insert(fp);
-                    *self = FpSet::Large(s);
+                    *self = FpSet::Large(Box::new(s));
                 } else {
                     v.push(fp);
                 }
@@ -363,7 +364,9 @@ fn equal_hash(equal: &[String], alert: &Alert) -> u64 {
 /// The routing and noise-control state.
 pub(crate) struct Engine {
     cfg: EngineConfig,
-    alerts: HashMap<Fingerprint, AlertState>,
+    /// Boxed: the table then holds a pointer per alert, and grows (and doubles
+    /// while growing) at that size rather than the state's.
+    alerts: HashMap<Fingerprint, Box<AlertState>>,
     groups: HashMap<GroupId, Group>,
     timers: BinaryHeap<Reverse<(Timestamp, Timer)>>,
     silences: Vec<Silence>,
@@ -545,7 +548,7 @@ impl Engine {
             let next = now.saturating_add(node_wait);
             let g = Group {
                 key,
-                members: FpSet::Small(Vec::new()),
+                members: FpSet::Small(Vec::with_capacity(1)),
                 created_at: now,
                 next_flush: next,
                 flushed: false,
@@ -760,7 +763,7 @@ impl Engine {
             seen: 0,
         };
         out.changes.push(Change::PutAlert(st.record()));
-        self.alerts.insert(fp, st);
+        self.alerts.insert(fp, Box::new(st));
         self.counters.fired += 1;
         out.changes.push(Change::Event(AlertEvent::of_fingerprint(
             &alert,
@@ -800,7 +803,7 @@ impl Engine {
             st.groups = new;
         }
         self.inhibit_remove(fp);
-        if self.alerts.get(&fp).is_some_and(AlertState::firing) {
+        if self.alerts.get(&fp).is_some_and(|s| s.firing()) {
             self.inhibit_add(fp, &alert);
         }
     }
@@ -1765,7 +1768,7 @@ impl Engine {
                 seen: 0,
             };
             let firing = st.firing();
-            self.alerts.insert(fp, st);
+            self.alerts.insert(fp, Box::new(st));
             if firing {
                 self.inhibit_add(fp, &alert);
             }
