@@ -1071,8 +1071,10 @@ mod tests {
         };
         let default = SqliteStore::open(dir.path().join("a.db")).unwrap();
         assert_eq!(cache(default).await, -1024);
-        let mut options = SqliteOptions::default();
-        options.cache_kib = 256;
+        let options = SqliteOptions {
+            cache_kib: 256,
+            ..SqliteOptions::default()
+        };
         let small = SqliteStore::open_with(dir.path().join("b.db"), options).unwrap();
         assert_eq!(cache(small).await, -256);
     }
