@@ -478,6 +478,60 @@ async fn a_backlog_with_an_unreadable_entry_is_resumed_whole() {
     outbox.shutdown(Duration::from_secs(5)).await;
 }
 
+/// Pages of the backlog fill past unreadable entries, however many: 600 damaged
+/// entries (more than two whole pages of 256) ahead of 300 readable ones.
+/// Before, an empty page was taken for the end after one more read, and the
+/// readable entries waited for the next start.
+#[tokio::test]
+async fn a_backlog_behind_pages_of_unreadable_entries_is_resumed_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let ids: Vec<String> = (0..900).map(|i| format!("n{i:03}")).collect();
+    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
+    enqueue_and_close(&path, &notes).await;
+    damage(
+        &path,
+        "UPDATE outbox SET record = 'garbage' WHERE id < 'n600';",
+    );
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let page = store.pending_outbox_after(None, 256).await.unwrap();
+    assert_eq!(page.len(), 256, "the first page is full");
+    assert_eq!(page[0].id, "n600");
+    assert_eq!(quarantined(&path).len(), 600);
+    let (_called, go, builder) = gated_outbox(store.clone());
+    let outbox = builder.lane_concurrency(1).start().await.unwrap();
+    assert_eq!(outbox.stats().resumed, 300, "{:?}", outbox.stats());
+    go.add_permits(1000);
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert_eq!(outbox.stats().delivered, 300);
+    outbox.shutdown(Duration::from_secs(5)).await;
+}
+
+/// A read-only store skips unreadable entries without moving them, and its pages
+/// still fill past them and end.
+#[tokio::test]
+async fn a_read_only_store_pages_past_unreadable_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let ids: Vec<String> = (0..20).map(|i| format!("n{i:02}")).collect();
+    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
+    enqueue_and_close(&path, &notes).await;
+    damage(
+        &path,
+        "UPDATE outbox SET record = 'garbage' WHERE id < 'n12';",
+    );
+    let mut o = SqliteOptions::default();
+    o.read_only = true;
+    let ro = SqliteStore::open_with(&path, o).unwrap();
+    let first = ro.pending_outbox_after(None, 5).await.unwrap();
+    let first: Vec<&str> = first.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(first, ["n12", "n13", "n14", "n15", "n16"]);
+    let rest = ro.pending_outbox_after(Some("n16"), 5).await.unwrap();
+    let rest: Vec<&str> = rest.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(rest, ["n17", "n18", "n19"]);
+    assert!(quarantined(&path).is_empty());
+}
+
 /// A read-only store (inspection) cannot move anything: it skips the unreadable
 /// row and reads the rest.
 #[tokio::test]

@@ -630,11 +630,10 @@ impl OutboxBuilder {
         // The backlog a page at a time: past the memory limit the lanes keep ids
         // only, so a large backlog is never decoded whole (nothing deletes entries
         // before the workers start).
-        // A page can be short without being the last: a store may set aside
-        // entries it cannot read (the SQLite store's quarantine). So read on until
-        // a page is empty, and then once more after the same entry: empty again,
-        // the backlog is done; else the first page held only unreadable entries,
-        // now set aside.
+        // The SQLite store fills each page past the entries it sets aside as
+        // unreadable, but another store may answer a short (even empty) page that
+        // is not the last. So read on until a page is empty, and then once more
+        // after the same entry: empty again, the backlog is done.
         let mut after: Option<String> = None;
         let mut empty_pages = 0;
         while empty_pages < 2 {

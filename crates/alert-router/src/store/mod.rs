@@ -1016,7 +1016,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// from the one after the entry `after` (`None`: from the first), at most `limit`
     /// (0 for all). When `after` is not pending the answer is empty. The outbox
     /// resumes its backlog at start-up a page at a time with this, so a large backlog
-    /// (a long outage, then a restart) is never held in memory whole.
+    /// (a long outage, then a restart) is never held in memory whole. A store that
+    /// sets aside entries it cannot read should fill the page past them, so that a
+    /// page shorter than `limit` is the last (the SQLite store does).
     ///
     /// The default reads [`pending_outbox`](Store::pending_outbox) whole and skips:
     /// correct, but a store should answer from its index ([`MemoryStore`] and the

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alert_core::{Fingerprint, Timestamp};
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OpenFlags, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -649,6 +649,17 @@ fn records<T: DeserializeOwned>(
     tail: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> StoreResult<Vec<T>> {
+    records_read(c, table, tail, params).map(|(out, _)| out)
+}
+
+/// [`records`], and the rowids of the rows read (the ones set aside included): for
+/// paging on past rows that did not decode.
+fn records_read<T: DeserializeOwned>(
+    c: &Connection,
+    table: &'static str,
+    tail: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> StoreResult<(Vec<T>, Vec<i64>)> {
     let mut stmt = c
         .prepare_cached(&format!("SELECT rowid, record FROM {table} {tail}"))
         .map_err(sql_err)?;
@@ -656,6 +667,7 @@ fn records<T: DeserializeOwned>(
         .query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))
         .and_then(|it| it.collect())
         .map_err(sql_err)?;
+    let rows: Vec<i64> = raw.iter().map(|(row, _)| *row).collect();
     let mut out = Vec::with_capacity(raw.len());
     let mut bad = Vec::new();
     for (row, text) in raw {
@@ -667,7 +679,7 @@ fn records<T: DeserializeOwned>(
     if !bad.is_empty() {
         set_aside(c, table, bad)?;
     }
-    Ok(out)
+    Ok((out, rows))
 }
 
 /// Moves unreadable rows of `table` (`(rowid, error, raw record)`) to `quarantine`.
@@ -906,15 +918,42 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> StoreResult<Vec<Notification>> {
         let after = after.map(str::to_owned);
-        self.with(move |c| match after {
-            None => records(c, "outbox", "ORDER BY seq LIMIT ?1", &[&limit_sql(limit)]),
-            // An `after` that is not pending gives NULL, and no rows.
-            Some(id) => records(
-                c,
-                "outbox",
-                "WHERE seq > (SELECT seq FROM outbox WHERE id = ?1) ORDER BY seq LIMIT ?2",
-                &[&id, &limit_sql(limit)],
-            ),
+        self.with(move |c| {
+            // Rowids start at 1.
+            let mut from: i64 = match after {
+                None => 0,
+                Some(id) => {
+                    let seq = c
+                        .query_row("SELECT seq FROM outbox WHERE id = ?1", [&id], |r| r.get(0))
+                        .optional()
+                        .map_err(sql_err)?;
+                    match seq {
+                        Some(seq) => seq,
+                        // Not pending: no page.
+                        None => return Ok(Vec::new()),
+                    }
+                }
+            };
+            // Entries that do not decode are set aside (or, read-only, skipped) and
+            // do not count: read on after the last row read until the page is full
+            // or the table ends, so a short page is always the last one.
+            let mut out: Vec<Notification> = Vec::new();
+            loop {
+                let want = if limit == 0 { 0 } else { limit - out.len() };
+                let (page, rows) = records_read(
+                    c,
+                    "outbox",
+                    "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                    &[&from, &limit_sql(want)],
+                )?;
+                out.extend(page);
+                match rows.last() {
+                    Some(&last) if limit != 0 && rows.len() == want && out.len() < limit => {
+                        from = last;
+                    }
+                    _ => return Ok(out),
+                }
+            }
         })
         .await
     }
