@@ -115,19 +115,16 @@ fn time_or_zero(t: Option<Timestamp>) -> String {
 fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
     let mut labels = a.labels.clone();
     labels.insert("alertname".to_owned(), a.name.clone());
-    if !labels.contains_key("severity") {
-        labels.insert(
-            "severity".to_owned(),
-            config.severity.label(a.severity).to_owned(),
-        );
-    }
+    labels.get_or_insert_with("severity".to_owned(), || {
+        config.severity.label(a.severity).to_owned()
+    });
     let mut annotations = a.annotations.clone();
     annotations.remove(annotation::GENERATOR_URL);
-    if !a.summary.trim().is_empty() && !annotations.contains_key("summary") {
-        annotations.insert("summary".to_owned(), a.summary.clone());
+    if !a.summary.trim().is_empty() {
+        annotations.get_or_insert_with("summary".to_owned(), || a.summary.clone());
     }
-    if !a.message.trim().is_empty() && !annotations.contains_key(annotation::DESCRIPTION) {
-        annotations.insert(annotation::DESCRIPTION.to_owned(), a.message.clone());
+    if !a.message.trim().is_empty() {
+        annotations.get_or_insert_with(annotation::DESCRIPTION.to_owned(), || a.message.clone());
     }
     // Alertmanager's `types.Alerts` zeroes the end of an alert that has not
     // resolved; a resolved alert carries its real end.
