@@ -652,14 +652,19 @@ fn records<T: DeserializeOwned>(
     records_read(c, table, tail, params).map(|(out, _)| out)
 }
 
-/// [`records`], and the rowids of the rows read (the ones set aside included): for
-/// paging on past rows that did not decode.
+/// The rows a [`records_read`] read, the ones set aside included.
+struct RowsRead {
+    count: usize,
+    last: Option<i64>,
+}
+
+/// [`records`], and the rows read: for paging on past rows that did not decode.
 fn records_read<T: DeserializeOwned>(
     c: &Connection,
     table: &'static str,
     tail: &str,
     params: &[&dyn rusqlite::ToSql],
-) -> StoreResult<(Vec<T>, Vec<i64>)> {
+) -> StoreResult<(Vec<T>, RowsRead)> {
     let mut stmt = c
         .prepare_cached(&format!("SELECT rowid, record FROM {table} {tail}"))
         .map_err(sql_err)?;
@@ -667,7 +672,10 @@ fn records_read<T: DeserializeOwned>(
         .query_map(params, |r| Ok((r.get(0)?, r.get(1)?)))
         .and_then(|it| it.collect())
         .map_err(sql_err)?;
-    let rows: Vec<i64> = raw.iter().map(|(row, _)| *row).collect();
+    let read = RowsRead {
+        count: raw.len(),
+        last: raw.last().map(|(row, _)| *row),
+    };
     let mut out = Vec::with_capacity(raw.len());
     let mut bad = Vec::new();
     for (row, text) in raw {
@@ -679,7 +687,7 @@ fn records_read<T: DeserializeOwned>(
     if !bad.is_empty() {
         set_aside(c, table, bad)?;
     }
-    Ok((out, rows))
+    Ok((out, read))
 }
 
 /// Moves unreadable rows of `table` (`(rowid, error, raw record)`) to `quarantine`.
@@ -940,15 +948,15 @@ impl Store for SqliteStore {
             let mut out: Vec<Notification> = Vec::new();
             loop {
                 let want = if limit == 0 { 0 } else { limit - out.len() };
-                let (page, rows) = records_read(
+                let (page, read) = records_read(
                     c,
                     "outbox",
                     "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                     &[&from, &limit_sql(want)],
                 )?;
                 out.extend(page);
-                match rows.last() {
-                    Some(&last) if limit != 0 && rows.len() == want && out.len() < limit => {
+                match read.last {
+                    Some(last) if limit != 0 && read.count == want && out.len() < limit => {
                         from = last;
                     }
                     _ => return Ok(out),
