@@ -324,6 +324,27 @@ fn damage(path: &std::path::Path, sql: &str) {
     c.execute_batch(sql).unwrap();
 }
 
+/// A closed database with `n` pending entries `n000`, `n001`, ... (ids of `width`
+/// digits), then damaged by `sql`.
+async fn damaged_backlog(path: &std::path::Path, n: usize, width: usize, sql: &str) {
+    let ids: Vec<String> = (0..n).map(|i| format!("n{i:0width$}")).collect();
+    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
+    enqueue_and_close(path, &notes).await;
+    damage(path, sql);
+}
+
+/// Starts a gated outbox on `store`, checks that it resumed `n` entries, lets them
+/// through and checks that all `n` are delivered.
+async fn resumes_and_delivers(store: Arc<SqliteStore>, n: u64) {
+    let (_called, go, builder) = gated_outbox(store);
+    let outbox = builder.lane_concurrency(1).start().await.unwrap();
+    assert_eq!(outbox.stats().resumed, n, "{:?}", outbox.stats());
+    go.add_permits(1000);
+    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
+    assert_eq!(outbox.stats().delivered, n);
+    outbox.shutdown(Duration::from_secs(5)).await;
+}
+
 /// A record that does not decode neither stops the others from loading (the
 /// service would not start) nor stays to fail again: it is moved, raw, to the
 /// `quarantine` table, and retention prunes it like the dead letters.
@@ -460,22 +481,16 @@ async fn a_reschedule_of_an_unreadable_entry_sets_it_aside_in_the_same_write() {
 async fn a_backlog_with_an_unreadable_entry_is_resumed_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let ids: Vec<String> = (0..300).map(|i| format!("n{i:03}")).collect();
-    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
-    enqueue_and_close(&path, &notes).await;
-    damage(
+    damaged_backlog(
         &path,
+        300,
+        3,
         "UPDATE outbox SET record = 'garbage' WHERE id = 'n100';",
-    );
+    )
+    .await;
     let store = Arc::new(SqliteStore::open(&path).unwrap());
-    let (_called, go, builder) = gated_outbox(store.clone());
-    let outbox = builder.lane_concurrency(1).start().await.unwrap();
-    assert_eq!(outbox.stats().resumed, 299, "{:?}", outbox.stats());
+    resumes_and_delivers(store, 299).await;
     assert_eq!(quarantined(&path).len(), 1);
-    go.add_permits(1000);
-    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
-    assert_eq!(outbox.stats().delivered, 299);
-    outbox.shutdown(Duration::from_secs(5)).await;
 }
 
 /// Pages of the backlog fill past unreadable entries, however many: 600 damaged
@@ -486,25 +501,19 @@ async fn a_backlog_with_an_unreadable_entry_is_resumed_whole() {
 async fn a_backlog_behind_pages_of_unreadable_entries_is_resumed_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let ids: Vec<String> = (0..900).map(|i| format!("n{i:03}")).collect();
-    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
-    enqueue_and_close(&path, &notes).await;
-    damage(
+    damaged_backlog(
         &path,
+        900,
+        3,
         "UPDATE outbox SET record = 'garbage' WHERE id < 'n600';",
-    );
+    )
+    .await;
     let store = Arc::new(SqliteStore::open(&path).unwrap());
     let page = store.pending_outbox_after(None, 256).await.unwrap();
     assert_eq!(page.len(), 256, "the first page is full");
     assert_eq!(page[0].id, "n600");
     assert_eq!(quarantined(&path).len(), 600);
-    let (_called, go, builder) = gated_outbox(store.clone());
-    let outbox = builder.lane_concurrency(1).start().await.unwrap();
-    assert_eq!(outbox.stats().resumed, 300, "{:?}", outbox.stats());
-    go.add_permits(1000);
-    assert!(outbox.wait_idle(Duration::from_secs(60)).await);
-    assert_eq!(outbox.stats().delivered, 300);
-    outbox.shutdown(Duration::from_secs(5)).await;
+    resumes_and_delivers(store, 300).await;
 }
 
 /// A read-only store skips unreadable entries without moving them, and its pages
@@ -513,13 +522,13 @@ async fn a_backlog_behind_pages_of_unreadable_entries_is_resumed_whole() {
 async fn a_read_only_store_pages_past_unreadable_entries() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
-    let ids: Vec<String> = (0..20).map(|i| format!("n{i:02}")).collect();
-    let notes: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "x")).collect();
-    enqueue_and_close(&path, &notes).await;
-    damage(
+    damaged_backlog(
         &path,
+        20,
+        2,
         "UPDATE outbox SET record = 'garbage' WHERE id < 'n12';",
-    );
+    )
+    .await;
     let mut o = SqliteOptions::default();
     o.read_only = true;
     let ro = SqliteStore::open_with(&path, o).unwrap();
