@@ -120,6 +120,13 @@ impl Metrics {
     }
 
     fn attempt(&self, a: &DeliveryAttempt) {
+        // The latency first: a scrape reads the counter before the histogram (the
+        // order they are registered in), so one that sees the attempt counted also
+        // finds its latency sample. The other order showed a counted attempt with
+        // no sample.
+        self.latency
+            .get_or_create(&labels(&[("channel", &a.channel)]))
+            .observe(a.latency.as_secs_f64());
         self.attempts
             .get_or_create(&labels(&[
                 ("receiver", &a.receiver),
@@ -127,9 +134,6 @@ impl Metrics {
                 ("outcome", a.outcome.as_str()),
             ]))
             .inc();
-        self.latency
-            .get_or_create(&labels(&[("channel", &a.channel)]))
-            .observe(a.latency.as_secs_f64());
     }
 
     /// The text exposition.
