@@ -205,7 +205,7 @@ pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default of `[delivery] lane_concurrency`: 8, the outbox's own default.
-pub const DEFAULT_LANE_CONCURRENCY: usize = 8;
+pub const DEFAULT_LANE_CONCURRENCY: usize = alert_router::delivery::DEFAULT_LANE_CONCURRENCY;
 
 /// The accepted range of `[delivery] retry_for`: 1 second to 30 days.
 pub const RETRY_FOR_RANGE: (Duration, Duration) =

@@ -1,7 +1,8 @@
 //! Delivery to a local JSON webhook sink, like for like with Apprise: **sequential**
 //! notifications (one at a time, each waiting for the sink's answer, as Apprise's
 //! `notify` does) with the SQLite outbox on and off, the same with 16 in parallel,
-//! and Apprise (Python) posting to the same sink in the same run.
+//! the SQLite outbox with the outbox's default 8 lane workers (the service as
+//! shipped), and Apprise (Python) posting to the same sink in the same run.
 //!
 //! ```text
 //! pip install apprise
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alert_core::{Alert, Notifier, Severity, Timestamp};
-use alert_router::delivery::{Outbox, new_notification_id};
+use alert_router::delivery::{DEFAULT_LANE_CONCURRENCY, Outbox, new_notification_id};
 use alert_router::store::{MemoryStore, Notification, NotificationKind, SqliteStore, Store};
 use alert_webhook::fake::FakeWebhook;
 use alert_webhook::{WebhookConfig, WebhookNotifier};
@@ -349,12 +350,16 @@ fn summary() {
     let e = env();
     let url = e.sink.url();
     // (name, sequential?, rates of each round)
-    let modes: [(&str, bool); 5] = [
+    let modes: [(&str, bool); 6] = [
         ("outbox on (SQLite, WAL), sequential", true),
         ("outbox off, sequential", true),
         ("outbox on (SQLite, WAL), 16 in parallel", false),
         ("outbox in memory, 16 in parallel", false),
         ("outbox off, 16 in parallel", false),
+        (
+            "outbox on (SQLite, WAL), 8 in parallel (the default lane_concurrency)",
+            false,
+        ),
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     let direct = Arc::new(webhook(&url));
@@ -386,7 +391,12 @@ fn summary() {
                         run_outbox(&o, N, false).await;
                         o.shutdown(Duration::from_secs(5)).await;
                     }
-                    _ => run_direct(&direct, N, LANE).await,
+                    4 => run_direct(&direct, N, LANE).await,
+                    _ => {
+                        let o = outbox(sqlite(), &url, DEFAULT_LANE_CONCURRENCY).await;
+                        run_outbox(&o, N, false).await;
+                        o.shutdown(Duration::from_secs(5)).await;
+                    }
                 }
             });
             let dt = t0.elapsed().as_secs_f64();

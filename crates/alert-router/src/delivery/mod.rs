@@ -72,8 +72,8 @@ pub use concurrency::{ConcurrencyLimit, ConcurrencyLimitLayer};
 pub use ext::DeliveryExt;
 pub use fallback::{Fallback, FallbackLayer, FallbackOn};
 pub use outbox::{
-    ChannelStatus, DEFAULT_MEMORY_LIMIT, Outbox, OutboxBuilder, OutboxError, OutboxStats,
-    new_notification_id,
+    ChannelStatus, DEFAULT_LANE_CONCURRENCY, DEFAULT_MEMORY_LIMIT, Outbox, OutboxBuilder,
+    OutboxError, OutboxStats, new_notification_id,
 };
 pub use rate_limit::{DEFAULT_PENALTY, RateLimit, RateLimitLayer, RateLimited};
 pub use retry::{GiveUpReason, RetryDecision, RetryLayer, RetryPolicy, Retrying};

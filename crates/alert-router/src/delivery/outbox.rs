@@ -361,6 +361,10 @@ pub struct OutboxBuilder {
 /// The default of [`OutboxBuilder::memory_limit`].
 pub const DEFAULT_MEMORY_LIMIT: usize = 1024;
 
+/// The default of [`OutboxBuilder::lane_concurrency`]: attempts in flight at once
+/// per channel.
+pub const DEFAULT_LANE_CONCURRENCY: usize = 8;
+
 /// A channel as registered; a recommended stack is built by
 /// [`OutboxBuilder::start`], with the builder's final settings.
 enum LaneSpec {
@@ -498,7 +502,7 @@ impl OutboxBuilder {
         self
     }
 
-    /// Attempts run at once per channel (default 8). Twice this is the in-flight
+    /// Attempts run at once per channel (default [`DEFAULT_LANE_CONCURRENCY`], 8). Twice this is the in-flight
     /// window that bounds duplicates after a crash (see [`Outbox`]).
     pub fn lane_concurrency(mut self, n: usize) -> OutboxBuilder {
         self.lane_concurrency = n.max(1);
@@ -1307,7 +1311,7 @@ impl Outbox {
             fallbacks: HashMap::new(),
             clock: Arc::new(SystemClock),
             retry: Outbox::default_retry(),
-            lane_concurrency: 8,
+            lane_concurrency: DEFAULT_LANE_CONCURRENCY,
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             commit_batch: 256,
             memory_limit: DEFAULT_MEMORY_LIMIT,
