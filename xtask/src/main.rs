@@ -9,6 +9,8 @@
 //! * `test` — the workspace tests only (cargo-nextest when installed, else cargo test).
 //! * `tidy` — the workspace conventions of `docs/adr/0002-workspace-conventions.md`
 //!   (also a `#[test]` in this crate).
+//! * `link-order` — regenerates `crates/alert-cli/link-order.txt`, the functions the
+//!   quick load harness runs (under callgrind), which the linker lays out together.
 //! * `new-channel NAME` — scaffolds `crates/alert-NAME`, a working channel crate with
 //!   tests and the conformance suite.
 //! * `bench-load [--quick] [--alertmanager]` — the load harness
@@ -20,6 +22,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod link_order;
 mod scaffold;
 mod tidy;
 
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
             format!("{} tidy problem(s)", problems.len())
         }),
         Some("bench-load") => bench_load(&args[1..]),
+        Some("link-order") => link_order::run_task().map(|_| ()),
         Some("new-channel") => match args.get(1) {
             Some(name) => scaffold::new_channel(&root(), name).map(|dir| {
                 println!("created {}", dir.display());
@@ -67,6 +71,8 @@ tasks:
   bench-load [--quick] [--alertmanager] [--out DIR]
                        the load harness: alerts serve (and Alertmanager) under the
                        PRODUCT.md workloads; --quick is the CI size
+  link-order           regenerate crates/alert-cli/link-order.txt (the functions the
+                       load harness runs, laid out together by the linker); needs valgrind
   tidy                 check workspace conventions
   new-channel NAME     scaffold crates/alert-NAME";
 

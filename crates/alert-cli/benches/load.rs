@@ -33,8 +33,8 @@
 //! (user + system, `/proc/PID/stat`). Figures vary by 15% or more between runs on a
 //! shared 2-core machine: read the ratios taken in one run.
 //!
-//! `LOAD_WRAP="heaptrack"` (or `"perf record -g -o FILE --"`) runs our server under a
-//! profiler.
+//! `LOAD_WRAP="heaptrack"` (or `"perf record -g -o FILE --"`) runs our server, and the
+//! `alerts send` runs, under a profiler (`cargo xtask link-order` uses callgrind).
 //!
 //! Output: a Markdown table on standard output, `results.json`, `latency.svg` and
 //! `throughput.svg` in `target/bench-load/` (or `--out DIR`). The process exits
@@ -333,6 +333,22 @@ impl Drop for Server {
     }
 }
 
+/// A command running the `alerts` binary, under the profiler named by `LOAD_WRAP`
+/// when set (`alerts serve` and the `alerts send` runs alike; the wall times of the
+/// sends then include the profiler's).
+fn alerts_command() -> Command {
+    let wrap = std::env::var("LOAD_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(ALERTS);
+            c
+        }
+        None => Command::new(ALERTS),
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -392,16 +408,7 @@ impl Server {
                 std::fs::write(&cfg, alerts_config(port, &sink.url())).expect("config");
                 // `LOAD_WRAP="heaptrack"` (or `perf record -g --`, ...) runs our server
                 // under a profiler; the figures then include the profiler's cost.
-                let wrap = std::env::var("LOAD_WRAP").unwrap_or_default();
-                let mut words = wrap.split_whitespace();
-                let mut c = match words.next() {
-                    Some(program) => {
-                        let mut c = Command::new(program);
-                        c.args(words).arg(ALERTS);
-                        c
-                    }
-                    None => Command::new(ALERTS),
-                };
+                let mut c = alerts_command();
                 c.arg("serve")
                     .arg("-c")
                     .arg(&cfg)
@@ -845,7 +852,7 @@ async fn one_shot(sink: &Sink, sz: &Sizes) -> (Walls, Option<Walls>, usize) {
         tokio::task::spawn_blocking(move || {
             walls("alerts send --to sink", runs, || {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
-                let mut c = Command::new(ALERTS);
+                let mut c = alerts_command();
                 c.args(["send", "--severity", "critical", "--name", "TrainingFailed"])
                     .args(["--summary", "run 7 failed", "--label"])
                     .arg(format!("seq={n}"))
