@@ -2,7 +2,9 @@
 //! notifications (one at a time, each waiting for the sink's answer, as Apprise's
 //! `notify` does) with the SQLite outbox on and off, the same with 16 in parallel,
 //! the SQLite outbox with the outbox's default 8 lane workers (the service as
-//! shipped), and Apprise (Python) posting to the same sink in the same run.
+//! shipped), and Apprise (Python) posting to the same sink in the same run. Two
+//! more sequential modes show this machine's ceiling for one request at a time
+//! below any channel code: a bare `reqwest` client, and a 1-byte TCP round trip.
 //!
 //! ```text
 //! pip install apprise
@@ -160,6 +162,50 @@ async fn run_direct(n: &Arc<WebhookNotifier>, count: usize, concurrency: usize) 
     for t in tasks {
         t.await.expect("task");
     }
+}
+
+/// `count` POSTs of `body` to `url` one at a time with a bare `reqwest` client,
+/// each waiting for the answer's body.
+async fn run_reqwest(client: &reqwest::Client, url: &str, body: &[u8], count: usize) {
+    for _ in 0..count {
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("sink answers");
+        assert!(r.status().is_success(), "sink status {}", r.status());
+        r.bytes().await.expect("answer body");
+    }
+}
+
+/// `count` round trips of one byte over loopback TCP between two threads, with
+/// blocking sockets: what one request at a time costs on this machine before any
+/// HTTP, JSON or runtime.
+fn tcp_round_trips(count: usize) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        s.set_nodelay(true).expect("nodelay");
+        let mut b = [0u8; 1];
+        while s.read_exact(&mut b).is_ok() {
+            if s.write_all(&b).is_err() {
+                break;
+            }
+        }
+    });
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    c.set_nodelay(true).expect("nodelay");
+    let mut b = [7u8; 1];
+    for _ in 0..count {
+        c.write_all(&b).expect("write");
+        c.read_exact(&mut b).expect("read");
+    }
+    drop(c);
+    echo.join().expect("echo thread");
 }
 
 fn bench(c: &mut Criterion) {
@@ -350,7 +396,7 @@ fn summary() {
     let e = env();
     let url = e.sink.url();
     // (name, sequential?, rates of each round)
-    let modes: [(&str, bool); 6] = [
+    let modes: [(&str, bool); 8] = [
         ("outbox on (SQLite, WAL), sequential", true),
         ("outbox off, sequential", true),
         ("outbox on (SQLite, WAL), 16 in parallel", false),
@@ -360,9 +406,19 @@ fn summary() {
             "outbox on (SQLite, WAL), 8 in parallel (the default lane_concurrency)",
             false,
         ),
+        // The ceilings of one request at a time on this machine, below any
+        // channel code: the HTTP client alone, and a bare TCP round trip.
+        ("reqwest alone (no channel, no outbox), sequential", true),
+        (
+            "TCP round trip, 1 byte each way, sequential (not HTTP)",
+            true,
+        ),
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     let direct = Arc::new(webhook(&url));
+    let client = reqwest::Client::new();
+    let hook = format!("{url}/hook");
+    let body = serde_json::to_vec(&alert(0)).expect("alert JSON");
     for round in 0..ROUNDS {
         for (m, (name, _)) in modes.iter().enumerate() {
             let sqlite = || -> Arc<dyn Store> {
@@ -392,16 +448,22 @@ fn summary() {
                         o.shutdown(Duration::from_secs(5)).await;
                     }
                     4 => run_direct(&direct, N, LANE).await,
-                    _ => {
+                    5 => {
                         let o = outbox(sqlite(), &url, DEFAULT_LANE_CONCURRENCY).await;
                         run_outbox(&o, N, false).await;
                         o.shutdown(Duration::from_secs(5)).await;
                     }
+                    6 => run_reqwest(&client, &hook, &body, N).await,
+                    _ => tcp_round_trips(N),
                 }
             });
             let dt = t0.elapsed().as_secs_f64();
             let got = (e.sink.accepted() - before) as usize;
-            assert_eq!(got, N, "{name}: the sink received {got} of {N}");
+            let expected = if m == 7 { 0 } else { N };
+            assert_eq!(
+                got, expected,
+                "{name}: the sink received {got} of {expected}"
+            );
             rates[m].push(N as f64 / dt);
         }
     }
