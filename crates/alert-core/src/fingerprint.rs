@@ -25,6 +25,29 @@ const OFFSET64: u64 = 14_695_981_039_346_656_037;
 const PRIME64: u64 = 1_099_511_628_211;
 const SEPARATOR: u8 = 0xFF;
 
+/// FNV-1a over `name 0xFF value 0xFF` of each label, in the order given.
+struct Hasher(u64);
+
+impl Hasher {
+    fn new() -> Hasher {
+        Hasher(OFFSET64)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(PRIME64);
+        }
+    }
+
+    fn label(&mut self, name: &str, value: &str) {
+        self.bytes(name.as_bytes());
+        self.bytes(&[SEPARATOR]);
+        self.bytes(value.as_bytes());
+        self.bytes(&[SEPARATOR]);
+    }
+}
+
 /// The stable 64-bit identity of an alert; see the [module docs](self) for the definition.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fingerprint(u64);
@@ -45,20 +68,11 @@ impl Fingerprint {
     pub fn of_sorted_labels<'a>(
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Fingerprint {
-        let mut h = OFFSET64;
-        let mut add = |bytes: &[u8]| {
-            for b in bytes {
-                h ^= u64::from(*b);
-                h = h.wrapping_mul(PRIME64);
-            }
-        };
+        let mut h = Hasher::new();
         for (k, v) in labels {
-            add(k.as_bytes());
-            add(&[SEPARATOR]);
-            add(v.as_bytes());
-            add(&[SEPARATOR]);
+            h.label(k, v);
         }
-        Fingerprint(h)
+        Fingerprint(h.0)
     }
 
     /// Computes the fingerprint of an alert name and its labels (the identity label set).
@@ -67,24 +81,25 @@ impl Fingerprint {
         I: IntoIterator<Item = (&'a String, &'a String)>,
         I::IntoIter: Clone,
     {
-        // `labels` iterates in order (a sorted `LabelMap`); merge `alertname` into its place.
-        let iter = labels
-            .into_iter()
-            .filter(|(k, _)| k.as_str() != "alertname")
-            .map(|(k, v)| (k.as_str(), v.as_str()));
-        let mut merged: Vec<(&str, &str)> = Vec::with_capacity(8);
+        // `labels` iterates in order (a sorted `LabelMap`); `alertname` is hashed
+        // in its place, without collecting the merged set.
+        let mut h = Hasher::new();
         let mut placed = false;
-        for (k, v) in iter {
+        for (k, v) in labels {
+            let k = k.as_str();
+            if k == "alertname" {
+                continue;
+            }
             if !placed && k > "alertname" {
-                merged.push(("alertname", name));
+                h.label("alertname", name);
                 placed = true;
             }
-            merged.push((k, v));
+            h.label(k, v);
         }
         if !placed {
-            merged.push(("alertname", name));
+            h.label("alertname", name);
         }
-        Fingerprint::of_sorted_labels(merged)
+        Fingerprint(h.0)
     }
 }
 
