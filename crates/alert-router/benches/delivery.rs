@@ -416,7 +416,10 @@ fn summary() {
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     let direct = Arc::new(webhook(&url));
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("HTTP client");
     let hook = format!("{url}/hook");
     let body = serde_json::to_vec(&alert(0)).expect("alert JSON");
     for round in 0..ROUNDS {
