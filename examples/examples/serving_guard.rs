@@ -138,7 +138,7 @@ async fn run(execute: bool) -> Result<(), Box<dyn Error>> {
             let mut d = target
                 .lock()
                 .map_err(|_| ActionError::new("deployment state poisoned"))?;
-            let model = alert.labels.get("model").cloned().unwrap_or_default();
+            let model = alert.labels.get("model").unwrap_or_default().to_owned();
             if d.serving == d.previous {
                 return Ok(format!("{model} already serves v{}", d.serving));
             }

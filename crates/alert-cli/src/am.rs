@@ -27,7 +27,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alert_core::{Alert, LabelMap, Severity, Source, Status, Timestamp, annotation};
+use alert_core::{Alert, CompactString, LabelMap, Severity, Source, Status, Timestamp, annotation};
 use alert_router::{AlertView, MatchOp, Matcher, SilenceState, SilenceView};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -156,25 +156,25 @@ fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
     }
     let name = labels
         .remove("alertname")
-        .unwrap_or_else(|| "unnamed".to_owned());
+        .map_or_else(|| "unnamed".to_owned(), String::from);
     let severity = labels
         .get("severity")
         .and_then(|s| s.parse::<Severity>().ok())
         .unwrap_or(Severity::Warning);
     let mut alert = Alert::new(severity, name);
     if let Some(s) = annotations.get("summary") {
-        alert.summary = s.clone();
+        alert.summary = s.to_owned();
     }
     if let Some(d) = annotations
         .get("description")
         .or_else(|| annotations.get("message"))
     {
-        alert.message = d.clone();
+        alert.message = d.to_owned();
     }
     let runbook = if annotations.contains_key(annotation::RUNBOOK_URL) {
         None
     } else {
-        annotations.get("runbook").cloned()
+        annotations.get("runbook").map(CompactString::from)
     };
     let generator_url = generator_url.filter(|g| !g.is_empty());
     // The router keeps the alert: room for what is added here, and no more.
@@ -186,7 +186,7 @@ fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
     if let Some(g) = generator_url {
         annotations.insert(annotation::GENERATOR_URL.to_owned(), g);
     }
-    let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).cloned());
+    let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).map(str::to_owned));
     let mut source = Source::default();
     source.model = pick(&["model", "model_name"]);
     source.version = pick(&["model_version", "version"]);
@@ -271,11 +271,7 @@ pub fn from_webhook(msg: WebhookMessage, now: Timestamp) -> Result<Vec<Alert>, F
 /// * `status.state`: `suppressed` when silenced or inhibited, else `active`.
 pub fn gettable_alert(v: &AlertView, resolve_timeout: Duration) -> Value {
     let a = &v.alert;
-    let mut labels: BTreeMap<&str, &str> = a
-        .labels
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut labels: BTreeMap<&str, &str> = a.labels.iter().collect();
     labels.insert("alertname", &a.name);
     let mut annotations = a.annotations.clone();
     let generator = annotations.remove(annotation::GENERATOR_URL);
@@ -307,7 +303,7 @@ pub fn gettable_alert(v: &AlertView, resolve_timeout: Duration) -> Value {
         },
     });
     if let Some(g) = generator {
-        out["generatorURL"] = Value::String(g);
+        out["generatorURL"] = Value::String(g.into());
     }
     out
 }
@@ -416,7 +412,7 @@ mod tests {
         assert_eq!(a.summary, "5xx above 5%");
         assert_eq!(a.message, "errors rising");
         assert_eq!(a.runbook(), Some("https://rb/x"));
-        assert_eq!(a.annotations["generator_url"], "http://prom/graph");
+        assert_eq!(&a.annotations["generator_url"], "http://prom/graph");
         assert_eq!(a.source.model.as_deref(), Some("bikes"));
         assert_eq!(a.source.environment.as_deref(), Some("prod"));
         // Alertmanager's fingerprint of the full label set (computed independently).

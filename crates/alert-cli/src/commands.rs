@@ -802,7 +802,7 @@ mod tests {
         };
         let v = build_alerts(&a, std::io::empty()).unwrap();
         assert_eq!(v[0].severity, Severity::Critical);
-        assert_eq!(v[0].labels["model"], "bikes");
+        assert_eq!(&v[0].labels["model"], "bikes");
         assert_eq!(v[0].evidence.observed, Some(0.5));
         assert_eq!(v[0].source.version.as_deref(), Some("3"));
         let bad = SendArgs {

@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert!(s.iter().all(|(_, a)| a.status == Status::Resolved));
         assert!(s[0].1.summary.is_empty() && s[0].1.labels.is_empty());
-        assert_eq!(s[1].1.labels["team"], "value");
+        assert_eq!(&s[1].1.labels["team"], "value");
         assert_eq!(s[2].1.summary.len(), HUGE);
         assert_eq!(s[2].1.labels["team"].len(), HUGE);
     }

@@ -52,7 +52,7 @@ impl RuleIdentity {
             .with_labels(self.labels.clone())
             .with_source(self.source.clone());
         for (k, v) in &self.annotations {
-            a = a.with_annotation(k.clone(), v.clone());
+            a = a.with_annotation(k, v);
         }
         a
     }

@@ -977,10 +977,7 @@ mod tests {
         assert!(r.tick(t(599)).is_empty());
         let a = r.tick(t(600));
         assert_eq!(a.len(), 1);
-        assert_eq!(
-            a[0].labels.get("condition").map(String::as_str),
-            Some("no_data")
-        );
+        assert_eq!(a[0].labels.get("condition"), Some("no_data"));
         assert!(r.tick(t(900)).is_empty(), "fires once");
         let res = r.observe(t(901), 0.0).unwrap();
         assert_eq!(res.len(), 1);

@@ -506,16 +506,12 @@ impl Alert {
 
     /// The runbook link, if any.
     pub fn runbook(&self) -> Option<&str> {
-        self.annotations
-            .get(annotation::RUNBOOK_URL)
-            .map(String::as_str)
+        self.annotations.get(annotation::RUNBOOK_URL)
     }
 
     /// The dashboard link, if any.
     pub fn dashboard(&self) -> Option<&str> {
-        self.annotations
-            .get(annotation::DASHBOARD_URL)
-            .map(String::as_str)
+        self.annotations.get(annotation::DASHBOARD_URL)
     }
 }
 

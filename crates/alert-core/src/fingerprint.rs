@@ -78,15 +78,13 @@ impl Fingerprint {
     /// Computes the fingerprint of an alert name and its labels (the identity label set).
     pub fn of<'a, I>(name: &'a str, labels: I) -> Fingerprint
     where
-        I: IntoIterator<Item = (&'a String, &'a String)>,
-        I::IntoIter: Clone,
+        I: IntoIterator<Item = (&'a str, &'a str)>,
     {
         // `labels` iterates in order (a sorted `LabelMap`); `alertname` is hashed
         // in its place, without collecting the merged set.
         let mut h = Hasher::new();
         let mut placed = false;
         for (k, v) in labels {
-            let k = k.as_str();
             if k == "alertname" {
                 continue;
             }

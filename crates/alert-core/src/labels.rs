@@ -1,8 +1,9 @@
 //! [`LabelMap`]: the name → value map of an alert's labels and annotations.
 
-use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub use compact_str::CompactString;
 
 /// A map of names to values, ordered by name: an alert's [`Labels`](crate::Labels)
 /// and [`Annotations`](crate::Annotations).
@@ -13,8 +14,12 @@ use std::fmt;
 /// annotations costs about a third of two B-tree nodes (544 bytes each, whatever
 /// the number of entries). Lookups are binary searches; an insertion moves the
 /// entries after it, which is nothing for the tens of labels an alert has.
+///
+/// Names and values are [`CompactString`]s: up to 24 bytes (most label names and
+/// values: `severity`, `warning`, `10.0.0.7:9100`) are kept inline, without an
+/// allocation of their own. Reads hand out `&str`.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LabelMap(Vec<(String, String)>);
+pub struct LabelMap(Vec<(CompactString, CompactString)>);
 
 impl LabelMap {
     /// An empty map.
@@ -32,39 +37,23 @@ impl LabelMap {
         self.0.is_empty()
     }
 
-    fn find<Q>(&self, key: &Q) -> Result<usize, usize>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
     /// The value of `key`.
-    pub fn get<Q>(&self, key: &Q) -> Option<&String>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).ok().map(|i| &self.0[i].1)
+    pub fn get<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<&str> {
+        self.find(key.as_ref()).ok().map(|i| self.0[i].1.as_str())
     }
 
     /// The value of `key`, to change it.
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut String>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).ok().map(|i| &mut self.0[i].1)
+    pub fn get_mut<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<&mut CompactString> {
+        self.find(key.as_ref()).ok().map(|i| &mut self.0[i].1)
     }
 
     /// Whether `key` has a value.
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).is_ok()
+    pub fn contains_key<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> bool {
+        self.find(key.as_ref()).is_ok()
     }
 
     /// Makes room for `additional` more entries, and no more: for a map that is
@@ -74,8 +63,14 @@ impl LabelMap {
     }
 
     /// Sets `key` to `value`; returns the value it replaced.
-    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
-        match self.find(key.as_str()) {
+    pub fn insert(
+        &mut self,
+        key: impl Into<CompactString>,
+        value: impl Into<CompactString>,
+    ) -> Option<CompactString> {
+        let key = key.into();
+        let value = value.into();
+        match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
                 self.0.insert(i, (key, value));
@@ -86,11 +81,16 @@ impl LabelMap {
 
     /// The value of `key`, set to `f()` first when there is none (what
     /// `entry(key).or_insert_with(f)` does on a `BTreeMap`).
-    pub fn get_or_insert_with(&mut self, key: String, f: impl FnOnce() -> String) -> &mut String {
-        let i = match self.find(key.as_str()) {
+    pub fn get_or_insert_with<V: Into<CompactString>>(
+        &mut self,
+        key: impl Into<CompactString>,
+        f: impl FnOnce() -> V,
+    ) -> &mut CompactString {
+        let key = key.into();
+        let i = match self.find(&key) {
             Ok(i) => i,
             Err(i) => {
-                self.0.insert(i, (key, f()));
+                self.0.insert(i, (key, f().into()));
                 i
             }
         };
@@ -98,16 +98,12 @@ impl LabelMap {
     }
 
     /// Removes `key`; returns its value.
-    pub fn remove<Q>(&mut self, key: &Q) -> Option<String>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        self.find(key).ok().map(|i| self.0.remove(i).1)
+    pub fn remove<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<CompactString> {
+        self.find(key.as_ref()).ok().map(|i| self.0.remove(i).1)
     }
 
     /// Keeps the entries for which `f` is true.
-    pub fn retain(&mut self, mut f: impl FnMut(&String, &mut String) -> bool) {
+    pub fn retain(&mut self, mut f: impl FnMut(&str, &mut CompactString) -> bool) {
         self.0.retain_mut(|(k, v)| f(k, v));
     }
 
@@ -122,19 +118,19 @@ impl LabelMap {
     }
 
     /// The names, in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.0.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.0.iter().map(|(k, _)| k.as_str())
     }
 
     /// The values, in the order of their names.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.0.iter().map(|(_, v)| v)
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.0.iter().map(|(_, v)| v.as_str())
     }
 
     /// Builds the map from entries already sorted by name, without duplicates (as
     /// a `BTreeMap` iterates); anything else is sorted, the last value of a
     /// repeated name winning.
-    fn from_entries(mut v: Vec<(String, String)>) -> LabelMap {
+    fn from_entries(mut v: Vec<(CompactString, CompactString)>) -> LabelMap {
         if !v.windows(2).all(|w| w[0].0 < w[1].0) {
             // Stable: of equal names, the last one given stays last; its value is
             // moved into the first, which is the one kept.
@@ -156,12 +152,12 @@ impl LabelMap {
 
 /// Iterator over a [`LabelMap`]'s entries.
 #[derive(Clone, Debug)]
-pub struct Iter<'a>(std::slice::Iter<'a, (String, String)>);
+pub struct Iter<'a>(std::slice::Iter<'a, (CompactString, CompactString)>);
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a str, &'a str);
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, v)| (k, v))
+        self.0.next().map(|(k, v)| (k.as_str(), v.as_str()))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.0.size_hint()
@@ -170,29 +166,51 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, v)| (k, v))
+        self.0.next_back().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
 impl ExactSizeIterator for Iter<'_> {}
 
 impl<'a> IntoIterator for &'a LabelMap {
-    type Item = (&'a String, &'a String);
+    type Item = (&'a str, &'a str);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
         self.iter()
     }
 }
 
-impl IntoIterator for LabelMap {
-    type Item = (String, String);
-    type IntoIter = std::vec::IntoIter<(String, String)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+/// The entries of a [`LabelMap`], by value, ordered by name.
+#[derive(Debug)]
+pub struct IntoIter(std::vec::IntoIter<(CompactString, CompactString)>);
+
+impl Iterator for IntoIter {
+    type Item = (CompactString, CompactString);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for LabelMap {
+impl DoubleEndedIterator for IntoIter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.0.next_back()
+    }
+}
+
+impl ExactSizeIterator for IntoIter {}
+
+impl IntoIterator for LabelMap {
+    type Item = (CompactString, CompactString);
+    type IntoIter = IntoIter;
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.0.into_iter())
+    }
+}
+
+impl<K: Into<CompactString>, V: Into<CompactString>> FromIterator<(K, V)> for LabelMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> LabelMap {
         LabelMap::from_entries(
             iter.into_iter()
@@ -202,15 +220,17 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for LabelMap {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> Extend<(K, V)> for LabelMap {
+impl<K: Into<CompactString>, V: Into<CompactString>> Extend<(K, V)> for LabelMap {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
-            self.insert(k.into(), v.into());
+            self.insert(k, v);
         }
     }
 }
 
-impl<K: Into<String>, V: Into<String>, const N: usize> From<[(K, V); N]> for LabelMap {
+impl<K: Into<CompactString>, V: Into<CompactString>, const N: usize> From<[(K, V); N]>
+    for LabelMap
+{
     fn from(entries: [(K, V); N]) -> LabelMap {
         entries.into_iter().collect()
     }
@@ -218,30 +238,31 @@ impl<K: Into<String>, V: Into<String>, const N: usize> From<[(K, V); N]> for Lab
 
 impl From<BTreeMap<String, String>> for LabelMap {
     fn from(m: BTreeMap<String, String>) -> LabelMap {
-        LabelMap::from_entries(m.into_iter().collect())
+        LabelMap::from_entries(m.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 }
 
 impl From<LabelMap> for BTreeMap<String, String> {
     fn from(m: LabelMap) -> BTreeMap<String, String> {
-        m.0.into_iter().collect()
+        m.0.into_iter()
+            .map(|(k, v)| (k.into_string(), v.into_string()))
+            .collect()
     }
 }
 
 impl PartialEq<BTreeMap<String, String>> for LabelMap {
     fn eq(&self, other: &BTreeMap<String, String>) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
+        self.len() == other.len()
+            && self
+                .iter()
+                .eq(other.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 }
 
-impl<Q> std::ops::Index<&Q> for LabelMap
-where
-    String: Borrow<Q>,
-    Q: Ord + ?Sized,
-{
-    type Output = String;
+impl<Q: AsRef<str> + ?Sized> std::ops::Index<&Q> for LabelMap {
+    type Output = str;
     /// The value of `key`; panics when there is none (as `BTreeMap`'s does).
-    fn index(&self, key: &Q) -> &String {
+    fn index(&self, key: &Q) -> &str {
         self.get(key).expect("no entry found for key")
     }
 }
@@ -273,7 +294,7 @@ impl<'de> serde::Deserialize<'de> for LabelMap {
                 mut access: A,
             ) -> Result<LabelMap, A::Error> {
                 let mut v = Vec::with_capacity(access.size_hint().unwrap_or(0).min(64));
-                while let Some(entry) = access.next_entry::<String, String>()? {
+                while let Some(entry) = access.next_entry::<CompactString, CompactString>()? {
                     v.push(entry);
                 }
                 Ok(LabelMap::from_entries(v))
@@ -297,27 +318,31 @@ mod tests {
         let mut ours = LabelMap::new();
         let mut theirs = BTreeMap::new();
         let keys = ["m", "a", "z", "a", "q", "m", "b", "", "é", "Z"];
+        let owned = |v: Option<CompactString>| v.map(String::from);
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(
-                ours.insert(s(k), i.to_string()),
+                owned(ours.insert(s(k), i.to_string())),
                 theirs.insert(s(k), i.to_string())
             );
             assert_eq!(ours, theirs, "after inserting {k}");
         }
         for k in ["a", "nope", "Z", "a"] {
-            assert_eq!(ours.remove(k), theirs.remove(k));
-            assert_eq!(ours.get("m"), theirs.get("m"));
+            assert_eq!(owned(ours.remove(k)), theirs.remove(k));
+            assert_eq!(ours.get("m"), theirs.get("m").map(String::as_str));
             assert_eq!(ours.contains_key(k), theirs.contains_key(k));
         }
-        assert!(ours.iter().eq(theirs.iter()));
-        assert!(ours.iter().rev().eq(theirs.iter().rev()));
-        assert!(ours.keys().eq(theirs.keys()));
-        assert!(ours.values().eq(theirs.values()));
+        fn pairs(m: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+            m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        }
+        assert!(ours.iter().eq(pairs(&theirs)));
+        assert!(ours.iter().rev().eq(pairs(&theirs).into_iter().rev()));
+        assert!(ours.keys().eq(theirs.keys().map(String::as_str)));
+        assert!(ours.values().eq(theirs.values().map(String::as_str)));
         assert_eq!(ours.len(), theirs.len());
-        assert_eq!(ours["m"], theirs["m"]);
-        *ours.get_or_insert_with(s("new"), || s("1")) += "+";
+        assert_eq!(&ours["m"], theirs["m"].as_str());
+        ours.get_or_insert_with(s("new"), || s("1")).push('+');
         theirs.entry(s("new")).or_insert_with(|| s("1")).push('+');
-        *ours.get_or_insert_with(s("new"), || s("2")) += "+";
+        ours.get_or_insert_with(s("new"), || s("2")).push('+');
         theirs.entry(s("new")).or_insert_with(|| s("2")).push('+');
         assert_eq!(ours, theirs);
         ours.retain(|k, _| k != "q");
@@ -326,6 +351,22 @@ mod tests {
         assert_eq!(BTreeMap::from(ours.clone()), theirs);
         assert_eq!(LabelMap::from(theirs.clone()), ours);
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+    }
+
+    /// Short names and values are kept inline: a map of them allocates its
+    /// vector and nothing else.
+    #[test]
+    fn short_strings_are_inline() {
+        let m: LabelMap = [
+            ("alertname", "AccuracyDrop"),
+            ("instance", "10.0.0.7:9100"),
+            ("long", "a value longer than twenty-four bytes"),
+        ]
+        .into_iter()
+        .collect();
+        let inline: Vec<bool> = m.0.iter().map(|(_, v)| !v.is_heap_allocated()).collect();
+        assert_eq!(inline, [true, true, false]);
+        assert!(m.0.iter().all(|(k, _)| !k.is_heap_allocated()));
     }
 
     #[test]
@@ -341,11 +382,7 @@ mod tests {
         .into_iter()
         .collect();
         let want: Vec<(&str, &str)> = vec![("a", "5"), ("b", "6"), ("c", "4")];
-        assert!(
-            m.iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .eq(want.into_iter())
-        );
+        assert!(m.iter().eq(want.into_iter()));
     }
 
     #[cfg(feature = "serde")]

@@ -78,6 +78,7 @@ pub use async_trait::async_trait;
 pub use console::{ConsoleFormat, ConsoleNotifier};
 pub use error::{BoxError, BuildError, MAX_RETRY_AFTER, NotifyError, Result, Retry};
 pub use fingerprint::{Fingerprint, ParseFingerprintError};
+pub use labels::{CompactString, IntoIter as LabelIntoIter, Iter as LabelIter};
 pub use notifier::{EMPTY_GROUP, Either, Filter, Layer, Notifier, NotifierExt, Receipt};
 pub use secret::{REDACTED, Secret};
 pub use severity::{ParseSeverityError, Severity};

@@ -211,10 +211,9 @@ pub fn alert_parts(alert: &Alert, style: Style) -> Vec<Part> {
         .annotations
         .iter()
         .filter(|(k, _)| {
-            k.as_str() != crate::annotation::RUNBOOK_URL
-                && k.as_str() != crate::annotation::DASHBOARD_URL
+            *k != crate::annotation::RUNBOOK_URL && *k != crate::annotation::DASHBOARD_URL
         })
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     if !others.is_empty() {
         parts.push(Part::new(

@@ -64,7 +64,7 @@ fn identity_ignores_everything_but_name_and_labels() {
     );
     // An `alertname` smuggled into the label map directly is ignored: the name wins.
     let mut c = a.clone();
-    c.labels.insert("alertname".into(), "Other".into());
+    c.labels.insert("alertname", "Other");
     assert_eq!(c.fingerprint(), a.fingerprint());
 }
 

@@ -235,7 +235,7 @@ impl Draft {
                     annotation::DASHBOARD_URL,
                     annotation::DESCRIPTION,
                 ]
-                .contains(&k.as_str())
+                .contains(k)
                     && !v.trim().is_empty()
             })
             .map(|(k, v)| format!("**{}**: {}", text(k), text(v)))

@@ -54,7 +54,7 @@ type BoxFut = Pin<Box<dyn Future<Output = Result<String, ActionError>> + Send>>;
 /// ```
 /// use alert_router::action::{ActionError, FnAction};
 /// let retrain = FnAction::new("retrain", |alert| async move {
-///     let model = alert.labels.get("model").cloned().unwrap_or_default();
+///     let model = alert.labels.get("model").unwrap_or_default().to_owned();
 ///     Ok::<_, ActionError>(format!("queued retraining of {model}"))
 /// });
 /// ```

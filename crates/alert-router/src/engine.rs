@@ -513,7 +513,7 @@ impl Engine {
             GroupBy::All => {
                 let mut placed = false;
                 for (k, v) in &alert.labels {
-                    if !placed && k.as_str() > "alertname" {
+                    if !placed && k > "alertname" {
                         push("alertname", &alert.name);
                         placed = true;
                     }
@@ -898,7 +898,7 @@ impl Engine {
             let mut notice = st.view();
             notice.summary = format!("[flapping] {}", st.alert.title());
             notice.annotations.insert(
-                "flapping".into(),
+                "flapping",
                 format!(
                     "changed state {n} times in {}; notices are held until it is stable for {}",
                     serde_util::format(fc.window),
@@ -1061,7 +1061,7 @@ impl Engine {
             let mut notice = view;
             notice.summary = format!("[escalated] {}", st.alert.title());
             notice.annotations.insert(
-                "escalation".into(),
+                "escalation",
                 format!(
                     "level {level}: still firing and unacknowledged after {}",
                     serde_util::format(after)
@@ -1885,10 +1885,10 @@ pub(crate) fn fingerprint_of(alert: &Alert) -> Fingerprint {
     let mut labels = alert
         .labels
         .iter()
-        .filter(|(k, _)| k.as_str() != "alertname")
+        .filter(|(k, _)| *k != "alertname")
         .peekable();
     Fingerprint::of_sorted_labels(std::iter::from_fn(move || match (name, labels.peek()) {
-        (Some(n), Some((k, _))) if k.as_str() > "alertname" => {
+        (Some(n), Some((k, _))) if *k > "alertname" => {
             name = None;
             Some(n)
         }
@@ -1896,7 +1896,7 @@ pub(crate) fn fingerprint_of(alert: &Alert) -> Fingerprint {
             name = None;
             Some(n)
         }
-        _ => labels.next().map(|(k, v)| (k.as_str(), v.as_str())),
+        _ => labels.next(),
     }))
 }
 

@@ -321,7 +321,7 @@ pub fn label_value<'a>(alert: &'a Alert, name: &str) -> &'a str {
     match name {
         "alertname" => &alert.name,
         "severity" => alert.severity.as_str(),
-        _ => alert.labels.get(name).map(String::as_str).unwrap_or(""),
+        _ => alert.labels.get(name).unwrap_or(""),
     }
 }
 

@@ -461,10 +461,7 @@ async fn testkit_recorder_sees_one_group_notification_with_the_evidence() {
     let Call::Group(alerts) = &calls[0] else {
         panic!("expected one group call, got {calls:?}");
     };
-    let features: Vec<&str> = alerts
-        .iter()
-        .map(|a| a.labels["feature"].as_str())
-        .collect();
+    let features: Vec<&str> = alerts.iter().map(|a| &a.labels["feature"]).collect();
     assert_eq!(features, ["age", "hour"]);
     assert_eq!(alerts[0].evidence.p_value, Some(0.001));
     assert_eq!(alerts[1].source.version.as_deref(), Some("3"));

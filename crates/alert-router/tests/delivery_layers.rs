@@ -214,7 +214,11 @@ async fn rate_limit_spaces_calls_after_the_burst() {
 async fn rate_limit_keeps_one_bucket_per_key() {
     let mem = MemoryNotifier::new("m");
     let layer = RateLimitLayer::keyed(RateLimit::per_second(1.0, 1), |alerts: &[Alert]| {
-        alerts[0].labels.get("channel").cloned().unwrap_or_default()
+        alerts[0]
+            .labels
+            .get("channel")
+            .unwrap_or_default()
+            .to_owned()
     });
     let limited = layer.layer(mem.clone());
     let a = alert().with_label("channel", "#ml");

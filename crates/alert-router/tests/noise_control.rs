@@ -71,7 +71,7 @@ async fn inhibition_with_equal_mutes_only_the_same_model() {
         ..AlertFilter::default()
     });
     assert_eq!(inhibited.len(), 1);
-    assert_eq!(inhibited[0].alert.labels["model"], "bikes");
+    assert_eq!(&inhibited[0].alert.labels["model"], "bikes");
     assert_eq!(
         inhibited[0].inhibited_by,
         [alert(Critical, "ModelDown", &[("model", "bikes")]).fingerprint()]
@@ -527,7 +527,7 @@ async fn action_cooldown_and_dry_run_are_audited() {
         let counter = counter.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, ActionError>(format!("retraining {}", a.labels["model"]))
+            Ok::<_, ActionError>(format!("retraining {}", &a.labels["model"]))
         }
     });
     let rollback_calls = Arc::new(AtomicUsize::new(0));
@@ -1096,7 +1096,7 @@ async fn a_silenced_alert_still_inhibits() {
         ..AlertFilter::default()
     });
     assert_eq!(muted.len(), 1);
-    assert_eq!(muted[0].alert.labels["model"], "bikes");
+    assert_eq!(&muted[0].alert.labels["model"], "bikes");
     assert_eq!(muted[0].silenced_by, Vec::<String>::new());
     // Expiring the silence lets ModelDown out at the next tick; the drift alert for
     // the same model stays inhibited.

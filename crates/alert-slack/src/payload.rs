@@ -287,7 +287,7 @@ impl Layout<'_> {
         let labels: Vec<(String, String)> = alert
             .labels
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let mut candidates: Vec<(&str, &(String, String))> = key
             .iter()
@@ -313,10 +313,8 @@ impl Layout<'_> {
         let others: Vec<(String, String)> = alert
             .annotations
             .iter()
-            .filter(|(k, _)| {
-                k.as_str() != annotation::RUNBOOK_URL && k.as_str() != annotation::DASHBOARD_URL
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .filter(|(k, _)| *k != annotation::RUNBOOK_URL && *k != annotation::DASHBOARD_URL)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         if !others.is_empty() {
             details.push(Part::new("annotations", pairs(&others), Priority::Normal));

@@ -204,9 +204,7 @@ impl Template {
                 Segment::Model => {
                     out.push_str(&neutralise(alert.source.model.as_deref().unwrap_or("")))
                 }
-                Segment::Label(l) => out.push_str(&neutralise(
-                    alert.labels.get(l).map(String::as_str).unwrap_or(""),
-                )),
+                Segment::Label(l) => out.push_str(&neutralise(alert.labels.get(l).unwrap_or(""))),
             }
         }
         out

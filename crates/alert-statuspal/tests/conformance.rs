@@ -86,8 +86,8 @@ fn internal_strings(a: &Alert) -> Vec<String> {
     let title = a.title();
     let mut v: Vec<String> = Vec::new();
     for (k, val) in &a.labels {
-        v.push(k.clone());
-        v.push(val.clone());
+        v.push(k.to_owned());
+        v.push(val.to_owned());
     }
     v.push(a.message.chars().take(40).collect());
     v.extend(a.annotations.values().map(|x| x.chars().take(40).collect()));

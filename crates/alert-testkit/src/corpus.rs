@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(many.annotations.len(), 1000);
         assert_eq!(many.runbook(), Some("https://runbooks.example/many"));
         assert_eq!(many.annotations["description"].len(), 5000);
-        assert_eq!(many.annotations["note_0997"], "context 997 ");
+        assert_eq!(&many.annotations["note_0997"], "context 997 ");
         assert_eq!(get("resolved").status, Status::Resolved);
         for s in Severity::ALL {
             assert!(cases.iter().any(|c| c.alert.severity == s));

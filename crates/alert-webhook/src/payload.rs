@@ -135,9 +135,7 @@ fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
     // The fingerprint of the label set actually sent (Prometheus'
     // `LabelSet.Fingerprint()`), so a consumer that hashes `labels` gets `fingerprint`.
     // A LabelMap iterates in byte order of the names, as the hash requires.
-    let fingerprint =
-        Fingerprint::of_sorted_labels(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .to_string();
+    let fingerprint = Fingerprint::of_sorted_labels(labels.iter()).to_string();
     AmAlert {
         status: a.status.as_str(),
         labels,
@@ -147,7 +145,7 @@ fn am_alert(config: &WebhookConfig, a: &Alert) -> AmAlert {
         generator_url: a
             .annotations
             .get(annotation::GENERATOR_URL)
-            .cloned()
+            .map(str::to_owned)
             .unwrap_or_default(),
         fingerprint,
     }
@@ -159,7 +157,7 @@ fn common(maps: impl Iterator<Item = LabelMap>) -> LabelMap {
         out = Some(match out {
             None => m,
             Some(mut c) => {
-                c.retain(|k, v| m.get(k) == Some(v));
+                c.retain(|k, v| m.get(k) == Some(v.as_str()));
                 c
             }
         });
@@ -172,7 +170,7 @@ fn common(maps: impl Iterator<Item = LabelMap>) -> LabelMap {
 fn label_set(labels: &LabelMap) -> String {
     let inner: Vec<String> = labels
         .iter()
-        .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.clone())))
+        .map(|(k, v)| format!("{k}={}", serde_json::Value::String(v.to_owned())))
         .collect();
     format!("{{{}}}", inner.join(", "))
 }
