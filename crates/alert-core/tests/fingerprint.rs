@@ -68,6 +68,30 @@ fn identity_ignores_everything_but_name_and_labels() {
     assert_eq!(c.fingerprint(), a.fingerprint());
 }
 
+/// `Alert::fingerprint` merges `alertname` into the sorted labels as it hashes; the
+/// same as sorting the identity label set first (the definition), wherever the
+/// name falls among the labels.
+#[test]
+fn alertname_is_hashed_in_its_sorted_place() {
+    for labels in [
+        vec![],
+        vec![("a", "1")],
+        vec![("zz", "1")],
+        vec![("a", "1"), ("alertnamf", "x"), ("b", "2")],
+        vec![("alertnam", "1"), ("z", "2")],
+        vec![("model", "bikes"), ("env", "prod"), ("instance", "i1")],
+    ] {
+        let a = Alert::new(Severity::Error, "HighLatency").with_labels(labels.clone());
+        let mut identity: std::collections::BTreeMap<&str, &str> = labels.into_iter().collect();
+        identity.insert("alertname", "HighLatency");
+        assert_eq!(
+            a.fingerprint(),
+            Fingerprint::of_sorted_labels(identity.iter().map(|(k, v)| (*k, *v))),
+            "{identity:?}"
+        );
+    }
+}
+
 #[test]
 fn display_and_parse_round_trip() {
     let fp = Alert::new(Severity::Info, "AccuracyDrop").fingerprint();

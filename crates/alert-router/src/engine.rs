@@ -471,7 +471,7 @@ impl Engine {
     fn group_of(&self, route: u32, alert: &Alert) -> (GroupId, Option<String>) {
         let node = &self.cfg.tree.nodes[route as usize];
         match &node.group_by {
-            GroupBy::All => ((route, fingerprint_of(alert)), None),
+            GroupBy::All => ((route, alert.fingerprint()), None),
             GroupBy::Labels(ls) => {
                 let fp = Fingerprint::of_sorted_labels(
                     ls.iter()
@@ -616,7 +616,7 @@ impl Engine {
     pub(crate) fn ingest(&mut self, mut incoming: Alert, now: Timestamp, out: &mut Output) {
         self.counters.received += 1;
         let rt = self.cfg.resolve_timeout;
-        let fp = fingerprint_of(&incoming);
+        let fp = incoming.fingerprint();
         let resolved_in =
             incoming.status == Status::Resolved || incoming.ends_at.is_some_and(|e| e <= now);
         let Some(st) = self.alerts.get_mut(&fp) else {
@@ -1878,28 +1878,6 @@ pub(crate) fn needs_update(
     Decision::Dedup
 }
 
-/// [`Alert::fingerprint`] without the temporary vector: the labels in order with
-/// `alertname` merged into its place.
-pub(crate) fn fingerprint_of(alert: &Alert) -> Fingerprint {
-    let mut name = Some(("alertname", alert.name.as_str()));
-    let mut labels = alert
-        .labels
-        .iter()
-        .filter(|(k, _)| *k != "alertname")
-        .peekable();
-    Fingerprint::of_sorted_labels(std::iter::from_fn(move || match (name, labels.peek()) {
-        (Some(n), Some((k, _))) if *k > "alertname" => {
-            name = None;
-            Some(n)
-        }
-        (Some(n), None) => {
-            name = None;
-            Some(n)
-        }
-        _ => labels.next(),
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1945,21 +1923,6 @@ mod tests {
             let v = st.view_arc();
             assert_eq!(*v, st.view(), "case {i}");
             assert_eq!(Arc::ptr_eq(&v, &st.alert), *shared, "case {i}");
-        }
-    }
-
-    #[test]
-    fn fingerprint_without_allocation_equals_the_core_definition() {
-        for labels in [
-            vec![],
-            vec![("a", "1")],
-            vec![("zz", "1")],
-            vec![("a", "1"), ("alertnamf", "x"), ("b", "2")],
-            vec![("alertnam", "1"), ("z", "2")],
-            vec![("model", "bikes"), ("env", "prod"), ("instance", "i1")],
-        ] {
-            let a = Alert::new(Severity::Error, "HighLatency").with_labels(labels.clone());
-            assert_eq!(fingerprint_of(&a), a.fingerprint(), "{labels:?}");
         }
     }
 }
