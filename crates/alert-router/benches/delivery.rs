@@ -387,6 +387,36 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// How a mode of the summary sends its notifications.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Through an outbox over SQLite (else `MemoryStore`) with `lanes` workers;
+    /// `one_by_one` submits each notification on its own (see [`run_outbox`]).
+    Outbox {
+        sqlite: bool,
+        lanes: usize,
+        one_by_one: bool,
+    },
+    /// `WebhookNotifier::notify` from this many tasks, no outbox.
+    Direct(usize),
+    /// A bare `reqwest` client, one request at a time ([`run_reqwest`]).
+    Reqwest,
+    /// One-byte loopback round trips, not HTTP ([`tcp_round_trips`]).
+    Tcp,
+}
+
+const SQLITE_SEQUENTIAL: Mode = Mode::Outbox {
+    sqlite: true,
+    lanes: 1,
+    one_by_one: true,
+};
+
+const SQLITE_PARALLEL: Mode = Mode::Outbox {
+    sqlite: true,
+    lanes: LANE,
+    one_by_one: false,
+};
+
 /// Timed runs of every mode, our memory in a separate process, then Apprise on the
 /// same sink; prints a Markdown table.
 fn summary() {
@@ -395,23 +425,36 @@ fn summary() {
     const APPRISE_N: usize = 3_000;
     let e = env();
     let url = e.sink.url();
-    // (name, sequential?, rates of each round)
-    let modes: [(&str, bool); 8] = [
-        ("outbox on (SQLite, WAL), sequential", true),
-        ("outbox off, sequential", true),
-        ("outbox on (SQLite, WAL), 16 in parallel", false),
-        ("outbox in memory, 16 in parallel", false),
-        ("outbox off, 16 in parallel", false),
+    let modes: [(&str, Mode); 8] = [
+        ("outbox on (SQLite, WAL), sequential", SQLITE_SEQUENTIAL),
+        ("outbox off, sequential", Mode::Direct(1)),
+        ("outbox on (SQLite, WAL), 16 in parallel", SQLITE_PARALLEL),
+        (
+            "outbox in memory, 16 in parallel",
+            Mode::Outbox {
+                sqlite: false,
+                lanes: LANE,
+                one_by_one: false,
+            },
+        ),
+        ("outbox off, 16 in parallel", Mode::Direct(LANE)),
         (
             "outbox on (SQLite, WAL), 8 in parallel (the default lane_concurrency)",
-            false,
+            Mode::Outbox {
+                sqlite: true,
+                lanes: DEFAULT_LANE_CONCURRENCY,
+                one_by_one: false,
+            },
         ),
         // The ceilings of one request at a time on this machine, below any
         // channel code: the HTTP client alone, and a bare TCP round trip.
-        ("reqwest alone (no channel, no outbox), sequential", true),
+        (
+            "reqwest alone (no channel, no outbox), sequential",
+            Mode::Reqwest,
+        ),
         (
             "TCP round trip, 1 byte each way, sequential (not HTTP)",
-            true,
+            Mode::Tcp,
         ),
     ];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
@@ -423,46 +466,39 @@ fn summary() {
     let hook = format!("{url}/hook");
     let body = serde_json::to_vec(&alert(0)).expect("alert JSON");
     for round in 0..ROUNDS {
-        for (m, (name, _)) in modes.iter().enumerate() {
-            let sqlite = || -> Arc<dyn Store> {
-                Arc::new(
-                    SqliteStore::open(e.dir.path().join(format!("summary-{round}-{m}.db")))
-                        .expect("sqlite"),
-                )
-            };
+        for (m, (name, mode)) in modes.iter().enumerate() {
             let before = e.sink.accepted();
             let t0 = Instant::now();
             e.rt.block_on(async {
-                match m {
-                    0 => {
-                        let o = outbox(sqlite(), &url, 1).await;
-                        run_outbox(&o, N, true).await;
+                match *mode {
+                    Mode::Outbox {
+                        sqlite,
+                        lanes,
+                        one_by_one,
+                    } => {
+                        let store: Arc<dyn Store> = if sqlite {
+                            Arc::new(
+                                SqliteStore::open(
+                                    e.dir.path().join(format!("summary-{round}-{m}.db")),
+                                )
+                                .expect("sqlite"),
+                            )
+                        } else {
+                            Arc::new(MemoryStore::new())
+                        };
+                        let o = outbox(store, &url, lanes).await;
+                        run_outbox(&o, N, one_by_one).await;
                         o.shutdown(Duration::from_secs(5)).await;
                     }
-                    1 => run_direct(&direct, N, 1).await,
-                    2 => {
-                        let o = outbox(sqlite(), &url, LANE).await;
-                        run_outbox(&o, N, false).await;
-                        o.shutdown(Duration::from_secs(5)).await;
-                    }
-                    3 => {
-                        let o = outbox(Arc::new(MemoryStore::new()), &url, LANE).await;
-                        run_outbox(&o, N, false).await;
-                        o.shutdown(Duration::from_secs(5)).await;
-                    }
-                    4 => run_direct(&direct, N, LANE).await,
-                    5 => {
-                        let o = outbox(sqlite(), &url, DEFAULT_LANE_CONCURRENCY).await;
-                        run_outbox(&o, N, false).await;
-                        o.shutdown(Duration::from_secs(5)).await;
-                    }
-                    6 => run_reqwest(&client, &hook, &body, N).await,
-                    _ => tcp_round_trips(N),
+                    Mode::Direct(tasks) => run_direct(&direct, N, tasks).await,
+                    Mode::Reqwest => run_reqwest(&client, &hook, &body, N).await,
+                    Mode::Tcp => tcp_round_trips(N),
                 }
             });
             let dt = t0.elapsed().as_secs_f64();
             let got = (e.sink.accepted() - before) as usize;
-            let expected = if m == 7 { 0 } else { N };
+            // The TCP round trip does not go to the sink.
+            let expected = if *mode == Mode::Tcp { 0 } else { N };
             assert_eq!(
                 got, expected,
                 "{name}: the sink received {got} of {expected}"
@@ -471,6 +507,10 @@ fn summary() {
         }
     }
     let rates: Vec<f64> = rates.into_iter().map(median).collect();
+    let rate_of = |mode: Mode| {
+        let i = modes.iter().position(|(_, m)| *m == mode);
+        rates[i.expect("a timed mode")]
+    };
     // The same process delivering 100 shows the fixed part (runtime, HTTP client,
     // TLS roots, SQLite, the binary's pages).
     let ours_small = ours_in_a_process(&e, 100);
@@ -522,8 +562,8 @@ fn summary() {
     }
     println!(
         "\ncost of durability (outbox on / off): sequential {:.2}, 16 in parallel {:.2}",
-        rates[0] / rates[1],
-        rates[2] / rates[4]
+        rate_of(SQLITE_SEQUENTIAL) / rate_of(Mode::Direct(1)),
+        rate_of(SQLITE_PARALLEL) / rate_of(Mode::Direct(LANE))
     );
 }
 
