@@ -1,12 +1,13 @@
 //! [`SqliteStore`]: the durable [`Store`] on an embedded SQLite database (WAL mode),
 //! the default of the `alerts` service.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use alert_core::{Fingerprint, Timestamp};
+use alert_core::{CompactString, Fingerprint, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
@@ -32,15 +33,21 @@ const STATEMENT_CACHE: usize = 128;
 /// The schema version written in `PRAGMA user_version`. Tables added by
 /// `CREATE TABLE IF NOT EXISTS` (like `dead_letters`) keep the version: an older
 /// build opening the file simply does not read them.
-const SCHEMA_VERSION: i64 = 1;
+///
+/// * 1: `alerts` and `groups` keyed by their text key (`fingerprint`, `key`).
+/// * 2: both keyed by a rowid in the order rows were added, the text key a plain
+///   column (see [`Keys`]). [`migrate`] rewrites a version 1 file in place.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
-    fingerprint TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
     record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS groups (
-    key TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
     record TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS silences (
@@ -217,14 +224,296 @@ pub struct SqliteStore {
 }
 
 /// Work for the store's thread.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// What the store's thread owns: the connection, and the rowids of the keyed
+/// tables' rows.
+struct Db {
+    conn: Connection,
+    /// `None`: to be read from the tables before the next write (at the first
+    /// write, after [`Store::load`], after a write that panicked).
+    keys: Option<Keys>,
+    /// `PRAGMA data_version` when `keys` were last known to match the tables: it
+    /// changes when another connection commits, and then `keys` are read again.
+    data_version: i64,
+}
 
 /// The store's thread: runs each job on the connection, in order, until every
 /// sender is gone. A job that panics ends only itself (its caller gets an error).
-fn serve(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+fn serve(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    let mut db = Db {
+        conn,
+        keys: None,
+        data_version: 0,
+    };
     while let Ok(job) = jobs.recv() {
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut db)));
     }
+}
+
+impl Db {
+    /// Runs `ops` in one transaction: all or none.
+    fn write(&mut self, ops: &[Op]) -> StoreResult<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        let version: i64 = tx
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(sql_err)?;
+        // Taken while the write runs: a panic leaves `None`, to be read again. So
+        // are keys from before another connection committed (the version moved):
+        // its writes may have added or removed keyed rows.
+        let mut keys = match self.keys.take() {
+            Some(keys) if version == self.data_version => keys,
+            _ => Keys::read(&tx)?,
+        };
+        self.data_version = version;
+        let mut undo = Vec::new();
+        let result = ops
+            .iter()
+            .try_for_each(|op| run_op(&tx, &mut keys, &mut undo, op))
+            .and_then(|()| tx.commit().map_err(sql_err));
+        if result.is_err() {
+            keys.undo(undo);
+        }
+        self.keys = Some(keys);
+        result
+    }
+}
+
+/// The keyed tables, `alerts` (by fingerprint) and `groups` (by group key).
+///
+/// Their rows are keyed by a rowid given in the order they were added, and the
+/// store keeps which rowid holds which key ([`Keys`]). A primary key on the text
+/// key itself would be a second B-tree whose pages are hit at random (a
+/// fingerprint is a hash): every transaction rewrote most of that index's pages
+/// to the WAL, more bytes than the records themselves. A new alert is now an
+/// append, and a changed one an update by rowid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Table {
+    Alerts,
+    Groups,
+}
+
+impl Table {
+    const ALL: [Table; 2] = [Table::Alerts, Table::Groups];
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::Alerts => "alerts",
+            Table::Groups => "groups",
+        }
+    }
+    fn insert(self) -> &'static str {
+        match self {
+            Table::Alerts => "INSERT INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+            Table::Groups => "INSERT INTO groups (key, record) VALUES (?1, ?2)",
+        }
+    }
+    fn update(self) -> &'static str {
+        match self {
+            Table::Alerts => "UPDATE alerts SET record = ?2 WHERE id = ?1",
+            Table::Groups => "UPDATE groups SET record = ?2 WHERE id = ?1",
+        }
+    }
+    fn delete(self) -> &'static str {
+        match self {
+            Table::Alerts => "DELETE FROM alerts WHERE id = ?1",
+            Table::Groups => "DELETE FROM groups WHERE id = ?1",
+        }
+    }
+    fn keys(self) -> &'static str {
+        match self {
+            Table::Alerts => "SELECT id, fingerprint FROM alerts ORDER BY id",
+            Table::Groups => "SELECT id, key FROM groups ORDER BY id",
+        }
+    }
+    /// Why `key` cannot be this table's key, if it cannot.
+    fn invalid(self, key: &str) -> Option<String> {
+        match self {
+            Table::Alerts => key.parse::<Fingerprint>().err().map(|e| e.to_string()),
+            Table::Groups => None,
+        }
+    }
+}
+
+/// Which rowid holds which key, for each keyed [`Table`].
+#[derive(Default)]
+struct Keys {
+    alerts: HashMap<CompactString, i64>,
+    groups: HashMap<CompactString, i64>,
+}
+
+/// A change to [`Keys`] made inside a transaction: the key and its rowid before,
+/// put back if the transaction does not commit.
+type Undo = (Table, CompactString, Option<i64>);
+
+impl Keys {
+    fn of(&mut self, t: Table) -> &mut HashMap<CompactString, i64> {
+        match t {
+            Table::Alerts => &mut self.alerts,
+            Table::Groups => &mut self.groups,
+        }
+    }
+
+    /// Reads the keys of both tables. A row whose key is not a valid key (a
+    /// manual edit), or repeats the key of a later row, is set aside in the
+    /// `quarantine` table, like an unreadable record: the later row is the one
+    /// the store wrote last.
+    fn read(c: &Connection) -> StoreResult<Keys> {
+        let mut keys = Keys::default();
+        for t in Table::ALL {
+            let mut stmt = c.prepare_cached(t.keys()).map_err(sql_err)?;
+            let rows: Vec<(i64, Result<String, String>)> = stmt
+                .query_map([], |r| {
+                    let key = match r.get_ref(1)? {
+                        rusqlite::types::ValueRef::Text(b) => std::str::from_utf8(b)
+                            .map(str::to_owned)
+                            .map_err(|_| "the key is not UTF-8".to_owned()),
+                        other => Err(format!("the key is {:?}, not text", other.data_type())),
+                    };
+                    Ok((r.get(0)?, key))
+                })
+                .and_then(|it| it.collect())
+                .map_err(sql_err)?;
+            drop(stmt);
+            let map = keys.of(t);
+            let mut bad = Vec::new();
+            for (id, key) in rows {
+                let key = match key.and_then(|k| t.invalid(&k).map_or(Ok(k), Err)) {
+                    Ok(key) => key,
+                    Err(error) => {
+                        bad.push((id, error));
+                        continue;
+                    }
+                };
+                if let Some(before) = map.insert(key.into(), id) {
+                    bad.push((before, format!("its key is repeated by row {id}")));
+                }
+            }
+            if !bad.is_empty() {
+                let mut aside = Vec::with_capacity(bad.len());
+                for (id, error) in bad {
+                    let record: String = c
+                        .query_row(
+                            &format!(
+                                "SELECT CAST(record AS TEXT) FROM {} WHERE id = ?1",
+                                t.name()
+                            ),
+                            [id],
+                            |r| r.get(0),
+                        )
+                        .map_err(sql_err)?;
+                    aside.push((id, error, record));
+                }
+                set_aside(c, t.name(), aside)?;
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Writes `record` under `key`: an update of its row, or a new row.
+    fn put(
+        &mut self,
+        c: &Connection,
+        undo: &mut Vec<Undo>,
+        t: Table,
+        key: &str,
+        record: &str,
+    ) -> StoreResult<()> {
+        if let Some(&id) = self.of(t).get(key) {
+            let n = c
+                .prepare_cached(t.update())
+                .and_then(|mut s| s.execute(params![id, record]))
+                .map_err(sql_err)?;
+            if n == 1 {
+                return Ok(());
+            }
+            // Not there after all (cannot happen while this connection is the
+            // only writer, which `data_version` checks): added again below.
+            tracing::warn!(
+                store = STORE,
+                table = t.name(),
+                row = id,
+                "a keyed row went missing; writing it again"
+            );
+        }
+        c.prepare_cached(t.insert())
+            .and_then(|mut s| s.execute(params![key, record]))
+            .map_err(sql_err)?;
+        let id = c.last_insert_rowid();
+        let before = self.of(t).insert(key.into(), id);
+        undo.push((t, key.into(), before));
+        Ok(())
+    }
+
+    /// Deletes the row of `key`, if there is one.
+    fn delete(
+        &mut self,
+        c: &Connection,
+        undo: &mut Vec<Undo>,
+        t: Table,
+        key: &str,
+    ) -> StoreResult<()> {
+        let Some(id) = self.of(t).remove(key) else {
+            return Ok(());
+        };
+        undo.push((t, key.into(), Some(id)));
+        c.prepare_cached(t.delete())
+            .and_then(|mut s| s.execute([id]))
+            .map(|_| ())
+            .map_err(sql_err)
+    }
+
+    /// Puts back what a transaction that did not commit changed.
+    fn undo(&mut self, undo: Vec<Undo>) {
+        for (t, key, before) in undo.into_iter().rev() {
+            match before {
+                Some(id) => self.of(t).insert(key, id),
+                None => self.of(t).remove(&key),
+            };
+        }
+    }
+}
+
+/// Brings a database of an older schema version to this one, in one transaction
+/// (a failure leaves the file as it was).
+///
+/// Version 1 kept `alerts` and `groups` keyed by their text key; they are copied
+/// into tables keyed by rowid, in their old rowid order. A table already in the
+/// new shape (or not there yet) is left alone.
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
+    for (table, key) in [("alerts", "fingerprint"), ("groups", "key")] {
+        let columns: Vec<String> = tx
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(sql_err)?;
+        if columns.is_empty() || columns.iter().any(|c| c == "id") {
+            continue;
+        }
+        tracing::info!(
+            store = STORE,
+            table,
+            "upgrading the table to schema version {SCHEMA_VERSION}"
+        );
+        tx.execute_batch(&format!(
+            "CREATE TABLE {table}_v2 (
+                 id INTEGER PRIMARY KEY,
+                 {key} TEXT NOT NULL,
+                 record TEXT NOT NULL
+             );
+             INSERT INTO {table}_v2 ({key}, record)
+                 SELECT coalesce({key}, ''), record FROM {table} ORDER BY rowid;
+             DROP TABLE {table};
+             ALTER TABLE {table}_v2 RENAME TO {table};"
+        ))
+        .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -346,7 +635,7 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(&path, flags).map_err(|e| match sql_err(e) {
+        let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| match sql_err(e) {
             StoreError::Unavailable { message, .. } => {
                 unavailable(format!("{message}: {}", path.display()))
             }
@@ -399,6 +688,13 @@ impl SqliteStore {
                     path.display()
                 )));
             }
+            migrate(&mut conn).map_err(|e| match e {
+                StoreError::Unavailable { message, .. } => unavailable(format!(
+                    "cannot upgrade {} to schema version {SCHEMA_VERSION}: {message}",
+                    path.display()
+                )),
+                other => other,
+            })?;
             conn.execute_batch(SCHEMA).map_err(sql_err)?;
             conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
                 .map_err(sql_err)?;
@@ -422,10 +718,19 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.with_db(move |db| f(&mut db.conn)).await
+    }
+
+    /// Runs `f` on the store thread's state, on that thread.
+    async fn with_db<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db) -> StoreResult<T> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         self.jobs
-            .send(Box::new(move |c: &mut Connection| {
-                let _ = tx.send(f(c));
+            .send(Box::new(move |db: &mut Db| {
+                let _ = tx.send(f(db));
             }))
             .map_err(|_| unavailable("the store's thread has stopped"))?;
         rx.await
@@ -449,12 +754,28 @@ impl SqliteStore {
 enum Op {
     /// A statement and its parameters.
     Exec(&'static str, Vec<Value>),
+    /// A record of a keyed table, written under its key.
+    Put {
+        table: Table,
+        key: CompactString,
+        record: String,
+    },
+    /// The row of a key of a keyed table, deleted.
+    Delete { table: Table, key: CompactString },
     /// [`Change::Reschedule`]: a read-modify-write of the stored entry.
     Reschedule {
         id: String,
         attempts: u32,
         next_attempt_at: Option<Timestamp>,
     },
+}
+
+/// A fingerprint as the `alerts` table keys it (16 hexadecimal digits, kept inline).
+fn fingerprint_key(fp: Fingerprint) -> CompactString {
+    use std::fmt::Write as _;
+    let mut key = CompactString::const_new("");
+    let _ = write!(key, "{fp}");
+    key
 }
 
 fn text(s: &str) -> Value {
@@ -464,22 +785,24 @@ fn text(s: &str) -> Value {
 fn encode(c: &Change, ops: &mut Vec<Op>) -> StoreResult<()> {
     let mut exec = |sql: &'static str, p: Vec<Value>| ops.push(Op::Exec(sql, p));
     match c {
-        Change::PutAlert(a) => exec(
-            "INSERT OR REPLACE INTO alerts (fingerprint, record) VALUES (?1, ?2)",
-            vec![
-                Value::Text(a.fingerprint().to_string()),
-                Value::Text(to_json(a)?),
-            ],
-        ),
-        Change::DeleteAlert(fp) => exec(
-            "DELETE FROM alerts WHERE fingerprint = ?1",
-            vec![Value::Text(fp.to_string())],
-        ),
-        Change::PutGroup(g) => exec(
-            "INSERT OR REPLACE INTO groups (key, record) VALUES (?1, ?2)",
-            vec![text(&g.key), Value::Text(to_json(g)?)],
-        ),
-        Change::DeleteGroup(k) => exec("DELETE FROM groups WHERE key = ?1", vec![text(k)]),
+        Change::PutAlert(a) => ops.push(Op::Put {
+            table: Table::Alerts,
+            key: fingerprint_key(a.fingerprint()),
+            record: to_json(a)?,
+        }),
+        Change::DeleteAlert(fp) => ops.push(Op::Delete {
+            table: Table::Alerts,
+            key: fingerprint_key(*fp),
+        }),
+        Change::PutGroup(g) => ops.push(Op::Put {
+            table: Table::Groups,
+            key: g.key.as_str().into(),
+            record: to_json(g)?,
+        }),
+        Change::DeleteGroup(k) => ops.push(Op::Delete {
+            table: Table::Groups,
+            key: k.as_str().into(),
+        }),
         Change::PutSilence(si) => exec(
             "INSERT OR REPLACE INTO silences (id, ends_at, record) VALUES (?1, ?2, ?3)",
             vec![
@@ -605,9 +928,16 @@ fn exec(tx: &rusqlite::Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> 
         .map_err(sql_err)
 }
 
-fn run_op(tx: &rusqlite::Transaction<'_>, op: &Op) -> StoreResult<()> {
+fn run_op(
+    tx: &rusqlite::Transaction<'_>,
+    keys: &mut Keys,
+    undo: &mut Vec<Undo>,
+    op: &Op,
+) -> StoreResult<()> {
     match op {
         Op::Exec(sql, p) => exec(tx, sql, rusqlite::params_from_iter(p.iter())),
+        Op::Put { table, key, record } => keys.put(tx, undo, *table, key, record),
+        Op::Delete { table, key } => keys.delete(tx, undo, *table, key),
         Op::Reschedule {
             id,
             attempts,
@@ -769,20 +1099,14 @@ impl Store for SqliteStore {
         for c in changes {
             encode(c, &mut ops)?;
         }
-        self.with(move |c| {
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(sql_err)?;
-            for op in &ops {
-                run_op(&tx, op)?;
-            }
-            tx.commit().map_err(sql_err)
-        })
-        .await
+        self.with_db(move |db| db.write(&ops)).await
     }
 
     async fn load(&self) -> StoreResult<Snapshot> {
-        self.with(|c| {
+        self.with_db(|db| {
+            // Reading may set rows aside: the keys are read again at the next write.
+            db.keys = None;
+            let c = &db.conn;
             let mut alerts: Vec<AlertRecord> = records(c, "alerts", "", &[])?;
             alerts.sort_by_key(|a| (a.received_at, a.fingerprint()));
             let groups: Vec<GroupRecord> = records(c, "groups", "ORDER BY key", &[])?;
@@ -1169,5 +1493,277 @@ mod tests {
         );
         store.apply(&[Change::Enqueue(n.clone())]).await.unwrap();
         assert_eq!(store.pending_outbox(0).await.unwrap(), vec![n]);
+    }
+
+    fn alert(name: &str, summary: &str) -> AlertRecord {
+        let a = alert_core::Alert::new(alert_core::Severity::Warning, name).with_summary(summary);
+        AlertRecord::new(std::sync::Arc::new(a), Timestamp::now())
+    }
+
+    fn group(key: &str, flushed: bool) -> GroupRecord {
+        GroupRecord {
+            key: key.into(),
+            route: "root".into(),
+            created_at: Timestamp::now(),
+            next_flush_at: Timestamp::now(),
+            flushed,
+        }
+    }
+
+    /// `(fingerprint, summary)` of the stored alerts, in rowid order.
+    fn stored_alerts(path: &Path) -> Vec<(String, String)> {
+        let c = Connection::open(path).unwrap();
+        let mut stmt = c
+            .prepare("SELECT fingerprint, record FROM alerts ORDER BY rowid")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|row| {
+                let (fp, record) = row.unwrap();
+                let a: AlertRecord = serde_json::from_str(&record).unwrap();
+                (fp, a.alert.summary.clone())
+            })
+            .collect()
+    }
+
+    fn quarantined(path: &Path) -> Vec<(String, String)> {
+        let c = Connection::open(path).unwrap();
+        let mut stmt = c
+            .prepare("SELECT tbl, error FROM quarantine ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// A database written by schema version 1 (`alerts` and `groups` keyed by their
+    /// text) is rewritten at open: every record is kept, and later writes update
+    /// the rows in place.
+    #[tokio::test]
+    async fn a_version_1_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let (a, b) = (alert("A", "first"), alert("B", "second"));
+        let (g1, g2) = (
+            group("root:{seq=\"1\"}", false),
+            group("root:{seq=\"2\"}", true),
+        );
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE alerts (fingerprint TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 CREATE TABLE groups (key TEXT PRIMARY KEY, record TEXT NOT NULL);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+            for r in [&a, &b] {
+                c.execute(
+                    "INSERT INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+                    params![r.fingerprint().to_string(), to_json(r).unwrap()],
+                )
+                .unwrap();
+            }
+            for g in [&g1, &g2] {
+                c.execute(
+                    "INSERT INTO groups (key, record) VALUES (?1, ?2)",
+                    params![g.key, to_json(g).unwrap()],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let version: i64 = store
+            .with(|c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(sql_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let snapshot = store.load().await.unwrap();
+        let mut alerts = snapshot.alerts.clone();
+        alerts.sort_by_key(|r| r.alert.name.clone());
+        assert_eq!(alerts, [a.clone(), b.clone()]);
+        assert_eq!(snapshot.groups, [g1.clone(), g2.clone()]);
+
+        let a2 = AlertRecord::new(
+            std::sync::Arc::new((*a.alert).clone().with_summary("updated")),
+            a.received_at,
+        );
+        let g2_again = group(&g2.key, false);
+        store
+            .apply(&[
+                Change::PutAlert(a2),
+                Change::DeleteGroup(g1.key.clone()),
+                Change::PutGroup(g2_again.clone()),
+            ])
+            .await
+            .unwrap();
+        let fp = |r: &AlertRecord| r.fingerprint().to_string();
+        assert_eq!(
+            stored_alerts(&path),
+            [(fp(&a), "updated".into()), (fp(&b), "second".into())]
+        );
+        assert_eq!(store.load().await.unwrap().groups, [g2_again]);
+        assert!(quarantined(&path).is_empty());
+    }
+
+    /// Rows another connection added or removed are seen at the next write (its
+    /// commit moves `data_version`): a key it added is updated, not added twice,
+    /// and a key it removed is added again.
+    #[tokio::test]
+    async fn keyed_rows_written_by_another_connection_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let (a, b) = (alert("A", "a1"), alert("B", "b1"));
+        store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
+        {
+            let other = Connection::open(&path).unwrap();
+            other
+                .execute(
+                    "INSERT INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+                    params![b.fingerprint().to_string(), to_json(&b).unwrap()],
+                )
+                .unwrap();
+            other
+                .execute(
+                    "DELETE FROM alerts WHERE fingerprint = ?1",
+                    [a.fingerprint().to_string()],
+                )
+                .unwrap();
+        }
+        let b2 = AlertRecord::new(
+            std::sync::Arc::new((*b.alert).clone().with_summary("b2")),
+            b.received_at,
+        );
+        store.apply(&[Change::PutAlert(b2)]).await.unwrap();
+        store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
+        let fp = |r: &AlertRecord| r.fingerprint().to_string();
+        assert_eq!(
+            stored_alerts(&path),
+            [(fp(&b), "b2".into()), (fp(&a), "a1".into())]
+        );
+    }
+
+    /// A keyed row whose key is not a fingerprint, or that repeats the key of a
+    /// later row (manual edits), is set aside at the next write; the later row is
+    /// the one kept and updated.
+    #[tokio::test]
+    async fn damaged_keys_are_set_aside_at_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let a = alert("A", "mine");
+        store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
+        let theirs = AlertRecord::new(
+            std::sync::Arc::new((*a.alert).clone().with_summary("theirs")),
+            a.received_at,
+        );
+        {
+            let other = Connection::open(&path).unwrap();
+            other
+                .execute(
+                    "INSERT INTO alerts (fingerprint, record) VALUES ('not-a-fingerprint', '{}')",
+                    [],
+                )
+                .unwrap();
+            other
+                .execute(
+                    "INSERT INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+                    params![a.fingerprint().to_string(), to_json(&theirs).unwrap()],
+                )
+                .unwrap();
+        }
+        store
+            .apply(&[Change::PutGroup(group("g", false))])
+            .await
+            .unwrap();
+        let aside = quarantined(&path);
+        assert_eq!(aside.len(), 2, "{aside:?}");
+        assert!(aside.iter().all(|(t, _)| t == "alerts"), "{aside:?}");
+        assert!(aside[0].1.contains("invalid fingerprint"), "{aside:?}");
+        assert!(aside[1].1.contains("repeated by row 3"), "{aside:?}");
+        let fp = a.fingerprint().to_string();
+        assert_eq!(stored_alerts(&path), [(fp.clone(), "theirs".into())]);
+        store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
+        assert_eq!(stored_alerts(&path), [(fp, "mine".into())]);
+        assert_eq!(store.load().await.unwrap().alerts, [a]);
+    }
+
+    /// A write that fails is rolled back, and so is what it changed of the keys:
+    /// the rowid its new alert took is given to the next new alert, and the first
+    /// alert, written again, gets a row of its own instead of overwriting it.
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_key_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .with(|c| {
+                c.execute_batch(
+                    "CREATE TEMP TRIGGER poison BEFORE INSERT ON outbox WHEN NEW.id = 'poison'
+                     BEGIN SELECT RAISE(ABORT, 'poisoned entry'); END;",
+                )
+                .map_err(sql_err)
+            })
+            .await
+            .unwrap();
+        let (a, b) = (alert("A", "a"), alert("B", "b"));
+        let err = store
+            .apply(&[
+                Change::PutAlert(a.clone()),
+                Change::Enqueue(entry("poison")),
+            ])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("poisoned entry"), "{err}");
+        assert!(stored_alerts(&path).is_empty());
+        store.apply(&[Change::PutAlert(b.clone())]).await.unwrap();
+        store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
+        let fp = |r: &AlertRecord| r.fingerprint().to_string();
+        assert_eq!(
+            stored_alerts(&path),
+            [(fp(&b), "b".into()), (fp(&a), "a".into())]
+        );
+    }
+
+    fn entry(id: &str) -> Notification {
+        Notification::new(
+            id,
+            "team",
+            "hook",
+            "g",
+            crate::store::NotificationKind::Group,
+            vec![alert_core::Alert::new(alert_core::Severity::Info, "X")],
+            alert_core::Severity::Info,
+            Timestamp::now(),
+        )
+    }
+
+    /// Keys that went stale without another connection's commit to tell (a row
+    /// removed on the store's own connection, outside a write) never lose a
+    /// record: an update that finds no row adds it again.
+    #[tokio::test]
+    async fn an_update_that_finds_no_row_adds_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let a = alert("A", "a1");
+        store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
+        store
+            .with(|c| c.execute("DELETE FROM alerts", []).map_err(sql_err))
+            .await
+            .unwrap();
+        let a2 = AlertRecord::new(
+            std::sync::Arc::new((*a.alert).clone().with_summary("a2")),
+            a.received_at,
+        );
+        store.apply(&[Change::PutAlert(a2)]).await.unwrap();
+        assert_eq!(
+            stored_alerts(&path),
+            [(a.fingerprint().to_string(), "a2".into())]
+        );
     }
 }
