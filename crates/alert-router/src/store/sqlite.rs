@@ -296,37 +296,39 @@ enum Table {
     Groups,
 }
 
+/// The statements of a keyed [`Table`].
+struct KeyedSql {
+    name: &'static str,
+    /// The key's column.
+    key: &'static str,
+    insert: &'static str,
+    update: &'static str,
+    delete: &'static str,
+    /// Every row's rowid and key, in rowid order.
+    keys: &'static str,
+}
+
 impl Table {
     const ALL: [Table; 2] = [Table::Alerts, Table::Groups];
 
-    fn name(self) -> &'static str {
+    fn sql(self) -> &'static KeyedSql {
         match self {
-            Table::Alerts => "alerts",
-            Table::Groups => "groups",
-        }
-    }
-    fn insert(self) -> &'static str {
-        match self {
-            Table::Alerts => "INSERT INTO alerts (fingerprint, record) VALUES (?1, ?2)",
-            Table::Groups => "INSERT INTO groups (key, record) VALUES (?1, ?2)",
-        }
-    }
-    fn update(self) -> &'static str {
-        match self {
-            Table::Alerts => "UPDATE alerts SET record = ?2 WHERE id = ?1",
-            Table::Groups => "UPDATE groups SET record = ?2 WHERE id = ?1",
-        }
-    }
-    fn delete(self) -> &'static str {
-        match self {
-            Table::Alerts => "DELETE FROM alerts WHERE id = ?1",
-            Table::Groups => "DELETE FROM groups WHERE id = ?1",
-        }
-    }
-    fn keys(self) -> &'static str {
-        match self {
-            Table::Alerts => "SELECT id, fingerprint FROM alerts ORDER BY id",
-            Table::Groups => "SELECT id, key FROM groups ORDER BY id",
+            Table::Alerts => &KeyedSql {
+                name: "alerts",
+                key: "fingerprint",
+                insert: "INSERT INTO alerts (fingerprint, record) VALUES (?1, ?2)",
+                update: "UPDATE alerts SET record = ?2 WHERE id = ?1",
+                delete: "DELETE FROM alerts WHERE id = ?1",
+                keys: "SELECT id, fingerprint FROM alerts ORDER BY id",
+            },
+            Table::Groups => &KeyedSql {
+                name: "groups",
+                key: "key",
+                insert: "INSERT INTO groups (key, record) VALUES (?1, ?2)",
+                update: "UPDATE groups SET record = ?2 WHERE id = ?1",
+                delete: "DELETE FROM groups WHERE id = ?1",
+                keys: "SELECT id, key FROM groups ORDER BY id",
+            },
         }
     }
     /// Why `key` cannot be this table's key, if it cannot.
@@ -364,7 +366,7 @@ impl Keys {
     fn read(c: &Connection) -> StoreResult<Keys> {
         let mut keys = Keys::default();
         for t in Table::ALL {
-            let mut stmt = c.prepare_cached(t.keys()).map_err(sql_err)?;
+            let mut stmt = c.prepare_cached(t.sql().keys).map_err(sql_err)?;
             let rows: Vec<(i64, Result<String, String>)> = stmt
                 .query_map([], |r| {
                     let key = match r.get_ref(1)? {
@@ -399,7 +401,7 @@ impl Keys {
                         .query_row(
                             &format!(
                                 "SELECT CAST(record AS TEXT) FROM {} WHERE id = ?1",
-                                t.name()
+                                t.sql().name
                             ),
                             [id],
                             |r| r.get(0),
@@ -407,7 +409,7 @@ impl Keys {
                         .map_err(sql_err)?;
                     aside.push((id, error, record));
                 }
-                set_aside(c, t.name(), aside)?;
+                set_aside(c, t.sql().name, aside)?;
             }
         }
         Ok(keys)
@@ -424,7 +426,7 @@ impl Keys {
     ) -> StoreResult<()> {
         if let Some(&id) = self.of(t).get(key) {
             let n = c
-                .prepare_cached(t.update())
+                .prepare_cached(t.sql().update)
                 .and_then(|mut s| s.execute(params![id, record]))
                 .map_err(sql_err)?;
             if n == 1 {
@@ -434,12 +436,12 @@ impl Keys {
             // only writer, which `data_version` checks): added again below.
             tracing::warn!(
                 store = STORE,
-                table = t.name(),
+                table = t.sql().name,
                 row = id,
                 "a keyed row went missing; writing it again"
             );
         }
-        c.prepare_cached(t.insert())
+        c.prepare_cached(t.sql().insert)
             .and_then(|mut s| s.execute(params![key, record]))
             .map_err(sql_err)?;
         let id = c.last_insert_rowid();
@@ -460,7 +462,7 @@ impl Keys {
             return Ok(());
         };
         undo.push((t, key.into(), Some(id)));
-        c.prepare_cached(t.delete())
+        c.prepare_cached(t.sql().delete)
             .and_then(|mut s| s.execute([id]))
             .map(|_| ())
             .map_err(sql_err)
@@ -487,7 +489,10 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_err)?;
-    for (table, key) in [("alerts", "fingerprint"), ("groups", "key")] {
+    for t in Table::ALL {
+        let KeyedSql {
+            name: table, key, ..
+        } = t.sql();
         let columns: Vec<String> = tx
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -1481,16 +1486,7 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(count().await.unwrap(), 0, "the transaction was rolled back");
-        let n = Notification::new(
-            "n1",
-            "team",
-            "hook",
-            "g",
-            crate::store::NotificationKind::Group,
-            vec![alert_core::Alert::new(alert_core::Severity::Info, "X")],
-            alert_core::Severity::Info,
-            Timestamp::now(),
-        );
+        let n = entry("n1");
         store.apply(&[Change::Enqueue(n.clone())]).await.unwrap();
         assert_eq!(store.pending_outbox(0).await.unwrap(), vec![n]);
     }
@@ -1498,6 +1494,20 @@ mod tests {
     fn alert(name: &str, summary: &str) -> AlertRecord {
         let a = alert_core::Alert::new(alert_core::Severity::Warning, name).with_summary(summary);
         AlertRecord::new(std::sync::Arc::new(a), Timestamp::now())
+    }
+
+    /// `r` received again with another summary.
+    fn again(r: &AlertRecord, summary: &str) -> AlertRecord {
+        let alert = (*r.alert).clone().with_summary(summary);
+        AlertRecord::new(std::sync::Arc::new(alert), r.received_at)
+    }
+
+    /// A new store in a new directory, and its file.
+    fn fresh() -> (tempfile::TempDir, PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        (dir, path, store)
     }
 
     fn group(key: &str, flushed: bool) -> GroupRecord {
@@ -1587,10 +1597,7 @@ mod tests {
         assert_eq!(alerts, [a.clone(), b.clone()]);
         assert_eq!(snapshot.groups, [g1.clone(), g2.clone()]);
 
-        let a2 = AlertRecord::new(
-            std::sync::Arc::new((*a.alert).clone().with_summary("updated")),
-            a.received_at,
-        );
+        let a2 = again(&a, "updated");
         let g2_again = group(&g2.key, false);
         store
             .apply(&[
@@ -1614,9 +1621,7 @@ mod tests {
     /// and a key it removed is added again.
     #[tokio::test]
     async fn keyed_rows_written_by_another_connection_are_seen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, store) = fresh();
         let (a, b) = (alert("A", "a1"), alert("B", "b1"));
         store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
         {
@@ -1634,10 +1639,7 @@ mod tests {
                 )
                 .unwrap();
         }
-        let b2 = AlertRecord::new(
-            std::sync::Arc::new((*b.alert).clone().with_summary("b2")),
-            b.received_at,
-        );
+        let b2 = again(&b, "b2");
         store.apply(&[Change::PutAlert(b2)]).await.unwrap();
         store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
         let fp = |r: &AlertRecord| r.fingerprint().to_string();
@@ -1652,15 +1654,10 @@ mod tests {
     /// the one kept and updated.
     #[tokio::test]
     async fn damaged_keys_are_set_aside_at_the_next_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, store) = fresh();
         let a = alert("A", "mine");
         store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
-        let theirs = AlertRecord::new(
-            std::sync::Arc::new((*a.alert).clone().with_summary("theirs")),
-            a.received_at,
-        );
+        let theirs = again(&a, "theirs");
         {
             let other = Connection::open(&path).unwrap();
             other
@@ -1697,9 +1694,7 @@ mod tests {
     /// alert, written again, gets a row of its own instead of overwriting it.
     #[tokio::test]
     async fn a_failed_write_leaves_no_key_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, store) = fresh();
         store
             .with(|c| {
                 c.execute_batch(
@@ -1747,19 +1742,14 @@ mod tests {
     /// record: an update that finds no row adds it again.
     #[tokio::test]
     async fn an_update_that_finds_no_row_adds_it_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = SqliteStore::open(&path).unwrap();
+        let (_dir, path, store) = fresh();
         let a = alert("A", "a1");
         store.apply(&[Change::PutAlert(a.clone())]).await.unwrap();
         store
             .with(|c| c.execute("DELETE FROM alerts", []).map_err(sql_err))
             .await
             .unwrap();
-        let a2 = AlertRecord::new(
-            std::sync::Arc::new((*a.alert).clone().with_summary("a2")),
-            a.received_at,
-        );
+        let a2 = again(&a, "a2");
         store.apply(&[Change::PutAlert(a2)]).await.unwrap();
         assert_eq!(
             stored_alerts(&path),
