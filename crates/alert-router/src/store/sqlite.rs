@@ -259,7 +259,8 @@ impl Db {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql_err)?;
         let version: i64 = tx
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(sql_err)?;
         // Taken while the write runs: a panic leaves `None`, to be read again. So
         // are keys from before another connection committed (the version moved):
