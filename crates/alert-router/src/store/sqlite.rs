@@ -36,7 +36,7 @@ const STATEMENT_CACHE: usize = 128;
 ///
 /// * 1: `alerts` and `groups` keyed by their text key (`fingerprint`, `key`).
 /// * 2: both keyed by a rowid in the order rows were added, the text key a plain
-///   column (see [`Keys`]). [`migrate`] rewrites a version 1 file in place.
+///   column (see [`Keys`]). [`install_schema`] rewrites a version 1 file in place.
 const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
@@ -480,20 +480,21 @@ impl Keys {
     }
 }
 
-/// Brings a database of an older schema version to this one, in one transaction
-/// (a failure leaves the file as it was).
+/// Creates the tables ([`SCHEMA`]) and writes [`SCHEMA_VERSION`], bringing a
+/// database of an older version to this one on the way: all in one transaction,
+/// so a failure leaves the file as it was.
 ///
-/// Version 1 kept `alerts` and `groups` keyed by their text key; they are copied
-/// into tables keyed by rowid, in their old rowid order. A table already in the
-/// new shape (or not there yet) is left alone.
-fn migrate(conn: &mut Connection) -> StoreResult<()> {
+/// Version 1 kept `alerts` and `groups` keyed by their text key. Each such table is
+/// renamed aside, created again by [`SCHEMA`], filled from the old one in its
+/// rowid order, and the old one dropped. A table already in the new shape (or not
+/// there yet) is left to [`SCHEMA`].
+fn install_schema(conn: &mut Connection) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql_err)?;
+    let mut upgraded = Vec::new();
     for t in Table::ALL {
-        let KeyedSql {
-            name: table, key, ..
-        } = t.sql();
+        let table = t.sql().name;
         let columns: Vec<String> = tx
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
@@ -506,19 +507,24 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
             table,
             "upgrading the table to schema version {SCHEMA_VERSION}"
         );
+        tx.execute_batch(&format!("ALTER TABLE {table} RENAME TO {table}_v1"))
+            .map_err(sql_err)?;
+        upgraded.push(t);
+    }
+    tx.execute_batch(SCHEMA).map_err(sql_err)?;
+    for t in upgraded {
+        let KeyedSql {
+            name: table, key, ..
+        } = t.sql();
         tx.execute_batch(&format!(
-            "CREATE TABLE {table}_v2 (
-                 id INTEGER PRIMARY KEY,
-                 {key} TEXT NOT NULL,
-                 record TEXT NOT NULL
-             );
-             INSERT INTO {table}_v2 ({key}, record)
-                 SELECT coalesce({key}, ''), record FROM {table} ORDER BY rowid;
-             DROP TABLE {table};
-             ALTER TABLE {table}_v2 RENAME TO {table};"
+            "INSERT INTO {table} ({key}, record)
+                 SELECT coalesce({key}, ''), record FROM {table}_v1 ORDER BY rowid;
+             DROP TABLE {table}_v1;"
         ))
         .map_err(sql_err)?;
     }
+    tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+        .map_err(sql_err)?;
     tx.commit().map_err(sql_err)
 }
 
@@ -694,16 +700,13 @@ impl SqliteStore {
                     path.display()
                 )));
             }
-            migrate(&mut conn).map_err(|e| match e {
+            install_schema(&mut conn).map_err(|e| match e {
                 StoreError::Unavailable { message, .. } => unavailable(format!(
-                    "cannot upgrade {} to schema version {SCHEMA_VERSION}: {message}",
+                    "cannot set up schema version {SCHEMA_VERSION} in {}: {message}",
                     path.display()
                 )),
                 other => other,
             })?;
-            conn.execute_batch(SCHEMA).map_err(sql_err)?;
-            conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
-                .map_err(sql_err)?;
         }
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
