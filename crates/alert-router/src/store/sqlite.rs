@@ -426,11 +426,7 @@ impl Keys {
         record: &str,
     ) -> StoreResult<()> {
         if let Some(&id) = self.of(t).get(key) {
-            let n = c
-                .prepare_cached(t.sql().update)
-                .and_then(|mut s| s.execute(params![id, record]))
-                .map_err(sql_err)?;
-            if n == 1 {
+            if changed(c, t.sql().update, params![id, record])? == 1 {
                 return Ok(());
             }
             // Not there after all (cannot happen while this connection is the
@@ -442,9 +438,7 @@ impl Keys {
                 "a keyed row went missing; writing it again"
             );
         }
-        c.prepare_cached(t.sql().insert)
-            .and_then(|mut s| s.execute(params![key, record]))
-            .map_err(sql_err)?;
+        exec(c, t.sql().insert, params![key, record])?;
         let id = c.last_insert_rowid();
         let before = self.of(t).insert(key.into(), id);
         undo.push((t, key.into(), before));
@@ -463,10 +457,7 @@ impl Keys {
             return Ok(());
         };
         undo.push((t, key.into(), Some(id)));
-        c.prepare_cached(t.sql().delete)
-            .and_then(|mut s| s.execute([id]))
-            .map(|_| ())
-            .map_err(sql_err)
+        exec(c, t.sql().delete, [id])
     }
 
     /// Puts back what a transaction that did not commit changed.
@@ -930,10 +921,14 @@ fn encode(c: &Change, ops: &mut Vec<Op>) -> StoreResult<()> {
     Ok(())
 }
 
-fn exec(tx: &rusqlite::Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> StoreResult<()> {
-    tx.prepare_cached(sql)
+fn exec(c: &Connection, sql: &str, p: impl rusqlite::Params) -> StoreResult<()> {
+    changed(c, sql, p).map(|_| ())
+}
+
+/// Runs the prepared statement `sql`; returns the number of rows it changed.
+fn changed(c: &Connection, sql: &str, p: impl rusqlite::Params) -> StoreResult<usize> {
+    c.prepare_cached(sql)
         .and_then(|mut s| s.execute(p))
-        .map(|_| ())
         .map_err(sql_err)
 }
 
@@ -1056,14 +1051,16 @@ fn set_aside(
     let at = ts(Timestamp::now());
     let move_rows = |c: &Connection| -> StoreResult<()> {
         for (row, error, text) in &bad {
-            c.prepare_cached(
+            exec(
+                c,
                 "INSERT INTO quarantine (at, tbl, row, error, record) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![at, table, row, error, text]))
-            .map_err(sql_err)?;
-            c.prepare_cached(&format!("DELETE FROM {table} WHERE rowid = ?1"))
-                .and_then(|mut s| s.execute(params![row]))
-                .map_err(sql_err)?;
+                params![at, table, row, error, text],
+            )?;
+            exec(
+                c,
+                &format!("DELETE FROM {table} WHERE rowid = ?1"),
+                params![row],
+            )?;
         }
         Ok(())
     };
