@@ -101,9 +101,21 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// The 16 lowercase hexadecimal digits ([`Display`](fmt::Display)'s), written
+    /// into `buf`: every stored alert, event and log entry carries one.
+    fn hex(self, buf: &mut [u8; 16]) -> &str {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = DIGITS[((self.0 >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
+        f.write_str(self.hex(&mut [0u8; 16]))
     }
 }
 
@@ -134,7 +146,7 @@ impl FromStr for Fingerprint {
 #[cfg(feature = "serde")]
 impl serde::Serialize for Fingerprint {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(self.hex(&mut [0u8; 16]))
     }
 }
 
@@ -143,5 +155,29 @@ impl<'de> serde::Deserialize<'de> for Fingerprint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Display and serde write exactly `format!("{:016x}")`, which parses back.
+    #[test]
+    fn the_text_is_sixteen_lowercase_hex_digits() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let edges = [0, 1, 0xf, 0x0123_4567_89ab_cdef, u64::MAX, 1 << 63];
+        for i in 0..10_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let v = edges.get(i).copied().unwrap_or(x >> (i % 64));
+            let fp = Fingerprint(v);
+            let text = fp.to_string();
+            assert_eq!(text, format!("{v:016x}"));
+            assert_eq!(text.parse::<Fingerprint>().unwrap(), fp);
+            #[cfg(feature = "serde")]
+            assert_eq!(serde_json::to_string(&fp).unwrap(), format!("\"{v:016x}\""));
+        }
     }
 }

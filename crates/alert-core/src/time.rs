@@ -230,15 +230,15 @@ fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The RFC 3339 text ([`Display`](fmt::Display)'s), written into `buf`.
+    fn rfc3339(self, buf: &mut [u8; 30]) -> &str {
         let (y, mo, d, h, mi, s) = self.to_utc_fields();
         // Every timestamp lies in years 0001..=9999 (the constructors keep `secs`
         // between MIN_SECS and MAX_SECS), so the year has four digits.
         let year = u32::try_from(y).unwrap_or(0);
         // Every record the store writes carries timestamps: formatted on the stack,
         // without the formatting machinery.
-        let mut buf = [0u8; 30];
         let mut put = |at: usize, v: u32, width: usize| {
             let mut v = v;
             for i in (0..width).rev() {
@@ -267,7 +267,14 @@ impl fmt::Display for Timestamp {
         buf[13] = b':';
         buf[16] = b':';
         buf[len] = b'Z';
-        f.write_str(std::str::from_utf8(&buf[..=len]).map_err(|_| fmt::Error)?)
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(&buf[..=len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.rfc3339(&mut [0u8; 30]))
     }
 }
 
@@ -373,7 +380,8 @@ impl FromStr for Timestamp {
 #[cfg(feature = "serde")]
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        // One string, not `collect_str`'s pieces through the formatter.
+        s.serialize_str(self.rfc3339(&mut [0u8; 30]))
     }
 }
 
@@ -446,6 +454,12 @@ mod tests {
             general.push('Z');
             assert_eq!(fast, general, "{secs} {nanos}");
             assert_eq!(fast.parse::<Timestamp>().unwrap(), t, "{fast}");
+            #[cfg(feature = "serde")]
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{general}\""),
+                "serialised as its text"
+            );
         }
     }
 
