@@ -27,7 +27,8 @@ use alert_router::delivery::BreakerState;
 use alert_router::store::{ActionQuery, ActionRecord, AlertEvent};
 use alert_router::store::{
     AttemptQuery, Change, DeadLetter, DeadLetterQuery, DeliveryAttempt, EventQuery, LogEntry,
-    LogQuery, Notification, PruneReport, ReceiptRecord, Retention, Snapshot, Store, StoreResult,
+    LogQuery, Notification, Prepared, PruneReport, ReceiptRecord, Retention, Snapshot, Store,
+    StoreResult,
 };
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -309,6 +310,15 @@ impl MeteredStore {
     pub fn new(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> MeteredStore {
         MeteredStore { inner, metrics }
     }
+
+    /// Counts the delivery attempts of a written batch.
+    fn count(&self, changes: &[Change]) {
+        for c in changes {
+            if let Change::Attempt(a) = c {
+                self.metrics.attempt(a);
+            }
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -318,11 +328,19 @@ impl Store for MeteredStore {
     }
     async fn apply(&self, changes: &[Change]) -> StoreResult<()> {
         self.inner.apply(changes).await?;
-        for c in changes {
-            if let Change::Attempt(a) = c {
-                self.metrics.attempt(a);
-            }
-        }
+        self.count(changes);
+        Ok(())
+    }
+    fn prepare(&self, changes: &[Change]) -> Option<Prepared> {
+        self.inner.prepare(changes)
+    }
+    async fn apply_prepared(
+        &self,
+        changes: &[Change],
+        parts: Vec<(usize, Prepared)>,
+    ) -> StoreResult<()> {
+        self.inner.apply_prepared(changes, parts).await?;
+        self.count(changes);
         Ok(())
     }
     async fn load(&self) -> StoreResult<Snapshot> {

@@ -25,8 +25,8 @@ use crate::route::{Names, Route, RouteTree};
 use crate::silence::{Silence, SilenceState};
 use crate::store::{
     Ack, ActionOutcome, ActionRecord, AlertEvent, Change, EventKind, LogEntry, LogKind, LogQuery,
-    MemoryStore, Notification, NotificationKind, PruneReport, Retention, Store, StoreError,
-    SuppressReason,
+    MemoryStore, Notification, NotificationKind, Prepared, PruneReport, Retention, Store,
+    StoreError, SuppressReason,
 };
 use crate::timeinterval::TimeInterval;
 
@@ -539,7 +539,7 @@ struct SeqState {
     /// Changes of tickets waiting for their turn. The ticket whose turn it is takes
     /// those that follow it without a gap into its own transaction (group commit):
     /// concurrent requests share a commit, in ticket order.
-    queued: BTreeMap<u64, Vec<Change>>,
+    queued: BTreeMap<u64, Queued>,
     /// Changes of tickets dropped before their turn (no one waits for them).
     abandoned: BTreeMap<u64, Vec<Change>>,
     /// Outcomes of queued tickets written in another ticket's transaction: `None`
@@ -550,6 +550,14 @@ struct SeqState {
     gone: BTreeSet<u64>,
 }
 
+/// A waiting ticket's changes, and what the store prepared of them
+/// ([`Store::prepare`]).
+#[derive(Debug)]
+struct Queued {
+    changes: Vec<Change>,
+    prepared: Option<Prepared>,
+}
+
 /// Ends a ticket whatever happens to the future holding it: hands unwritten
 /// changes to `pending`, gives the tickets its transaction covered their outcome,
 /// and lets the next ticket go.
@@ -558,6 +566,8 @@ struct TicketGuard<'a> {
     ticket: u64,
     /// Its changes while this future holds them (not queued, not in a batch).
     changes: Option<Vec<Change>>,
+    /// What the store prepared of `changes`, held and queued with them.
+    prepared: Option<Prepared>,
     /// Its changes are in `SeqState::queued` (or were taken from there by another
     /// ticket's transaction).
     queued: bool,
@@ -592,8 +602,8 @@ impl Drop for TicketGuard<'_> {
             if seq.next != self.ticket {
                 match seq.queued.remove(&self.ticket) {
                     // Dropped before its turn: its changes go when the turn comes.
-                    Some(changes) => {
-                        seq.abandoned.insert(self.ticket, changes);
+                    Some(queued) => {
+                        seq.abandoned.insert(self.ticket, queued.changes);
                     }
                     // In another ticket's transaction now: keep no outcome for it.
                     None => {
@@ -603,7 +613,7 @@ impl Drop for TicketGuard<'_> {
                 return;
             }
             // Its turn came and it did not take it.
-            self.changes = seq.queued.remove(&self.ticket);
+            self.changes = seq.queued.remove(&self.ticket).map(|q| q.changes);
         } else if seq.next != self.ticket {
             let changes = self.changes.take().unwrap_or_default();
             seq.abandoned.insert(self.ticket, changes);
@@ -741,10 +751,17 @@ impl Inner {
     /// request) its changes are handed on the same way. So the store never misses,
     /// nor reorders, a change the in-memory state already made.
     async fn write_ordered(&self, ticket: u64, changes: Vec<Change>) -> Result<(), StoreError> {
+        // Before the turn: requests waiting for theirs prepare in parallel.
+        let prepared = if changes.is_empty() {
+            None
+        } else {
+            self.store.prepare(&changes)
+        };
         let mut guard = TicketGuard {
             inner: self,
             ticket,
             changes: Some(changes),
+            prepared,
             queued: false,
             batch: None,
             last: ticket,
@@ -753,6 +770,8 @@ impl Inner {
             done: false,
             waiting: false,
         };
+        // Where the batch's prepared runs start, and what was prepared of them.
+        let mut parts: Vec<(usize, Prepared)> = Vec::new();
         loop {
             let turn = {
                 let mut seq = lock(&self.seq);
@@ -772,21 +791,36 @@ impl Inner {
                     };
                 }
                 if seq.next == ticket {
-                    let mut own = if guard.queued {
-                        seq.queued.remove(&ticket).unwrap_or_default()
+                    let own = if guard.queued {
+                        seq.queued.remove(&ticket)
                     } else {
-                        guard.changes.take().unwrap_or_default()
+                        Some(Queued {
+                            changes: guard.changes.take().unwrap_or_default(),
+                            prepared: guard.prepared.take(),
+                        })
                     };
                     guard.queued = false;
                     // What the store refused before goes first, then this ticket's
                     // changes, then those of the tickets queued right after it.
                     let mut batch = std::mem::take(&mut *lock(&self.pending));
-                    batch.append(&mut own);
+                    let mut add = |batch: &mut Vec<Change>, q: Queued| {
+                        let Queued {
+                            mut changes,
+                            prepared,
+                        } = q;
+                        if let Some(p) = prepared {
+                            parts.push((batch.len(), p));
+                        }
+                        batch.append(&mut changes);
+                    };
+                    if let Some(own) = own {
+                        add(&mut batch, own);
+                    }
                     let mut last = ticket;
                     loop {
                         let t = last + 1;
-                        if let Some(mut c) = seq.queued.remove(&t) {
-                            batch.append(&mut c);
+                        if let Some(q) = seq.queued.remove(&t) {
+                            add(&mut batch, q);
                             guard.followers.push(t);
                         } else if let Some(mut c) = seq.abandoned.remove(&t) {
                             batch.append(&mut c);
@@ -800,8 +834,11 @@ impl Inner {
                     break;
                 }
                 if !guard.queued {
-                    let changes = guard.changes.take().unwrap_or_default();
-                    seq.queued.insert(ticket, changes);
+                    let queued = Queued {
+                        changes: guard.changes.take().unwrap_or_default(),
+                        prepared: guard.prepared.take(),
+                    };
+                    seq.queued.insert(ticket, queued);
                     guard.queued = true;
                 }
                 // Registered before the lock is released, so the wake-up cannot be
@@ -818,7 +855,7 @@ impl Inner {
             guard.outcome = Some(None);
             return Ok(());
         }
-        let result = self.store.apply(batch).await;
+        let result = self.store.apply_prepared(batch, parts).await;
         match &result {
             Ok(()) => {
                 guard.batch = None;

@@ -1,7 +1,9 @@
 //! Store writes stay complete and in order when callers give up (cancelled
 //! requests) while the store is slow; concurrent requests share a transaction
 //! (group commit), and a shared transaction the store refuses fails each caller
-//! and loses nothing. The outbox resumes a large backlog a page at a time.
+//! and loses nothing. What the store prepares of each request's changes before
+//! its turn reaches the write beside those changes. The outbox resumes a large
+//! backlog a page at a time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,19 +13,24 @@ use alert_core::{Alert, ConsoleNotifier, Severity, Timestamp};
 use alert_router::delivery::{Outbox, new_notification_id};
 use alert_router::store::{
     ActionQuery, ActionRecord, AlertEvent, AttemptQuery, Change, DeadLetter, DeadLetterQuery,
-    DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification, NotificationKind, PruneReport,
-    ReceiptRecord, Retention, Snapshot, Store, StoreError, StoreResult,
+    DeliveryAttempt, EventQuery, LogEntry, LogQuery, Notification, NotificationKind, Prepared,
+    PruneReport, ReceiptRecord, Retention, Snapshot, Store, StoreError, StoreResult,
 };
 use alert_router::{MemoryStore, Receiver, Router, RouterError};
 
 /// A memory store whose writes hang while `slow` is set, fail while `fail` is set,
-/// and are counted.
+/// and are counted. It prepares each run of changes as their `Debug` text, and
+/// checks that each prepared part reaches `apply_prepared` at its run's place.
 #[derive(Debug, Default)]
 struct SlowStore {
     inner: MemoryStore,
     slow: AtomicBool,
     fail: AtomicBool,
     applies: AtomicUsize,
+    /// Prepared parts that reached a write, and those that did not match the
+    /// changes at their place.
+    parts: AtomicUsize,
+    misplaced: AtomicUsize,
     /// `pending_outbox` calls that read the whole outbox, and the largest page
     /// `pending_outbox_after` returned.
     whole_reads: AtomicUsize,
@@ -34,6 +41,30 @@ struct SlowStore {
 impl Store for SlowStore {
     fn name(&self) -> &'static str {
         "slow"
+    }
+    fn prepare(&self, changes: &[Change]) -> Option<Prepared> {
+        Some(Prepared::new(changes.len(), texts(changes)))
+    }
+    async fn apply_prepared(
+        &self,
+        changes: &[Change],
+        parts: Vec<(usize, Prepared)>,
+    ) -> StoreResult<()> {
+        let mut done = 0;
+        for (start, part) in parts {
+            let end = start + part.len();
+            let placed = start >= done
+                && end <= changes.len()
+                && part
+                    .into_form::<Vec<String>>()
+                    .is_ok_and(|t| t == texts(&changes[start..end]));
+            if !placed {
+                self.misplaced.fetch_add(1, Ordering::SeqCst);
+            }
+            self.parts.fetch_add(1, Ordering::SeqCst);
+            done = end;
+        }
+        self.apply(changes).await
     }
     async fn apply(&self, changes: &[Change]) -> StoreResult<()> {
         while self.slow.load(Ordering::SeqCst) {
@@ -94,6 +125,15 @@ impl Store for SlowStore {
     }
 }
 
+fn texts(changes: &[Change]) -> Vec<String> {
+    changes.iter().map(|c| format!("{c:?}")).collect()
+}
+
+/// Every prepared part reached the write at its run's place.
+fn assert_well_placed(store: &SlowStore) {
+    assert_eq!(store.misplaced.load(Ordering::SeqCst), 0, "misplaced parts");
+}
+
 fn a(name: &str) -> Alert {
     Alert::new(Severity::Error, name)
 }
@@ -141,6 +181,7 @@ async fn a_request_cancelled_during_a_slow_write_loses_nothing() {
     store.slow.store(false, Ordering::SeqCst);
     router.send(a("B")).await.unwrap();
     assert_eq!(stored_names(&store).await, ["A", "B"]);
+    assert_well_placed(&store);
     router.shutdown(Duration::from_millis(10)).await;
 }
 
@@ -162,6 +203,7 @@ async fn a_request_cancelled_while_waiting_its_turn_neither_blocks_nor_loses() {
         .expect("C is not stuck behind an abandoned write")
         .unwrap();
     assert_eq!(stored_names(&store).await, ["A", "B", "C"]);
+    assert_well_placed(&store);
     router.shutdown(Duration::from_millis(10)).await;
 }
 
@@ -185,6 +227,7 @@ async fn concurrent_updates_of_one_alert_are_stored_in_the_order_they_were_made(
     let snap = store.load().await.unwrap();
     assert_eq!(snap.alerts.len(), 1);
     assert_eq!(snap.alerts[0].alert.summary, in_router);
+    assert_well_placed(&store);
     router.shutdown(Duration::from_millis(10)).await;
 }
 
@@ -196,6 +239,7 @@ async fn requests_waiting_behind_a_write_share_one_transaction() {
     let router = router(store.clone()).await;
     store.slow.store(true, Ordering::SeqCst);
     let before = store.applies.load(Ordering::SeqCst);
+    let parts_before = store.parts.load(Ordering::SeqCst);
     let first = spawn_send(&router, "A");
     tokio::time::sleep(Duration::from_millis(20)).await;
     // B, C and D queue behind A's hanging write.
@@ -215,7 +259,13 @@ async fn requests_waiting_behind_a_write_share_one_transaction() {
         2,
         "A's transaction, then one for B, C and D"
     );
+    assert_eq!(
+        store.parts.load(Ordering::SeqCst) - parts_before,
+        4,
+        "each request's changes were prepared before its turn, and written with it"
+    );
     assert_eq!(stored_names(&store).await, ["A", "B", "C", "D"]);
+    assert_well_placed(&store);
     router.shutdown(Duration::from_millis(10)).await;
 }
 
@@ -248,6 +298,7 @@ async fn a_refused_shared_transaction_fails_each_request_and_loses_nothing() {
     store.fail.store(false, Ordering::SeqCst);
     router.send(a("D")).await.unwrap();
     assert_eq!(stored_names(&store).await, ["A", "B", "C", "D"]);
+    assert_well_placed(&store);
     router.shutdown(Duration::from_millis(10)).await;
 }
 

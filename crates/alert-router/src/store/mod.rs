@@ -959,6 +959,52 @@ pub enum Change {
     Action(ActionRecord),
 }
 
+/// What [`Store::prepare`] made of a run of changes: the store's own form of
+/// them, handed back to [`Store::apply_prepared`].
+pub struct Prepared {
+    len: usize,
+    form: Box<dyn std::any::Any + Send>,
+}
+
+impl Prepared {
+    /// `form`, made from a run of `len` changes.
+    pub fn new<T: std::any::Any + Send>(len: usize, form: T) -> Prepared {
+        Prepared {
+            len,
+            form: Box::new(form),
+        }
+    }
+
+    /// How many changes it was made from.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Made from no change.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The form, if it is a `T`; otherwise `self` back.
+    pub fn into_form<T: std::any::Any>(self) -> Result<T, Prepared> {
+        match self.form.downcast::<T>() {
+            Ok(form) => Ok(*form),
+            Err(form) => Err(Prepared {
+                len: self.len,
+                form,
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Durable state for the router; see the [module docs](self) for the design.
 ///
 /// Dyn-compatible (`Arc<dyn Store>`), `&self` only.
@@ -969,6 +1015,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Applies a batch atomically: all changes or none.
     async fn apply(&self, changes: &[Change]) -> StoreResult<()>;
+
+    /// Does ahead of time the part of writing `changes` that needs neither the
+    /// store's lock nor the write order (a database encodes its rows), for
+    /// [`apply_prepared`](Store::apply_prepared). The router calls it on each
+    /// request's changes before they wait for their turn to be written, so
+    /// concurrent requests prepare in parallel and only the write itself is taken
+    /// in turn. `None` (the default): nothing to do ahead.
+    fn prepare(&self, changes: &[Change]) -> Option<Prepared> {
+        let _ = changes;
+        None
+    }
+
+    /// [`apply`](Store::apply), given what [`prepare`](Store::prepare) made of runs
+    /// of `changes`: each part is the index of its run's first change and the
+    /// prepared run, in order and not overlapping. Changes outside every part, and
+    /// parts the store does not recognise, are written as `apply` writes them; the
+    /// outcome is the same as `apply(changes)`. The default is `apply(changes)`.
+    async fn apply_prepared(
+        &self,
+        changes: &[Change],
+        parts: Vec<(usize, Prepared)>,
+    ) -> StoreResult<()> {
+        drop(parts);
+        self.apply(changes).await
+    }
 
     /// Reads what the router reloads at start-up.
     async fn load(&self) -> StoreResult<Snapshot>;

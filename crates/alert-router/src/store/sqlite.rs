@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 use super::{
     Ack, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptQuery, Change, DeadLetter,
     DeadLetterQuery, DeliveryAttempt, EventQuery, GroupRecord, LogEntry, LogKind, LogQuery,
-    Notification, PruneReport, ReceiptRecord, Retention, Snapshot, StateRecord, Store, StoreError,
-    StoreResult,
+    Notification, Prepared, PruneReport, ReceiptRecord, Retention, Snapshot, StateRecord, Store,
+    StoreError, StoreResult,
 };
 use crate::silence::Silence;
 
@@ -751,6 +751,9 @@ impl SqliteStore {
 /// One statement of a batch, its parameters already encoded: [`Store::apply`] turns
 /// the changes into these on the caller's task (the JSON encoding included), so the
 /// connection's lock is held only for SQLite's own work and no change is copied.
+/// What [`SqliteStore`] prepares: the changes' statements.
+struct Encoded(Vec<Op>);
+
 enum Op {
     /// A statement and its parameters.
     Exec(&'static str, Vec<Value>),
@@ -1097,12 +1100,51 @@ impl Store for SqliteStore {
     }
 
     async fn apply(&self, changes: &[Change]) -> StoreResult<()> {
+        self.apply_prepared(changes, Vec::new()).await
+    }
+
+    /// Encodes the rows (JSON records, keys, parameters): the bulk of a write's
+    /// work outside SQLite itself.
+    fn prepare(&self, changes: &[Change]) -> Option<Prepared> {
+        let mut ops = Vec::with_capacity(changes.len() + 1);
+        // An error is left for the write to report.
+        for c in changes {
+            encode(c, &mut ops).ok()?;
+        }
+        Some(Prepared::new(changes.len(), Encoded(ops)))
+    }
+
+    async fn apply_prepared(
+        &self,
+        changes: &[Change],
+        parts: Vec<(usize, Prepared)>,
+    ) -> StoreResult<()> {
         if changes.is_empty() {
             return Ok(());
         }
-        // Encoded here, outside the connection's lock.
+        // Encoded here, outside the connection's lock: what `prepare` did not.
         let mut ops = Vec::with_capacity(changes.len() + 1);
-        for c in changes {
+        let mut done = 0;
+        for (start, part) in parts {
+            let end = start.saturating_add(part.len());
+            if start < done || end > changes.len() {
+                // Not a run of these changes: encoded again below.
+                continue;
+            }
+            for c in &changes[done..start] {
+                encode(c, &mut ops)?;
+            }
+            match part.into_form::<Encoded>() {
+                Ok(Encoded(mut encoded)) => ops.append(&mut encoded),
+                Err(_) => {
+                    for c in &changes[start..end] {
+                        encode(c, &mut ops)?;
+                    }
+                }
+            }
+            done = end;
+        }
+        for c in &changes[done..] {
             encode(c, &mut ops)?;
         }
         self.with_db(move |db| db.write(&ops)).await

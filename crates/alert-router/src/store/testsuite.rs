@@ -17,8 +17,8 @@ use alert_core::{Alert, Evidence, Fingerprint, Receipt, Severity, Source, Timest
 use super::{
     Ack, ActionOutcome, ActionQuery, ActionRecord, AlertEvent, AlertRecord, AttemptOutcome,
     AttemptQuery, Change, DeadLetter, DeadLetterQuery, DeliveryAttempt, EventKind, EventQuery,
-    GroupRecord, LogEntry, LogKind, LogQuery, Notification, NotificationKind, ReceiptRecord,
-    Retention, StateRecord, Store, SuppressReason,
+    GroupRecord, LogEntry, LogKind, LogQuery, Notification, NotificationKind, Prepared,
+    ReceiptRecord, Retention, StateRecord, Store, SuppressReason,
 };
 use crate::matcher::Matcher;
 use crate::silence::Silence;
@@ -61,6 +61,7 @@ pub async fn run(store: &dyn Store) {
     dead_letters(store).await;
     history(store).await;
     pruning(store).await;
+    prepared_writes(store).await;
 }
 
 async fn empty(store: &dyn Store) {
@@ -929,5 +930,86 @@ async fn pruning(store: &dyn Store) {
             .await
             .expect("q")
             .is_empty()
+    );
+}
+
+/// A batch given with what `prepare` made of some of its runs is written as
+/// `apply` writes it, in order: runs the store prepared, runs it did not, a part
+/// it does not recognise, and parts that do not fit the batch (overlapping, past
+/// its end) all end as the plain changes would.
+async fn prepared_writes(store: &dyn Store) {
+    let alert = rich_alert("Prepared", "p");
+    let fp = alert.fingerprint();
+    let version = |n: i64| {
+        AlertRecord::new(
+            Arc::new(alert.clone().with_summary(format!("version {n}"))),
+            t(2000 + n),
+        )
+    };
+    let group = |flushed| GroupRecord {
+        key: "prepared".into(),
+        route: "root".into(),
+        created_at: t(2000),
+        next_flush_at: t(2030),
+        flushed,
+    };
+    let event = |at| AlertEvent::of(&alert, EventKind::Fired, "root", t(at));
+    let changes = vec![
+        Change::PutAlert(version(1)),
+        Change::PutGroup(group(false)),
+        Change::PutAlert(version(2)),
+        Change::Event(event(2002)),
+        Change::PutAlert(version(3)),
+        Change::PutGroup(group(true)),
+        Change::PutAlert(version(4)),
+        Change::Event(event(2007)),
+    ];
+    let mut parts = Vec::new();
+    if let Some(p) = store.prepare(&changes[2..4]) {
+        parts.push((2, p));
+    }
+    parts.push((5, Prepared::new(1, "not a store's form")));
+    if let Some(p) = store.prepare(&changes[6..7]) {
+        parts.push((6, p));
+    }
+    // Overlaps the part before it, then runs past the end: neither fits.
+    if let Some(p) = store.prepare(&changes[0..2]) {
+        parts.push((5, p));
+    }
+    if let Some(p) = store.prepare(&changes[0..4]) {
+        parts.push((7, p));
+    }
+    store
+        .apply_prepared(&changes, parts)
+        .await
+        .unwrap_or_else(|e| panic!("store {}: apply_prepared failed: {e}", store.name()));
+    let snap = store.load().await.expect("load");
+    let stored = snap.alerts.iter().find(|a| a.fingerprint() == fp);
+    assert_eq!(
+        stored,
+        Some(&version(4)),
+        "store {}: the batch's last version of the alert (a prepared run after an unprepared one)",
+        store.name()
+    );
+    assert!(
+        snap.groups.contains(&group(true)) && !snap.groups.contains(&group(false)),
+        "store {}: the group as the unrecognised part left it: {:?}",
+        store.name(),
+        snap.groups
+    );
+    let events = store
+        .query_events(&EventQuery {
+            fingerprint: Some(fp),
+            ..EventQuery::default()
+        })
+        .await
+        .expect("events");
+    let mut at: Vec<Timestamp> = events.iter().map(|e| e.at).collect();
+    at.sort();
+    assert_eq!(
+        at,
+        vec![t(2002), t(2007)],
+        "store {}: the prepared event and the one after the parts that did not fit",
+        store.name()
     );
 }
