@@ -15,6 +15,12 @@
 //!   the alert is stored), so an acknowledged alert survives a crash. A refused
 //!   batch is kept and written first by the next write, so the store never misses
 //!   a change the router's memory already holds.
+//! * **Batches are written in turn, prepared in parallel.** Batches are written in
+//!   the order the router made them; requests that wait for their turn share one
+//!   transaction (group commit). Before a request waits, the router hands its
+//!   changes to [`Store::prepare`], so the work that needs neither the store's lock
+//!   nor the order (the SQLite store encodes its rows) runs beside the write in
+//!   progress, and [`Store::apply_prepared`] gets the result with the batch.
 //! * **Reads are few**: [`Store::load`] once at start-up (the router rebuilds its
 //!   indexes from the [`Snapshot`]); [`Store::last_notification`] and
 //!   [`Store::receipt`] at flush/delivery time (per group, not per alert), so a shared
@@ -58,7 +64,8 @@
 //! # Implementing a store
 //!
 //! Implement [`Store`] and run [`testsuite::run`] against it from a test; both
-//! [`MemoryStore`] and the SQLite store pass it. `apply` must be atomic (all changes
+//! [`MemoryStore`] and the SQLite store pass it. `prepare` and `apply_prepared` are
+//! optional (their defaults prepare nothing). `apply` must be atomic (all changes
 //! or none) and must return an error, never panic, when the medium fails (disk full,
 //! database locked): the router reports it to the caller instead of losing the alert.
 //! A stored record that no longer decodes should not fail the reads that return it
