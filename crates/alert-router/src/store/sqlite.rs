@@ -748,12 +748,13 @@ impl SqliteStore {
     }
 }
 
-/// One statement of a batch, its parameters already encoded: [`Store::apply`] turns
-/// the changes into these on the caller's task (the JSON encoding included), so the
-/// connection's lock is held only for SQLite's own work and no change is copied.
-/// What [`SqliteStore`] prepares: the changes' statements.
+/// What [`SqliteStore`] prepares ([`Store::prepare`]): the changes' statements.
 struct Encoded(Vec<Op>);
 
+/// One statement of a batch, its parameters already encoded: `prepare` (before
+/// the request's turn) or `apply_prepared` (for what was not prepared) turns the
+/// changes into these on the caller's task, the JSON encoding included, so the
+/// store's thread does only SQLite's own work and no change is copied.
 enum Op {
     /// A statement and its parameters.
     Exec(&'static str, Vec<Value>),
@@ -783,6 +784,11 @@ fn fingerprint_key(fp: Fingerprint) -> CompactString {
 
 fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
+}
+
+/// [`encode`] for each of `changes`, in order.
+fn encode_all(changes: &[Change], ops: &mut Vec<Op>) -> StoreResult<()> {
+    changes.iter().try_for_each(|c| encode(c, ops))
 }
 
 fn encode(c: &Change, ops: &mut Vec<Op>) -> StoreResult<()> {
@@ -1108,9 +1114,7 @@ impl Store for SqliteStore {
     fn prepare(&self, changes: &[Change]) -> Option<Prepared> {
         let mut ops = Vec::with_capacity(changes.len() + 1);
         // An error is left for the write to report.
-        for c in changes {
-            encode(c, &mut ops).ok()?;
-        }
+        encode_all(changes, &mut ops).ok()?;
         Some(Prepared::new(changes.len(), Encoded(ops)))
     }
 
@@ -1131,22 +1135,14 @@ impl Store for SqliteStore {
                 // Not a run of these changes: encoded again below.
                 continue;
             }
-            for c in &changes[done..start] {
-                encode(c, &mut ops)?;
-            }
+            encode_all(&changes[done..start], &mut ops)?;
             match part.into_form::<Encoded>() {
                 Ok(Encoded(mut encoded)) => ops.append(&mut encoded),
-                Err(_) => {
-                    for c in &changes[start..end] {
-                        encode(c, &mut ops)?;
-                    }
-                }
+                Err(_) => encode_all(&changes[start..end], &mut ops)?,
             }
             done = end;
         }
-        for c in &changes[done..] {
-            encode(c, &mut ops)?;
-        }
+        encode_all(&changes[done..], &mut ops)?;
         self.with_db(move |db| db.write(&ops)).await
     }
 
