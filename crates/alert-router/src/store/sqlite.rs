@@ -1,7 +1,6 @@
 //! [`SqliteStore`]: the durable [`Store`] on an embedded SQLite database (WAL mode),
 //! the default of the `alerts` service.
 
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -9,7 +8,7 @@ use std::time::Duration;
 
 use alert_core::{CompactString, Fingerprint, Timestamp};
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -271,10 +270,13 @@ impl Db {
         };
         self.data_version = version;
         let mut undo = Vec::new();
-        let result = ops
+        let mut held = Held::new(&tx);
+        let ran = ops
             .iter()
-            .try_for_each(|op| run_op(&tx, &mut keys, &mut undo, op))
-            .and_then(|()| tx.commit().map_err(sql_err));
+            .try_for_each(|op| run_op(&mut held, &mut keys, &mut undo, op));
+        // The statements go back to the connection's cache before the commit.
+        drop(held);
+        let result = ran.and_then(|()| tx.commit().map_err(sql_err));
         if result.is_err() {
             keys.undo(undo);
         }
@@ -340,6 +342,11 @@ impl Table {
         }
     }
 }
+
+/// The maps of [`Keys`]: one insert or lookup per keyed row written, hashed with
+/// foldhash like the engine's maps (seeded per process), a fraction of SipHash's
+/// cost.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Which rowid holds which key, for each keyed [`Table`].
 #[derive(Default)]
@@ -419,14 +426,14 @@ impl Keys {
     /// Writes `record` under `key`: an update of its row, or a new row.
     fn put(
         &mut self,
-        c: &Connection,
+        held: &mut Held<'_>,
         undo: &mut Vec<Undo>,
         t: Table,
         key: &str,
         record: &str,
     ) -> StoreResult<()> {
         if let Some(&id) = self.of(t).get(key) {
-            if changed(c, t.sql().update, params![id, record])? == 1 {
+            if held.changed(t.sql().update, params![id, record])? == 1 {
                 return Ok(());
             }
             // Not there after all (cannot happen while this connection is the
@@ -438,8 +445,8 @@ impl Keys {
                 "a keyed row went missing; writing it again"
             );
         }
-        exec(c, t.sql().insert, params![key, record])?;
-        let id = c.last_insert_rowid();
+        held.changed(t.sql().insert, params![key, record])?;
+        let id = held.conn.last_insert_rowid();
         let before = self.of(t).insert(key.into(), id);
         undo.push((t, key.into(), before));
         Ok(())
@@ -448,7 +455,7 @@ impl Keys {
     /// Deletes the row of `key`, if there is one.
     fn delete(
         &mut self,
-        c: &Connection,
+        held: &mut Held<'_>,
         undo: &mut Vec<Undo>,
         t: Table,
         key: &str,
@@ -457,7 +464,7 @@ impl Keys {
             return Ok(());
         };
         undo.push((t, key.into(), Some(id)));
-        exec(c, t.sql().delete, [id])
+        held.changed(t.sql().delete, [id]).map(|_| ())
     }
 
     /// Puts back what a transaction that did not commit changed.
@@ -941,30 +948,64 @@ fn changed(c: &Connection, sql: &str, p: impl rusqlite::Params) -> StoreResult<u
         .map_err(sql_err)
 }
 
-fn run_op(
-    tx: &rusqlite::Transaction<'_>,
-    keys: &mut Keys,
-    undo: &mut Vec<Undo>,
-    op: &Op,
-) -> StoreResult<()> {
+/// The statements of one transaction, each taken from the connection's cache once
+/// and held until the commit: a batch runs a handful of statements over many rows,
+/// and looking each one up by its text (hashing it, then putting it back) cost
+/// more than binding its parameters.
+struct Held<'c> {
+    conn: &'c Connection,
+    statements: Vec<(&'static str, CachedStatement<'c>)>,
+}
+
+impl<'c> Held<'c> {
+    fn new(conn: &'c Connection) -> Held<'c> {
+        Held {
+            conn,
+            statements: Vec::new(),
+        }
+    }
+
+    /// Runs the statement `sql`, prepared at its first use in this transaction;
+    /// returns the number of rows it changed.
+    fn changed(&mut self, sql: &'static str, p: impl rusqlite::Params) -> StoreResult<usize> {
+        // The texts are constants: the same address, or else the same text.
+        let found = self
+            .statements
+            .iter()
+            .position(|(s, _)| std::ptr::eq(*s, sql) || *s == sql);
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
+                self.statements.push((sql, stmt));
+                self.statements.len() - 1
+            }
+        };
+        self.statements[at].1.execute(p).map_err(sql_err)
+    }
+}
+
+fn run_op(held: &mut Held<'_>, keys: &mut Keys, undo: &mut Vec<Undo>, op: &Op) -> StoreResult<()> {
     match op {
-        Op::Exec(sql, p) => exec(tx, sql, rusqlite::params_from_iter(p.iter())),
-        Op::Put { table, key, record } => keys.put(tx, undo, *table, key, record),
-        Op::Delete { table, key } => keys.delete(tx, undo, *table, key),
+        Op::Exec(sql, p) => held
+            .changed(sql, rusqlite::params_from_iter(p.iter()))
+            .map(|_| ()),
+        Op::Put { table, key, record } => keys.put(held, undo, *table, key, record),
+        Op::Delete { table, key } => keys.delete(held, undo, *table, key),
         Op::Reschedule {
             id,
             attempts,
             next_attempt_at,
-        } => match outbox_entry(tx, id)? {
+        } => match outbox_entry(held.conn, id)? {
             Some(mut n) => {
                 n.attempts = *attempts;
                 n.next_attempt_at = *next_attempt_at;
                 let j = to_json(&n)?;
-                exec(
-                    tx,
+                held.changed(
                     "UPDATE outbox SET record = ?2 WHERE id = ?1",
                     params![id, j],
                 )
+                .map(|_| ())
             }
             None => Ok(()),
         },
