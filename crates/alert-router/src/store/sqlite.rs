@@ -36,6 +36,15 @@ const STATEMENT_CACHE: usize = 128;
 /// * 1: `alerts` and `groups` keyed by their text key (`fingerprint`, `key`).
 /// * 2: both keyed by a rowid in the order rows were added, the text key a plain
 ///   column (see [`Keys`]). [`install_schema`] rewrites a version 1 file in place.
+///
+/// `events.seq` only orders the events (a new row is numbered after every row
+/// present), so it is a plain rowid in files created since 2026-12-05: without
+/// `AUTOINCREMENT`, whose `sqlite_sequence` row every insert read and rewrote, an
+/// alert's first event (one per new alert) costs a B-tree write less. Older files
+/// keep their `AUTOINCREMENT` column; both read and write alike, so the version
+/// is unchanged and nothing is rewritten. The other `seq` columns keep it: none
+/// is written for every alert received, and the outbox is read by paging on from
+/// a `seq`, which must never be given twice.
 const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
@@ -99,7 +108,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
 CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     at INTEGER NOT NULL,
     alert_name TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -1698,6 +1707,70 @@ mod tests {
         );
         assert_eq!(store.load().await.unwrap().groups, [g2_again]);
         assert!(quarantined(&path).is_empty());
+    }
+
+    /// Events come back in the order they were written, not by their time, in a
+    /// file created now (`events.seq` a plain rowid) and in one created before
+    /// (`AUTOINCREMENT`) alike, also once every event was deleted (as a prune
+    /// of old events may): a new event is numbered after every row present.
+    #[tokio::test]
+    async fn events_are_read_in_the_order_written_in_new_and_older_files() {
+        use super::super::EventKind;
+        let dir = tempfile::tempdir().unwrap();
+        let older = dir.path().join("older.db");
+        {
+            let c = Connection::open(&older).unwrap();
+            c.execute_batch(
+                "CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    alert_name TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    record TEXT NOT NULL
+                 );
+                 CREATE INDEX events_at ON events (at);
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        }
+        let at = |s: i64| Timestamp::from_unix_seconds(1_800_000_000 + s).unwrap();
+        let event = |name: &str, s: i64| {
+            let a = alert_core::Alert::new(alert_core::Severity::Warning, name);
+            AlertEvent::of(&a, EventKind::Fired, "root", at(s))
+        };
+        let names = |v: Vec<AlertEvent>| v.into_iter().map(|e| e.alert_name).collect::<Vec<_>>();
+        for (path, autoincrement) in [(dir.path().join("new.db"), false), (older, true)] {
+            let store = SqliteStore::open(&path).unwrap();
+            let write = |events: Vec<AlertEvent>| {
+                let changes: Vec<Change> = events.into_iter().map(Change::Event).collect();
+                let store = &store;
+                async move { store.apply(&changes).await.unwrap() }
+            };
+            write(vec![event("C", 30), event("A", 10), event("B", 20)]).await;
+            let everything = EventQuery::default();
+            let all = || store.query_events(&everything);
+            assert_eq!(names(all().await.unwrap()), ["C", "A", "B"], "{path:?}");
+            store
+                .with(|c| exec(c, "DELETE FROM events", []))
+                .await
+                .unwrap();
+            write(vec![event("E", 5), event("D", 4)]).await;
+            write(vec![event("F", 3)]).await;
+            assert_eq!(names(all().await.unwrap()), ["E", "D", "F"], "{path:?}");
+            let sequenced: i64 = store
+                .with(|c| {
+                    c.query_row(
+                        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'
+                         AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'events')",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql_err)
+                })
+                .await
+                .unwrap();
+            assert_eq!(sequenced == 1, autoincrement, "{path:?}");
+        }
     }
 
     /// Rows another connection added or removed are seen at the next write (its
