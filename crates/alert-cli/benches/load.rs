@@ -36,6 +36,7 @@
 //!
 //! `LOAD_WRAP="heaptrack"` (or `"perf record -g -o FILE --"`) runs our server, and the
 //! `alerts send` runs, under a profiler (`cargo xtask link-order` uses callgrind).
+//! `LOAD_TRACE=PREFIX` writes every POST's timing to `PREFIX-SERVER-WORKLOAD.tsv`.
 //!
 //! Output: a Markdown table on standard output, `results.json`, `latency.svg` and
 //! `throughput.svg` in `target/bench-load/` (or `--out DIR`). The process exits
@@ -577,6 +578,9 @@ struct Posted {
     /// When the POST carrying each `seq` was sent (the first one, for duplicates).
     sent: HashMap<u64, Instant>,
     errors: Vec<String>,
+    /// Each POST: its client, its batch, when it was sent and how long its answer
+    /// took (microseconds from `started`).
+    posts: Vec<(usize, usize, u128, u128)>,
 }
 
 /// POSTs every batch from `clients` keep-alive clients, each taking the next batch.
@@ -585,7 +589,7 @@ async fn post_all(base: &str, batches: Arc<Vec<Batch>>, clients: usize) -> Poste
     let url = format!("{base}/api/v2/alerts");
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for client in 0..clients {
         let (next, batches, url) = (next.clone(), batches.clone(), url.clone());
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder()
@@ -595,10 +599,12 @@ async fn post_all(base: &str, batches: Arc<Vec<Batch>>, clients: usize) -> Poste
                 .expect("client");
             let mut sent = Vec::new();
             let mut errors = Vec::new();
+            let mut posts = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(b) = batches.get(i) else { break };
-                sent.push((i, Instant::now()));
+                let at = Instant::now();
+                sent.push((i, at));
                 let r = http
                     .post(&url)
                     .header("content-type", "application/json")
@@ -616,14 +622,22 @@ async fn post_all(base: &str, batches: Arc<Vec<Batch>>, clients: usize) -> Poste
                     }
                     Err(e) => errors.push(format!("batch {i}: {e}")),
                 }
+                posts.push((
+                    client,
+                    i,
+                    (at - started).as_micros(),
+                    at.elapsed().as_micros(),
+                ));
             }
-            (sent, errors)
+            (sent, errors, posts)
         }));
     }
     let mut sent_at = HashMap::new();
     let mut errors = Vec::new();
+    let mut posts = Vec::new();
     for t in tasks {
-        let (sent, errs) = t.await.expect("client task");
+        let (sent, errs, p) = t.await.expect("client task");
+        posts.extend(p);
         for (i, at) in sent {
             for seq in &batches[i].seqs {
                 sent_at
@@ -639,6 +653,32 @@ async fn post_all(base: &str, batches: Arc<Vec<Batch>>, clients: usize) -> Poste
         started,
         sent: sent_at,
         errors,
+        posts,
+    }
+}
+
+/// With `LOAD_TRACE=PREFIX`, writes each POST of a workload (client, batch, sent
+/// at and answered after, in microseconds) to `PREFIX-SERVER-WORKLOAD.tsv`: where
+/// a slow run lost its time.
+fn trace_posts(kind: Kind, workload: &str, posted: &Posted) {
+    let Some(prefix) = std::env::var_os("LOAD_TRACE") else {
+        return;
+    };
+    let mut text = String::from("client\tbatch\tsent_us\tanswer_us\n");
+    let mut posts = posted.posts.clone();
+    posts.sort_by_key(|p| p.2);
+    for (client, batch, at, took) in posts {
+        let _ = writeln!(text, "{client}\t{batch}\t{at}\t{took}");
+    }
+    let server = if kind == Kind::Alerts {
+        "alerts"
+    } else {
+        "alertmanager"
+    };
+    let mut path = prefix;
+    path.push(format!("-{server}-{workload}.tsv"));
+    if let Err(e) = std::fs::write(&path, text) {
+        eprintln!("load: cannot write {}: {e}", Path::new(&path).display());
     }
 }
 
@@ -692,6 +732,7 @@ async fn distinct(kind: Kind, sink: &Sink, opts: &Opts, sz: &Sizes) -> Figures {
     let server = Server::start(kind, sink, opts).await;
     let b = Arc::new(batches(sz.distinct, sz.batch, 0, |i| i as u64));
     let posted = post_all(&server.base, b, sz.clients).await;
+    trace_posts(kind, "distinct", &posted);
     let got = sink.wait_distinct(sz.distinct, sz.deliver_timeout).await;
     // Anything late or doubled shows up in the next group_interval.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -734,6 +775,7 @@ async fn duplicates(kind: Kind, sink: &Sink, opts: &Opts, sz: &Sizes) -> Figures
     let f = sz.dup_fingerprints;
     let b = Arc::new(batches(sz.dup_posts, sz.batch, 0, |i| (i % f) as u64));
     let posted = post_all(&server.base, b, sz.clients).await;
+    trace_posts(kind, "duplicates", &posted);
     let got = sink.wait_distinct(f, sz.deliver_timeout).await;
     // Two more group intervals: a notification sent twice would show up here.
     tokio::time::sleep(Duration::from_millis(2500)).await;
