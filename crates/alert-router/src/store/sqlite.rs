@@ -217,6 +217,10 @@ pub enum Synchronous {
 ///   thread instead of spreading over a pool whose threads would only wait for the
 ///   connection in turn. The thread ends, closing the connection, when the last
 ///   clone of the store is dropped.
+/// * That thread does only SQLite's own work, since every write waits for it: the
+///   rows are encoded by the caller (in [`prepare`](Store::prepare), or before
+///   the job is sent), each statement is taken from the connection's cache once
+///   per transaction, and the encoded rows go back to the caller to be freed.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), alert_router::store::StoreError> {
