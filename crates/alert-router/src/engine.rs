@@ -511,8 +511,13 @@ impl Engine {
         };
         match &node.group_by {
             GroupBy::All => {
+                // Every label, `alertname` being the alert's name: a literal
+                // `alertname` label is left out, as the fingerprint leaves it out.
                 let mut placed = false;
                 for (k, v) in &alert.labels {
+                    if k == "alertname" {
+                        continue;
+                    }
                     if !placed && k > "alertname" {
                         push("alertname", &alert.name);
                         placed = true;

@@ -1281,3 +1281,31 @@ async fn refreshes_keep_the_first_start_and_are_stored_only_to_keep_the_expiry_c
         200
     );
 }
+
+/// `group_by = ["..."]` groups by every label, `alertname` being the alert's name,
+/// as its fingerprint does: a literal `alertname` in the labels (which the native
+/// JSON can carry) is not a second one in the group's key.
+#[tokio::test(start_paused = true)]
+async fn grouping_by_every_label_names_alertname_once() {
+    let start = Instant::now();
+    let rec = Rec::new("rec", start);
+    let router = build(
+        Router::builder()
+            .receiver(Receiver::new("team").channel(rec.clone()))
+            .route(one_minute_ticks("team").group_by(["..."])),
+    )
+    .await;
+    let mut literal = alert(Critical, "ModelDown", &[("model", "bikes")]);
+    literal.labels.insert("alertname", "Stale");
+    router.send(literal).await.unwrap();
+    router
+        .send(alert(Critical, "ModelDown", &[("model", "bikes")]))
+        .await
+        .unwrap();
+    let groups = router.store().load().await.unwrap().groups;
+    let keys: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
+    assert_eq!(keys, [r#"root:{alertname="ModelDown",model="bikes"}"#]);
+    at(start, 40).await;
+    assert_eq!(rec.lines(), ["30s group ModelDown=firing"]);
+    router.shutdown(s(1)).await;
+}
