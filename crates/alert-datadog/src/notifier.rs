@@ -177,7 +177,9 @@ impl DatadogNotifier {
             };
             out.push(normalize_tag(key, v));
         }
-        for (k, v) in &alert.labels {
+        // A literal `alertname` label (the native JSON can carry one) is not a
+        // second name: the alert's own is tagged above, as its fingerprint has it.
+        for (k, v) in alert.labels.iter().filter(|(k, _)| *k != "alertname") {
             out.push(normalize_tag(k, v));
         }
         let mut seen = HashSet::with_capacity(out.len());
@@ -432,6 +434,9 @@ mod tests {
                 "env:prod",
             ]
         );
+        let mut literal = a.clone();
+        literal.labels.insert("alertname", "Stale");
+        assert_eq!(n.alert_tags(&literal, false), n.alert_tags(&a, false));
         let many = Alert::new(Severity::Info, "x")
             .with_labels((0..500).map(|i| (format!("l{i:03}"), "v")));
         assert_eq!(n.alert_tags(&many, true).len(), MAX_TAGS);
