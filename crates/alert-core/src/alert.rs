@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::fingerprint::{IdentityLabels, identity_labels};
 use crate::{Fingerprint, Severity, Slot, Timestamp};
 
 pub use crate::labels::LabelMap;
@@ -488,6 +489,14 @@ impl Alert {
     /// The stable identity: see [`Fingerprint`](crate::fingerprint).
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(&self.name, &self.labels)
+    }
+
+    /// The identity label set, in ascending order of name: the labels, with
+    /// `alertname` set to the name (a literal `alertname` label left out). What
+    /// [`fingerprint`](Alert::fingerprint) hashes; see
+    /// [`identity_labels`](crate::fingerprint::identity_labels).
+    pub fn identity_labels(&self) -> IdentityLabels<'_, crate::labels::Iter<'_>> {
+        identity_labels(&self.name, &self.labels)
     }
 
     /// The one-line title: the summary, or the name when there is none.

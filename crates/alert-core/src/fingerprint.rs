@@ -80,24 +80,49 @@ impl Fingerprint {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        // `labels` iterates in order (a sorted `LabelMap`); `alertname` is hashed
-        // in its place, without collecting the merged set.
-        let mut h = Hasher::new();
-        let mut placed = false;
-        for (k, v) in labels {
-            if k == "alertname" {
-                continue;
+        Fingerprint::of_sorted_labels(identity_labels(name, labels))
+    }
+}
+
+/// The identity label set of an alert named `name` with `labels` (in ascending
+/// order of name, as a `LabelMap` iterates): the labels, with `alertname` set to
+/// `name` in its place, a label called `alertname` in `labels` left out. What the
+/// fingerprint hashes, and what anything grouping "by every label" should list.
+pub fn identity_labels<'a, I>(name: &'a str, labels: I) -> IdentityLabels<'a, I::IntoIter>
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+{
+    IdentityLabels {
+        name: Some(name),
+        labels: labels.into_iter().peekable(),
+    }
+}
+
+/// The iterator of [`identity_labels`]: merges `alertname` in without collecting
+/// the set.
+#[derive(Debug, Clone)]
+pub struct IdentityLabels<'a, I: Iterator<Item = (&'a str, &'a str)>> {
+    /// The name, until it is given.
+    name: Option<&'a str>,
+    labels: std::iter::Peekable<I>,
+}
+
+impl<'a, I: Iterator<Item = (&'a str, &'a str)>> Iterator for IdentityLabels<'a, I> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        loop {
+            match self.labels.peek() {
+                Some(&("alertname", _)) => {
+                    self.labels.next();
+                }
+                Some(&(k, _)) if self.name.is_some() && k > "alertname" => {
+                    return self.name.take().map(|n| ("alertname", n));
+                }
+                Some(_) => return self.labels.next(),
+                None => return self.name.take().map(|n| ("alertname", n)),
             }
-            if !placed && k > "alertname" {
-                h.label("alertname", name);
-                placed = true;
-            }
-            h.label(k, v);
         }
-        if !placed {
-            h.label("alertname", name);
-        }
-        Fingerprint(h.0)
     }
 }
 
@@ -161,6 +186,31 @@ impl<'de> serde::Deserialize<'de> for Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `alertname` takes its place in the order, before, between or after the
+    /// labels, and a literal one is left out wherever it stands.
+    #[test]
+    fn the_identity_set_has_the_name_in_its_place_once() {
+        let set = |labels: &[(&'static str, &'static str)]| {
+            identity_labels("Name", labels.iter().copied()).collect::<Vec<_>>()
+        };
+        assert_eq!(set(&[]), [("alertname", "Name")]);
+        assert_eq!(
+            set(&[("a", "1"), ("z", "2")]),
+            [("a", "1"), ("alertname", "Name"), ("z", "2")]
+        );
+        assert_eq!(set(&[("A", "1")]), [("A", "1"), ("alertname", "Name")]);
+        assert_eq!(set(&[("b", "1")]), [("alertname", "Name"), ("b", "1")]);
+        assert_eq!(
+            set(&[("a", "1"), ("alertname", "Stale"), ("b", "2")]),
+            [("a", "1"), ("alertname", "Name"), ("b", "2")]
+        );
+        assert_eq!(set(&[("alertname", "Stale")]), [("alertname", "Name")]);
+        assert_eq!(
+            Fingerprint::of("Name", [("alertname", "Stale"), ("b", "2")]),
+            Fingerprint::of_sorted_labels([("alertname", "Name"), ("b", "2")])
+        );
+    }
 
     /// Display and serde write exactly `format!("{:016x}")`, which parses back.
     #[test]

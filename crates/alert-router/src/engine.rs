@@ -510,24 +510,8 @@ impl Engine {
             s.push('"');
         };
         match &node.group_by {
-            GroupBy::All => {
-                // Every label, `alertname` being the alert's name: a literal
-                // `alertname` label is left out, as the fingerprint leaves it out.
-                let mut placed = false;
-                for (k, v) in &alert.labels {
-                    if k == "alertname" {
-                        continue;
-                    }
-                    if !placed && k > "alertname" {
-                        push("alertname", &alert.name);
-                        placed = true;
-                    }
-                    push(k, v);
-                }
-                if !placed {
-                    push("alertname", &alert.name);
-                }
-            }
+            // Every label, as the fingerprint takes them.
+            GroupBy::All => alert.identity_labels().for_each(|(k, v)| push(k, v)),
             GroupBy::Labels(ls) => {
                 for l in ls {
                     push(l, label_value(alert, l));
