@@ -137,6 +137,10 @@ struct Group {
     next_flush: Timestamp,
     flushed: bool,
     force: bool,
+    /// Whether the store holds a record of it. A group is written at its first
+    /// flush, not when it is created: before that, its record would say only what
+    /// its members' records already say (see [`Engine::restore`]).
+    stored: bool,
 }
 
 #[derive(Debug)]
@@ -542,9 +546,8 @@ impl Engine {
                 next_flush: next,
                 flushed: false,
                 force: false,
+                stored: false,
             };
-            out.changes
-                .push(Change::PutGroup(self.group_record(&g, gid.0)));
             self.groups.insert(gid, g);
             self.schedule(next, Timer::Flush(gid.0, gid.1), out);
         }
@@ -802,8 +805,11 @@ impl Engine {
             g.members.remove(fp);
             if g.members.is_empty() {
                 let key = g.key.to_string();
+                let stored = g.stored;
                 self.groups.remove(&gid);
-                out.changes.push(Change::DeleteGroup(key));
+                if stored {
+                    out.changes.push(Change::DeleteGroup(key));
+                }
             }
         }
     }
@@ -1363,8 +1369,10 @@ impl Engine {
         let next = now.saturating_add(node.group_interval);
         let mut empty = false;
         let mut first = false;
+        let mut stored = false;
         if let Some(g) = self.groups.get_mut(&gid) {
             first = !g.flushed;
+            stored = g.stored;
             g.next_flush = next;
             g.flushed = true;
             g.force = false;
@@ -1385,17 +1393,23 @@ impl Engine {
         }
         if empty {
             self.groups.remove(&gid);
-            out.changes.push(Change::DeleteGroup(key.to_string()));
-        } else if let Some(g) = self.groups.get(&gid) {
+            if stored {
+                out.changes.push(Change::DeleteGroup(key.to_string()));
+            }
+        } else if self.groups.contains_key(&gid) {
             // Written at the first flush only (`flushed` turns true: alerts joining
-            // later wait for `group_interval`, also after a restart). The later ticks
-            // change only `next_flush_at`, which is not worth a write per group per
-            // `group_interval` (10,000 idle groups at 1 s were 10,000 writes a
+            // later wait for `group_interval`, also after a restart). Before it, the
+            // members' records say when the group flushes (see `restore`). The later
+            // ticks change only `next_flush_at`, which is not worth a write per group
+            // per `group_interval` (10,000 idle groups at 1 s were 10,000 writes a
             // second): after a restart a stale one makes the group flush at once,
             // and the notification log's dedup sends only what changed.
             if first {
-                out.changes
-                    .push(Change::PutGroup(self.group_record(g, gid.0)));
+                let rec = self.groups.get(&gid).map(|g| self.group_record(g, gid.0));
+                if let Some(g) = self.groups.get_mut(&gid) {
+                    g.stored = true;
+                }
+                out.changes.extend(rec.map(Change::PutGroup));
             }
             self.schedule(next, Timer::Flush(gid.0, gid.1), out);
         }
@@ -1699,7 +1713,11 @@ impl Engine {
             .map(|g| (g.key.clone(), g))
             .collect();
         let mut used = HashSet::default();
-        for rec in snap.alerts {
+        // Oldest first, whatever the store's order: `seq` is the arrival order, and a
+        // group is created by its oldest member.
+        let mut alerts = snap.alerts;
+        alerts.sort_by_key(|a| (a.received_at, a.fingerprint()));
+        for rec in alerts {
             let fp = rec.fingerprint();
             let alert = rec.alert.clone();
             let mut routes = Vec::new();
@@ -1709,11 +1727,16 @@ impl Engine {
                 let (gid, _) = self.group_of(r, &alert);
                 if !self.groups.contains_key(&gid) {
                     let key = self.group_key_text(r, &alert);
-                    let (created, next, flushed) = match saved.get(&key) {
-                        Some(g) => (g.created_at, g.next_flush_at, g.flushed),
+                    // A group without a record had not flushed yet: it was created
+                    // when its oldest member (this one: they come oldest first)
+                    // arrived, and flushes `group_wait` after that.
+                    let wait = self.cfg.tree.nodes[r as usize].group_wait;
+                    let (created, next, flushed, stored) = match saved.get(&key) {
+                        Some(g) => (g.created_at, g.next_flush_at, g.flushed, true),
                         None => (
-                            now,
-                            now.saturating_add(self.cfg.tree.nodes[r as usize].group_wait),
+                            rec.received_at,
+                            rec.received_at.saturating_add(wait),
+                            false,
                             false,
                         ),
                     };
@@ -1727,6 +1750,7 @@ impl Engine {
                             next_flush: next,
                             flushed,
                             force: false,
+                            stored,
                         },
                     );
                     self.schedule(next, Timer::Flush(gid.0, gid.1), out);

@@ -722,7 +722,7 @@ async fn a_restarted_router_resumes_from_the_store_without_duplicates() {
 }
 
 /// An idle group is not rewritten at every `group_interval` tick: its record is
-/// written when it is created and at its first flush. Restored after a restart with
+/// written at its first flush only. Restored after a restart with
 /// that record, it flushes at once without a duplicate, and it keeps `flushed`: a
 /// new alert waits for `group_interval`, not `group_wait`.
 #[tokio::test(start_paused = true)]
@@ -769,6 +769,53 @@ async fn idle_groups_are_not_rewritten_at_every_tick() {
     let lines = rec.lines();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[1].contains("Y=firing"), "{lines:?}");
+    second.shutdown(s(1)).await;
+}
+
+/// A group is not written before its first flush: its members' records say when
+/// that is. Restarted during `group_wait`, the router flushes the group when it
+/// would have without the restart, `group_wait` after its first alert arrived.
+#[tokio::test(start_paused = true)]
+async fn a_group_restored_before_its_first_flush_keeps_its_time() {
+    let start = Instant::now();
+    let store = Arc::new(MemoryStore::new());
+    let rec = Rec::new("rec", start);
+    let route = || one_minute_ticks("team").group_by(["model"]);
+    let make = || restartable(&rec, route(), &store, start);
+    let first = make().build().await.unwrap();
+    first
+        .send(alert(Error, "X", &[("model", "m")]))
+        .await
+        .unwrap();
+    at(start, 10).await;
+    first
+        .send(alert(Error, "Y", &[("model", "m")]))
+        .await
+        .unwrap();
+    at(start, 15).await;
+    let snap = store.load().await.unwrap();
+    assert_eq!(snap.alerts.len(), 2);
+    assert!(snap.groups.is_empty(), "{:?}", snap.groups);
+    // A crash: no graceful shutdown, which would flush the group now.
+    drop(first);
+
+    let second = make().build().await.unwrap();
+    at(start, 29).await;
+    assert!(rec.lines().is_empty(), "{:?}", rec.lines());
+    at(start, 31).await;
+    let lines = rec.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("30s ")
+            && lines[0].contains("X=firing")
+            && lines[0].contains("Y=firing"),
+        "{lines:?}"
+    );
+    // Written at that flush, with the time the group was created.
+    let groups = store.load().await.unwrap().groups;
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert!(groups[0].flushed);
+    assert_eq!(groups[0].created_at, common::t0());
     second.shutdown(s(1)).await;
 }
 
@@ -1302,10 +1349,11 @@ async fn grouping_by_every_label_names_alertname_once() {
         .send(alert(Critical, "ModelDown", &[("model", "bikes")]))
         .await
         .unwrap();
+    at(start, 40).await;
+    assert_eq!(rec.lines(), ["30s group ModelDown=firing"]);
+    // The group's record is written at its first flush.
     let groups = router.store().load().await.unwrap().groups;
     let keys: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
     assert_eq!(keys, [r#"root:{alertname="ModelDown",model="bikes"}"#]);
-    at(start, 40).await;
-    assert_eq!(rec.lines(), ["30s group ModelDown=firing"]);
     router.shutdown(s(1)).await;
 }
