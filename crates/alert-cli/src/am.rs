@@ -39,7 +39,7 @@ pub struct PostableAlert {
     /// Identifying labels; must not be empty.
     pub labels: LabelMap,
     /// Free annotations.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "annotations")]
     pub annotations: LabelMap,
     /// When the alert started firing.
     #[serde(default)]
@@ -50,6 +50,12 @@ pub struct PostableAlert {
     /// Link to the rule that generated it.
     #[serde(default, rename = "generatorURL")]
     pub generator_url: Option<String>,
+}
+
+/// Annotations with room for the `generatorURL` that every Alertmanager client
+/// sends: it joins them (see [`build`]) without the vector growing again.
+fn annotations<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LabelMap, D::Error> {
+    LabelMap::deserialize_with_room(d, 1)
 }
 
 /// The webhook payload (version 4) Alertmanager POSTs to receivers.
@@ -75,7 +81,7 @@ pub struct WebhookAlert {
     /// Labels.
     pub labels: LabelMap,
     /// Annotations.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "annotations")]
     pub annotations: LabelMap,
     /// Start time.
     #[serde(default)]
@@ -186,6 +192,8 @@ fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
     if let Some(g) = generator_url {
         annotations.insert(annotation::GENERATOR_URL.to_owned(), g);
     }
+    // The room made when parsing, if nothing took it.
+    annotations.shrink_to_fit();
     let pick = |keys: &[&str]| keys.iter().find_map(|k| labels.get(*k).map(str::to_owned));
     let mut source = Source::default();
     source.model = pick(&["model", "model_name"]);
@@ -206,23 +214,22 @@ fn build(index: usize, raw: Raw, now: Timestamp) -> Result<Alert, FieldError> {
 
 /// Converts an API v2 batch. `now` decides which alerts have already ended.
 pub fn from_postable(batch: Vec<PostableAlert>, now: Timestamp) -> Result<Vec<Alert>, FieldError> {
-    batch
-        .into_iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let starts = parse_time(&a.starts_at, || format!("[{i}].startsAt"))?;
-            let ends = parse_time(&a.ends_at, || format!("[{i}].endsAt"))?;
-            let raw = Raw {
-                labels: a.labels,
-                annotations: a.annotations,
-                generator_url: a.generator_url,
-                starts_at: starts,
-                ends_at: ends,
-                status: None,
-            };
-            build(i, raw, now)
-        })
-        .collect()
+    // Sized once (`collect` through `Result` would grow it by doubling).
+    let mut out = Vec::with_capacity(batch.len());
+    for (i, a) in batch.into_iter().enumerate() {
+        let starts = parse_time(&a.starts_at, || format!("[{i}].startsAt"))?;
+        let ends = parse_time(&a.ends_at, || format!("[{i}].endsAt"))?;
+        let raw = Raw {
+            labels: a.labels,
+            annotations: a.annotations,
+            generator_url: a.generator_url,
+            starts_at: starts,
+            ends_at: ends,
+            status: None,
+        };
+        out.push(build(i, raw, now)?);
+    }
+    Ok(out)
 }
 
 /// Converts an Alertmanager webhook message.

@@ -131,22 +131,19 @@ impl LabelMap {
     /// a `BTreeMap` iterates); anything else is sorted, the last value of a
     /// repeated name winning.
     fn from_entries(mut v: Vec<(CompactString, CompactString)>) -> LabelMap {
-        if !v.windows(2).all(|w| w[0].0 < w[1].0) {
-            // Stable: of equal names, the last one given stays last; its value is
-            // moved into the first, which is the one kept.
-            v.sort_by(|a, b| a.0.cmp(&b.0));
-            v.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    std::mem::swap(&mut later.1, &mut kept.1);
-                }
-                same
-            });
-        }
+        sort_entries(&mut v);
         if v.capacity() > v.len() {
             v.shrink_to_fit();
         }
         LabelMap(v)
+    }
+
+    /// Gives back memory held beyond the entries (after [`reserve_exact`]
+    /// made room that was not used, say).
+    ///
+    /// [`reserve_exact`]: LabelMap::reserve_exact
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
     }
 }
 
@@ -280,27 +277,108 @@ impl serde::Serialize for LabelMap {
     }
 }
 
+/// Sorts entries by name, of equal names keeping the last value given, unless they
+/// are sorted already (as a `BTreeMap` iterates).
+fn sort_entries(v: &mut Vec<(CompactString, CompactString)>) {
+    if !v.windows(2).all(|w| w[0].0 < w[1].0) {
+        // Stable: of equal names, the last one given stays last; its value is
+        // moved into the first, which is the one kept.
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+    }
+}
+
+#[cfg(feature = "serde")]
+impl LabelMap {
+    /// Deserializes a map as [`Deserialize`](serde::Deserialize) does, with room
+    /// for `room` more entries: for a map that gets known additions right after
+    /// (an Alertmanager alert's `generatorURL` becomes an annotation).
+    pub fn deserialize_with_room<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        room: usize,
+    ) -> Result<LabelMap, D::Error> {
+        d.deserialize_map(MapVisitor { room })
+    }
+}
+
+/// The entries of the map being read, before it gets its own vector: one
+/// allocation of the final size per map, not a doubling vector then a shrink.
+#[cfg(feature = "serde")]
+mod scratch {
+    use super::CompactString;
+    use std::cell::RefCell;
+
+    type Entries = Vec<(CompactString, CompactString)>;
+
+    /// What the buffer keeps between maps; a larger map's buffer is let go.
+    const KEEP: usize = 64;
+
+    thread_local! {
+        static BUF: RefCell<Entries> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Runs `fill` on an empty buffer (the thread's, unless it is in use) and
+    /// returns it as a vector of its length plus `room`.
+    pub(super) fn collect<E>(
+        room: usize,
+        fill: impl FnOnce(&mut Entries) -> Result<(), E>,
+    ) -> Result<Entries, E> {
+        let exact = |buf: &mut Entries| {
+            super::sort_entries(buf);
+            let mut v = Vec::with_capacity(buf.len() + room);
+            v.append(buf);
+            v
+        };
+        BUF.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let out = fill(&mut buf).map(|()| exact(&mut buf));
+                buf.clear();
+                buf.shrink_to(KEEP);
+                out
+            }
+            // A map read while another is (a deserializer calling back into one):
+            // a buffer of its own.
+            Err(_) => {
+                let mut buf = Vec::new();
+                fill(&mut buf).map(|()| exact(&mut buf))
+            }
+        })
+    }
+}
+
+#[cfg(feature = "serde")]
+struct MapVisitor {
+    room: usize,
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::de::Visitor<'de> for MapVisitor {
+    type Value = LabelMap;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of names to string values")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<LabelMap, A::Error> {
+        scratch::collect(self.room, |buf| {
+            while let Some(entry) = access.next_entry::<CompactString, CompactString>()? {
+                buf.push(entry);
+            }
+            Ok(())
+        })
+        .map(LabelMap)
+    }
+}
+
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for LabelMap {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LabelMap, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LabelMap;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of names to string values")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut access: A,
-            ) -> Result<LabelMap, A::Error> {
-                let mut v = Vec::with_capacity(access.size_hint().unwrap_or(0).min(64));
-                while let Some(entry) = access.next_entry::<CompactString, CompactString>()? {
-                    v.push(entry);
-                }
-                Ok(LabelMap::from_entries(v))
-            }
-        }
-        d.deserialize_map(V)
+        LabelMap::deserialize_with_room(d, 0)
     }
 }
 
@@ -403,5 +481,51 @@ mod tests {
         );
         let err = serde_json::from_str::<LabelMap>(r#"{"a":1}"#).unwrap_err();
         assert!(err.to_string().contains("expected a string"), "{err}");
+    }
+
+    /// A read map holds its entries and the room asked for, no more; a map that
+    /// failed halfway leaves nothing behind for the next one.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn read_maps_are_sized_exactly() {
+        let json = r#"{"e":"1","d":"2","c":"3","b":"4","a":"5","f":"6"}"#;
+        let m: LabelMap = serde_json::from_str(json).unwrap();
+        assert_eq!((m.len(), m.0.capacity()), (6, 6));
+        assert_eq!(m.keys().collect::<String>(), "abcdef");
+        let mut de = serde_json::Deserializer::from_str(json);
+        let mut roomy = LabelMap::deserialize_with_room(&mut de, 2).unwrap();
+        assert_eq!(roomy, m);
+        assert_eq!(roomy.0.capacity(), 8);
+        roomy.insert("g", "7");
+        roomy.insert("h", "8");
+        assert_eq!(roomy.0.capacity(), 8, "the room was used, not grown");
+        roomy.insert("i", "9");
+        roomy.shrink_to_fit();
+        assert_eq!(roomy.0.capacity(), roomy.len());
+
+        assert!(serde_json::from_str::<LabelMap>(r#"{"x":"1","y":2}"#).is_err());
+        let next: LabelMap = serde_json::from_str(r#"{"z":"0"}"#).unwrap();
+        assert_eq!(next.iter().collect::<Vec<_>>(), [("z", "0")]);
+        let many: Vec<LabelMap> = serde_json::from_str(r#"[{"a":"1"},{"b":"2","c":"3"}]"#).unwrap();
+        assert_eq!(many[1].iter().collect::<Vec<_>>(), [("b", "2"), ("c", "3")]);
+    }
+
+    /// A map read while the thread's buffer is taken gets a buffer of its own.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_map_read_inside_another_gets_its_own_buffer() {
+        let outer = scratch::collect::<()>(0, |buf| {
+            buf.push(("b".into(), "outer".into()));
+            let inner = scratch::collect::<()>(1, |inner| {
+                inner.push(("a".into(), "inner".into()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!((inner.len(), inner.capacity()), (1, 2));
+            buf.extend(inner);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(LabelMap(outer).keys().collect::<String>(), "ab");
     }
 }
