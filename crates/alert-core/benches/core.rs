@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the hot paths every notification takes through
-//! `alert-core`: the fingerprint, rendering and fitting by structure (single alerts
-//! and digests). Figures: docs/benchmarks.md.
+//! `alert-core`: the fingerprint, label lookups, rendering and fitting by structure
+//! (single alerts and digests). Figures: docs/benchmarks.md.
 //!
 //! ```text
 //! cargo bench -p alert-core --bench core
@@ -51,6 +51,34 @@ fn fingerprint(c: &mut Criterion) {
     });
 }
 
+/// Label lookups as routing and grouping make them: every name of a small map (an
+/// alert's usual labels, plus `alertname`), then a name it lacks; and the same in
+/// a map of 24.
+fn labels(c: &mut Criterion) {
+    let mut small = typical().labels;
+    small.insert("alertname", "AccuracyDrop");
+    let probes = ["alertname", "env", "model", "region", "team", "severity"];
+    c.bench_function("labels/get_5_labels_6_names", |b| {
+        b.iter(|| {
+            probes
+                .iter()
+                .filter(|k| black_box(&small).get(*k).is_some())
+                .count()
+        })
+    });
+    let many = typical()
+        .with_labels((0..20).map(|i| (format!("l{i}"), format!("v{i}"))))
+        .labels;
+    c.bench_function("labels/get_24_labels_6_names", |b| {
+        b.iter(|| {
+            probes
+                .iter()
+                .filter(|k| black_box(&many).get(*k).is_some())
+                .count()
+        })
+    });
+}
+
 fn rendering(c: &mut Criterion) {
     let a = typical();
     let h = huge();
@@ -78,5 +106,5 @@ fn rendering(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, fingerprint, rendering);
+criterion_group!(benches, fingerprint, labels, rendering);
 criterion_main!(benches);

@@ -21,6 +21,9 @@ pub use compact_str::CompactString;
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LabelMap(Vec<(CompactString, CompactString)>);
 
+/// Up to this many entries, a lookup scans rather than bisects.
+const SCAN: usize = 8;
+
 impl LabelMap {
     /// An empty map.
     pub const fn new() -> LabelMap {
@@ -41,19 +44,32 @@ impl LabelMap {
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
+    /// Where `key` is. A few entries (an alert's usual labels) are scanned, the
+    /// lengths compared first, which rules out most names without reading them;
+    /// more are searched.
+    fn position(&self, key: &str) -> Option<usize> {
+        if self.0.len() > SCAN {
+            return self.find(key).ok();
+        }
+        let key = key.as_bytes();
+        self.0
+            .iter()
+            .position(|(k, _)| k.len() == key.len() && k.as_bytes() == key)
+    }
+
     /// The value of `key`.
     pub fn get<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<&str> {
-        self.find(key.as_ref()).ok().map(|i| self.0[i].1.as_str())
+        self.position(key.as_ref()).map(|i| self.0[i].1.as_str())
     }
 
     /// The value of `key`, to change it.
     pub fn get_mut<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<&mut CompactString> {
-        self.find(key.as_ref()).ok().map(|i| &mut self.0[i].1)
+        self.position(key.as_ref()).map(|i| &mut self.0[i].1)
     }
 
     /// Whether `key` has a value.
     pub fn contains_key<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> bool {
-        self.find(key.as_ref()).is_ok()
+        self.position(key.as_ref()).is_some()
     }
 
     /// Makes room for `additional` more entries, and no more: for a map that is
@@ -99,7 +115,7 @@ impl LabelMap {
 
     /// Removes `key`; returns its value.
     pub fn remove<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<CompactString> {
-        self.find(key.as_ref()).ok().map(|i| self.0.remove(i).1)
+        self.position(key.as_ref()).map(|i| self.0.remove(i).1)
     }
 
     /// Keeps the entries for which `f` is true.
@@ -429,6 +445,44 @@ mod tests {
         assert_eq!(BTreeMap::from(ours.clone()), theirs);
         assert_eq!(LabelMap::from(theirs.clone()), ours);
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+    }
+
+    /// Lookups answer alike whether they scan (small maps) or bisect (larger
+    /// ones), for names of the same length too.
+    #[test]
+    fn lookups_agree_on_both_sides_of_the_scan_limit() {
+        let names: Vec<String> = (0..20).map(|i| format!("k{:02}", (i * 7) % 20)).collect();
+        for n in 0..names.len() {
+            let mut ours = LabelMap::new();
+            let mut theirs = BTreeMap::new();
+            for (i, k) in names[..n].iter().enumerate() {
+                ours.insert(k.clone(), i.to_string());
+                theirs.insert(k.clone(), i.to_string());
+            }
+            for probe in names
+                .iter()
+                .map(String::as_str)
+                .chain(["k2", "k000", "", "k1x"])
+            {
+                assert_eq!(
+                    ours.get(probe),
+                    theirs.get(probe).map(String::as_str),
+                    "{n} {probe}"
+                );
+                assert_eq!(ours.contains_key(probe), theirs.contains_key(probe));
+                let mut o = ours.clone();
+                let mut t = theirs.clone();
+                assert_eq!(o.remove(probe).map(String::from), t.remove(probe));
+                assert_eq!(o, t);
+                if let Some(v) = o.get_mut("k00") {
+                    v.push('!');
+                }
+                if let Some(v) = t.get_mut("k00") {
+                    v.push('!');
+                }
+                assert_eq!(o, t);
+            }
+        }
     }
 
     /// Short names and values are kept inline: a map of them allocates its
