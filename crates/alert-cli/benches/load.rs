@@ -32,7 +32,15 @@
 //!
 //! For each server process: peak RSS (`VmHWM` of `/proc/PID/status`) and CPU time
 //! (user + system, `/proc/PID/stat`). Figures vary by 15% or more between runs on a
-//! shared 2-core machine: read the ratios taken in one run.
+//! shared 2-core machine, and a burst of load from elsewhere can halve one
+//! workload's rate for a few seconds: read the ratios taken in one run.
+//!
+//! `--rounds N` (default 3 at full size, 1 with `--quick`) runs the distinct and
+//! duplicates workloads N times, the servers alternating (ours, Alertmanager, ours,
+//! ...), each time in a fresh process. The ratio table divides the median of our
+//! rounds by the median of Alertmanager's, and lists each round's own ratio beside
+//! it, so a burst that lands on one server's round shows as one outlier instead of
+//! deciding the run.
 //!
 //! `LOAD_WRAP="heaptrack"` (or `"perf record -g -o FILE --"`) runs our server, and the
 //! `alerts send` runs, under a profiler (`cargo xtask link-order` uses callgrind).
@@ -117,6 +125,9 @@ struct Opts {
     out: PathBuf,
     /// The workloads to run (`--only distinct,duplicates,sweep,send`; default all).
     only: Vec<String>,
+    /// How many times the distinct and duplicates workloads run, the servers
+    /// alternating.
+    rounds: usize,
 }
 
 impl Opts {
@@ -133,6 +144,7 @@ fn parse_args() -> Result<Opts, String> {
     let mut alertmanager = None;
     let mut out = None;
     let mut only = Vec::new();
+    let mut rounds = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -142,6 +154,10 @@ fn parse_args() -> Result<Opts, String> {
             "--full" => quick = Some(false),
             "--alertmanager" => alertmanager = Some(PathBuf::from(DEBIAN_ALERTMANAGER)),
             "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
+            "--rounds" => {
+                let n = args.next().ok_or("--rounds needs a number")?;
+                rounds = Some(parse_rounds(&n)?);
+            }
             "--only" => {
                 let list = args.next().ok_or("--only needs a list of workloads")?;
                 for w in list.split(',') {
@@ -156,12 +172,14 @@ fn parse_args() -> Result<Opts, String> {
                     alertmanager = Some(PathBuf::from(p));
                 } else if let Some(p) = other.strip_prefix("--out=") {
                     out = Some(PathBuf::from(p));
+                } else if let Some(n) = other.strip_prefix("--rounds=") {
+                    rounds = Some(parse_rounds(n)?);
                 } else if !other.starts_with("--") {
                     // A test-name filter from `cargo test`: nothing to filter.
                 } else {
                     return Err(format!(
                         "unknown argument {other:?}; known: --quick --full \
-                         --alertmanager[=PATH] --out DIR --only LIST"
+                         --alertmanager[=PATH] --out DIR --only LIST --rounds N"
                     ));
                 }
             }
@@ -186,12 +204,21 @@ fn parse_args() -> Result<Opts, String> {
             })
             .join("bench-load")
     });
+    let quick = quick.unwrap_or(!bench);
     Ok(Opts {
-        quick: quick.unwrap_or(!bench),
+        quick,
         alertmanager,
         out,
         only,
+        rounds: rounds.unwrap_or(if quick { 1 } else { 3 }),
     })
+}
+
+fn parse_rounds(n: &str) -> Result<usize, String> {
+    match n.parse::<usize>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!("--rounds takes a number from 1 to 100, not {n:?}")),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -689,6 +716,8 @@ fn trace_posts(kind: Kind, workload: &str, posted: &Posted) {
 struct Figures {
     server: String,
     workload: String,
+    /// Which round of the workload (1 for the sweep).
+    round: usize,
     alerts_posted: usize,
     batch: usize,
     clients: usize,
@@ -750,6 +779,7 @@ async fn distinct(kind: Kind, sink: &Sink, opts: &Opts, sz: &Sizes) -> Figures {
     Figures {
         server: kind.label().into(),
         workload: "distinct".into(),
+        round: 1,
         alerts_posted: sz.distinct,
         batch: sz.batch,
         clients: sz.clients,
@@ -782,6 +812,7 @@ async fn duplicates(kind: Kind, sink: &Sink, opts: &Opts, sz: &Sizes) -> Figures
     Figures {
         server: kind.label().into(),
         workload: "duplicates".into(),
+        round: 1,
         alerts_posted: sz.dup_posts,
         batch: sz.batch,
         clients: sz.clients,
@@ -816,6 +847,7 @@ async fn sweep(kind: Kind, sink: &Sink, opts: &Opts, sz: &Sizes) -> Vec<Figures>
         out.push(Figures {
             server: kind.label().into(),
             workload: "sweep".into(),
+            round: 1,
             alerts_posted: sz.sweep_alerts,
             batch,
             clients: sz.clients,
@@ -949,18 +981,83 @@ fn lat(p: Option<Percentiles>) -> String {
     })
 }
 
+/// Ours against Alertmanager for one workload, over its rounds.
+#[derive(Debug, serde::Serialize)]
+struct Ratio {
+    workload: &'static str,
+    /// The median of our ingest rates over the median of Alertmanager's.
+    ingest: f64,
+    /// The same for peak RSS.
+    rss: Option<f64>,
+    /// Round by round: our round k against Alertmanager's round k.
+    ingest_rounds: Vec<f64>,
+    rss_rounds: Vec<f64>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// The ratios of the distinct and duplicates workloads, where both servers ran them.
+fn ratios(all: &[Figures]) -> Vec<Ratio> {
+    let mut out = Vec::new();
+    for workload in ["distinct", "duplicates"] {
+        let of = |k: Kind| -> Vec<&Figures> {
+            all.iter()
+                .filter(|f| f.server == k.label() && f.workload == workload)
+                .collect()
+        };
+        let (ours, theirs) = (of(Kind::Alerts), of(Kind::Alertmanager));
+        let rate = |v: &[&Figures]| median(v.iter().map(|f| f.ingest_per_sec).collect());
+        let rss = |v: &[&Figures]| {
+            median(
+                v.iter()
+                    .filter_map(|f| f.peak_rss_bytes.map(|b| b as f64))
+                    .collect(),
+            )
+        };
+        let (Some(a), Some(m)) = (rate(&ours), rate(&theirs)) else {
+            continue;
+        };
+        let pairs = ours.iter().zip(&theirs);
+        out.push(Ratio {
+            workload,
+            ingest: a / m,
+            rss: rss(&ours).zip(rss(&theirs)).map(|(a, m)| a / m),
+            ingest_rounds: pairs
+                .clone()
+                .map(|(a, m)| a.ingest_per_sec / m.ingest_per_sec)
+                .collect(),
+            rss_rounds: pairs
+                .filter_map(|(a, m)| Some(a.peak_rss_bytes? as f64 / m.peak_rss_bytes? as f64))
+                .collect(),
+        });
+    }
+    out
+}
+
 fn table(all: &[Figures]) -> String {
     let mut s = String::from(
-        "| server | workload | alerts posted | batch | ingest alerts/s | delivered \
+        "| server | workload | round | alerts posted | batch | ingest alerts/s | delivered \
          (expected) | notifications | latency ms p50/p90/p99/max | peak RSS | CPU s |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for f in all {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.0} | {} ({}) | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} ({}) | {} | {} | {} | {} |",
             f.server,
             f.workload,
+            f.round,
             f.alerts_posted,
             f.batch,
             f.ingest_per_sec,
@@ -1119,15 +1216,25 @@ async fn main() -> std::process::ExitCode {
     let sink = Sink::start().await;
     let mut all = Vec::new();
     let mut sweeps = Vec::new();
+    let rounds = opts.rounds;
+    for workload in ["distinct", "duplicates"] {
+        if !opts.runs(workload) {
+            continue;
+        }
+        for round in 1..=rounds {
+            for &k in &kinds {
+                eprintln!("load: {}: {workload}, round {round} of {rounds}", k.label());
+                let mut f = if workload == "distinct" {
+                    distinct(k, &sink, &opts, &sz).await
+                } else {
+                    duplicates(k, &sink, &opts, &sz).await
+                };
+                f.round = round;
+                all.push(f);
+            }
+        }
+    }
     for &k in &kinds {
-        if opts.runs("distinct") {
-            eprintln!("load: {}: distinct", k.label());
-            all.push(distinct(k, &sink, &opts, &sz).await);
-        }
-        if opts.runs("duplicates") {
-            eprintln!("load: {}: duplicates", k.label());
-            all.push(duplicates(k, &sink, &opts, &sz).await);
-        }
         if opts.runs("sweep") {
             eprintln!("load: {}: batch sweep", k.label());
             sweeps.push(sweep(k, &sink, &opts, &sz).await);
@@ -1149,26 +1256,26 @@ async fn main() -> std::process::ExitCode {
         }
         if f.post_errors > 0 {
             failures.push(format!(
-                "{} {}: {} POSTs failed",
-                f.workload, f.batch, f.post_errors
+                "{} {} (round {}): {} POSTs failed",
+                f.workload, f.batch, f.round, f.post_errors
             ));
         }
         if f.delivered_distinct != f.expected {
             failures.push(format!(
-                "{} (batch {}): {} of {} alerts delivered",
-                f.workload, f.batch, f.delivered_distinct, f.expected
+                "{} (batch {}, round {}): {} of {} alerts delivered",
+                f.workload, f.batch, f.round, f.delivered_distinct, f.expected
             ));
         }
         if f.workload == "duplicates" && f.notifications != f.expected as u64 {
             failures.push(format!(
-                "duplicates: {} notifications for {} fingerprints",
-                f.notifications, f.expected
+                "duplicates (round {}): {} notifications for {} fingerprints",
+                f.round, f.notifications, f.expected
             ));
         }
         if f.workload == "distinct" && f.notifications != f.expected as u64 {
             failures.push(format!(
-                "distinct: {} notifications for {} groups",
-                f.notifications, f.expected
+                "distinct (round {}): {} notifications for {} groups",
+                f.round, f.notifications, f.expected
             ));
         }
     }
@@ -1182,8 +1289,10 @@ async fn main() -> std::process::ExitCode {
     }
 
     let mut report = table(&all);
-    report.push('\n');
-    report.push_str(&table(&sweeps.concat()));
+    if !sweeps.is_empty() {
+        report.push('\n');
+        report.push_str(&table(&sweeps.concat()));
+    }
     if send.is_some() {
         let _ = writeln!(
             report,
@@ -1204,26 +1313,26 @@ async fn main() -> std::process::ExitCode {
             w.first_ms.map_or("n/a".into(), |f| format!("{f:.1}"))
         );
     }
-    if kinds.len() == 2 {
-        let pick = |k: Kind, w: &str| {
-            all.iter()
-                .find(|f| f.server == k.label() && f.workload == w)
-        };
+    let ratios = ratios(&all);
+    if !ratios.is_empty() {
         report.push_str(
-            "\n| ratio (alerts serve / Alertmanager) | ingest rate | peak RSS |\n|---|---|---|\n",
+            "\n| ratio (alerts serve / Alertmanager) | ingest rate, of the medians | \
+             peak RSS, of the medians | ingest, each round | peak RSS, each round |\n\
+             |---|---|---|---|---|\n",
         );
-        for w in ["distinct", "duplicates"] {
-            if let (Some(a), Some(m)) = (pick(Kind::Alerts, w), pick(Kind::Alertmanager, w)) {
-                let rss = match (a.peak_rss_bytes, m.peak_rss_bytes) {
-                    (Some(a), Some(m)) => format!("{:.3}", a as f64 / m as f64),
-                    _ => "n/a".into(),
-                };
-                let _ = writeln!(
-                    report,
-                    "| {w} | {:.2}x | {rss} |",
-                    a.ingest_per_sec / m.ingest_per_sec
-                );
-            }
+        for r in &ratios {
+            let list = |v: &[f64], f: fn(f64) -> String| {
+                v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ")
+            };
+            let _ = writeln!(
+                report,
+                "| {} | {:.2}x | {} | {} | {} |",
+                r.workload,
+                r.ingest,
+                r.rss.map_or("n/a".into(), |x| format!("{x:.3}")),
+                list(&r.ingest_rounds, |x| format!("{x:.2}x")),
+                list(&r.rss_rounds, |x| format!("{x:.3}")),
+            );
         }
     }
     println!("{report}");
@@ -1237,13 +1346,20 @@ async fn main() -> std::process::ExitCode {
             "sweep": sweeps,
             "one_shot": send,
             "python_start": python,
+            "ratios": ratios,
         });
-        let lat_series: Vec<(String, Vec<f64>)> = all
+        // Each server's round of median ingest rate stands for it.
+        let lat_series: Vec<(String, Vec<f64>)> = kinds
             .iter()
-            .filter(|f| f.workload == "distinct")
-            .map(|f| {
+            .filter_map(|k| {
+                let mut rounds: Vec<&Figures> = all
+                    .iter()
+                    .filter(|f| f.workload == "distinct" && f.server == k.label())
+                    .collect();
+                rounds.sort_by(|a, b| a.ingest_per_sec.total_cmp(&b.ingest_per_sec));
+                let f = rounds.get(rounds.len() / 2)?;
                 let p = f.latency_ms.unwrap_or_default();
-                (f.server.clone(), vec![p.p50, p.p90, p.p99, p.max])
+                Some((f.server.clone(), vec![p.p50, p.p90, p.p99, p.max]))
             })
             .collect();
         let lat_svg = bar_chart(
