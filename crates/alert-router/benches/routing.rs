@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use alert_core::{Alert, ConsoleNotifier, Severity};
+use alert_core::{Alert, ConsoleNotifier, Severity, Timestamp};
 use std::sync::Arc;
 
 use alert_router::store::{
@@ -178,6 +178,47 @@ fn bench(c: &mut Criterion) {
                 .map(|_| {
                     k = (k + 1) % GROUPS;
                     alerts[k].clone()
+                })
+                .collect();
+            rt.block_on(async {
+                let t = Instant::now();
+                for a in batch {
+                    router.send(black_box(a)).await.expect("send");
+                }
+                t.elapsed()
+            })
+        })
+    });
+
+    // A re-send as the Alertmanager API makes it: the same alert with a later
+    // `starts_at` (the time it was received, when the sender gives none).
+    g.bench_function("resend_of_active_alert", |b| {
+        let router = loaded(&rt, false);
+        let start = Timestamp::now();
+        let alerts: Vec<Alert> = (0..GROUPS)
+            .map(|i| {
+                let mut a = alert(i, 0);
+                a.starts_at = Some(start);
+                a
+            })
+            .collect();
+        // Each alert as first received, with its `starts_at`; what follows are
+        // re-sends, which keep it.
+        rt.block_on(async {
+            for a in &alerts {
+                router.send(a.clone()).await.expect("send");
+            }
+        });
+        let mut k = 0usize;
+        let mut at = start;
+        b.iter_custom(|iters| {
+            let batch: Vec<Alert> = (0..iters as usize)
+                .map(|_| {
+                    k = (k + 1) % GROUPS;
+                    at = at.saturating_add(Duration::from_millis(1));
+                    let mut a = alerts[k].clone();
+                    a.starts_at = Some(at);
+                    a
                 })
                 .collect();
             rt.block_on(async {

@@ -620,9 +620,12 @@ impl Engine {
             return;
         };
         let old_sev = st.alert.severity;
-        let mut changed = *st.alert != incoming;
+        // Whether the alert differs from what is held (and so the record is written):
+        // each branch works it out, a firing re-send with one comparison.
+        let changed;
         st.updated_at = now;
         if resolved_in {
+            changed = *st.alert != incoming;
             if st.resolved_at.is_some() || st.keep_firing_until.is_some() {
                 self.count_dedup(fp, out, now);
                 if changed && let Some(st) = self.alerts.get_mut(&fp) {
@@ -639,6 +642,7 @@ impl Engine {
         } else if st.resolved_at.is_some() {
             // Fired again after resolving, before the resolution was flushed: a new
             // episode in the same groups.
+            changed = *st.alert != incoming;
             st.alert = Arc::new(incoming);
             st.resolved_at = None;
             st.received_at = now;
@@ -666,22 +670,25 @@ impl Engine {
             };
             let expires = expiry(&incoming, now, rt);
             st.expires_at = Some(expires);
-            if changed {
-                // A re-send of a firing alert keeps its first `starts_at` (as
-                // Alertmanager merges), and one that only moves `ends_at` (Prometheus
-                // re-sends every evaluation with a later one) is a refresh: the
-                // stored record is rewritten only when the expiry it implies would
-                // cover less than half of the time left to the new expiry, so a
-                // restart still restores a covering expiry without a write per
-                // re-send.
-                if let (Some(first), Some(now_start)) = (st.alert.starts_at, incoming.starts_at)
-                    && first < now_start
-                {
-                    incoming.starts_at = Some(first);
-                }
-                let ends = std::mem::replace(&mut incoming.ends_at, st.alert.ends_at);
-                let material = *st.alert != incoming;
-                incoming.ends_at = ends;
+            // A re-send of a firing alert keeps its first `starts_at` (as
+            // Alertmanager merges), and one that only moves `ends_at` (Prometheus
+            // re-sends every evaluation with a later one) is a refresh: the stored
+            // record is rewritten only when the expiry it implies would cover less
+            // than half of the time left to the new expiry, so a restart still
+            // restores a covering expiry without a write per re-send. One
+            // comparison, with the times set aside, tells both apart from a
+            // re-send that changed nothing.
+            let times_moved =
+                st.alert.starts_at != incoming.starts_at || st.alert.ends_at != incoming.ends_at;
+            if let (Some(first), Some(now_start)) = (st.alert.starts_at, incoming.starts_at)
+                && first < now_start
+            {
+                incoming.starts_at = Some(first);
+            }
+            let ends = std::mem::replace(&mut incoming.ends_at, st.alert.ends_at);
+            let material = *st.alert != incoming;
+            incoming.ends_at = ends;
+            if material || times_moved {
                 let stale = st.persisted_expiry.is_none_or(|p| {
                     p <= now
                         || expires < p
@@ -691,7 +698,14 @@ impl Engine {
                 if changed {
                     st.persisted_expiry = Some(expires);
                 }
-                st.alert = Arc::new(incoming);
+                match Arc::get_mut(&mut st.alert) {
+                    // Only the times moved, and nothing else holds the alert: its
+                    // `starts_at` stays the first, so only `ends_at` is new.
+                    Some(held) if !material => held.ends_at = incoming.ends_at,
+                    _ => st.alert = Arc::new(incoming),
+                }
+            } else {
+                changed = false;
             }
             self.schedule_alert_timer(fp, out);
         }
@@ -1894,6 +1908,94 @@ pub(crate) fn needs_update(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn engine(resolve_timeout: Duration) -> Engine {
+        let receivers = std::collections::HashMap::from([("team".to_owned(), 0u32)]);
+        let none = std::collections::HashMap::new();
+        let tree = RouteTree::compile(
+            &crate::route::Route::new().receiver("team"),
+            &crate::route::Names {
+                receivers: &receivers,
+                intervals: &none,
+                actions: &none,
+            },
+        )
+        .expect("route");
+        Engine::new(EngineConfig {
+            tree,
+            receivers: vec![ReceiverMeta {
+                name: "team".into(),
+                channels: vec!["console".into()],
+                send_resolved: true,
+            }],
+            intervals: Vec::new(),
+            inhibit_rules: Vec::new(),
+            flap: None,
+            keep_firing_for: Duration::ZERO,
+            resolve_timeout,
+            actions: Vec::new(),
+        })
+    }
+
+    /// A re-send that only moves the times (as Prometheus re-sends every
+    /// evaluation) keeps the first `starts_at` and takes the new `ends_at`, whether
+    /// the held alert is changed in place (nothing else holds it) or replaced (a
+    /// notification still holds the old one, which must not change under it).
+    #[test]
+    fn a_refresh_takes_the_new_end_and_leaves_other_holders_alone() {
+        let t =
+            |s: u64| Timestamp::UNIX_EPOCH.saturating_add(Duration::from_secs(1_800_000_000 + s));
+        let mut e = engine(Duration::from_secs(300));
+        let sent = |starts: u64, ends: u64| {
+            Alert::new(Severity::Warning, "DataDrift")
+                .with_label("model", "bikes")
+                .with_starts_at(t(starts))
+                .with_ends_at(t(ends))
+        };
+        // Each call's output is dropped, as the router drops it once written (a
+        // kept record would hold the alert).
+        let ingest = |e: &mut Engine, a: Alert, now: u64| {
+            let mut out = Output::default();
+            e.ingest(a, t(now), &mut out);
+            out.changes
+        };
+        ingest(&mut e, sent(0, 60), 0);
+        let fp = sent(0, 60).fingerprint();
+        let held = |e: &Engine| e.alerts.get(&fp).expect("held").alert.clone();
+
+        // Nothing else holds it: changed in place.
+        let before = Arc::as_ptr(&held(&e));
+        ingest(&mut e, sent(10, 70), 10);
+        let now = held(&e);
+        assert_eq!((now.starts_at, now.ends_at), (Some(t(0)), Some(t(70))));
+        assert_eq!(Arc::as_ptr(&now), before, "changed in place");
+        drop(now);
+
+        // Something holds it: replaced, and the holder's copy is as it was.
+        let other = held(&e);
+        ingest(&mut e, sent(20, 80), 20);
+        let now = held(&e);
+        assert_eq!((now.starts_at, now.ends_at), (Some(t(0)), Some(t(80))));
+        assert_eq!((other.starts_at, other.ends_at), (Some(t(0)), Some(t(70))));
+        assert!(!Arc::ptr_eq(&now, &other));
+        drop((now, other));
+
+        // The same alert again, times and all: nothing to do.
+        let before = Arc::as_ptr(&held(&e));
+        let changes = ingest(&mut e, sent(0, 80), 30);
+        assert_eq!(Arc::as_ptr(&held(&e)), before);
+        assert!(changes.is_empty(), "nothing written: {changes:?}");
+
+        // Anything else changed is a new alert, written at once.
+        let changes = ingest(&mut e, sent(40, 90).with_summary("drift grew"), 40);
+        let now = held(&e);
+        assert_eq!(now.summary, "drift grew");
+        assert_eq!((now.starts_at, now.ends_at), (Some(t(0)), Some(t(90))));
+        assert!(
+            matches!(changes.last(), Some(Change::PutAlert(r)) if r.alert.summary == "drift grew"),
+            "written: {changes:?}"
+        );
+    }
 
     /// `view_arc` is `view`, and shares the stored alert exactly when `view` would
     /// not change it.
