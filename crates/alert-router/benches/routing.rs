@@ -130,6 +130,17 @@ fn loaded(rt: &tokio::runtime::Runtime, discard: bool) -> Router {
     })
 }
 
+/// Sends `alerts` one by one; the time it took.
+fn send_all(rt: &tokio::runtime::Runtime, router: &Router, alerts: Vec<Alert>) -> Duration {
+    rt.block_on(async {
+        let t = Instant::now();
+        for a in alerts {
+            router.send(black_box(a)).await.expect("send");
+        }
+        t.elapsed()
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let rt = rt();
     let mut g = c.benchmark_group("ingest_100_routes_10k_groups");
@@ -144,13 +155,7 @@ fn bench(c: &mut Criterion) {
                 let alerts: Vec<Alert> = (0..iters as usize)
                     .map(|k| alert(k % GROUPS, 1 + k / GROUPS))
                     .collect();
-                rt.block_on(async {
-                    let t = Instant::now();
-                    for a in alerts {
-                        router.send(black_box(a)).await.expect("send");
-                    }
-                    t.elapsed()
-                })
+                send_all(&rt, &router, alerts)
             })
         });
     }
@@ -159,13 +164,7 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let router = loaded(&rt, false);
             let alerts: Vec<Alert> = (0..iters as usize).map(|k| alert(GROUPS + k, 0)).collect();
-            rt.block_on(async {
-                let t = Instant::now();
-                for a in alerts {
-                    router.send(black_box(a)).await.expect("send");
-                }
-                t.elapsed()
-            })
+            send_all(&rt, &router, alerts)
         })
     });
 
@@ -180,13 +179,7 @@ fn bench(c: &mut Criterion) {
                     alerts[k].clone()
                 })
                 .collect();
-            rt.block_on(async {
-                let t = Instant::now();
-                for a in batch {
-                    router.send(black_box(a)).await.expect("send");
-                }
-                t.elapsed()
-            })
+            send_all(&rt, &router, batch)
         })
     });
 
@@ -204,11 +197,7 @@ fn bench(c: &mut Criterion) {
             .collect();
         // Each alert as first received, with its `starts_at`; what follows are
         // re-sends, which keep it.
-        rt.block_on(async {
-            for a in &alerts {
-                router.send(a.clone()).await.expect("send");
-            }
-        });
+        send_all(&rt, &router, alerts.clone());
         let mut k = 0usize;
         let mut at = start;
         b.iter_custom(|iters| {
@@ -221,13 +210,7 @@ fn bench(c: &mut Criterion) {
                     a
                 })
                 .collect();
-            rt.block_on(async {
-                let t = Instant::now();
-                for a in batch {
-                    router.send(black_box(a)).await.expect("send");
-                }
-                t.elapsed()
-            })
+            send_all(&rt, &router, batch)
         })
     });
 
